@@ -1,0 +1,154 @@
+"""Starting and signalling the Kafka JVMs.
+
+A JVM runs in its own session so that it outlives the ``fleet`` command that started it and is
+controlled afterwards by pid. Every command line carries ``-Dfleetedge.process=<dir>``, so a pid
+recorded in state is trusted only while it still names the same process (pids get reused).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from fleetedge.runtime.jars import KafkaJars
+from fleetedge.runtime.toolchain import Java
+
+LOG_FILE = "server.log"
+OUT_FILE = "server.out"
+
+
+@dataclass(frozen=True)
+class KafkaRuntime:
+    """A Java and the Kafka jars: what every Kafka process is started from."""
+
+    java: Java
+    jars: KafkaJars
+    heap_mb: int = 384
+
+    def jvm_options(self, log_dir: Path, log4j_config: Path, marker: Path) -> list[str]:
+        return [
+            "-Xms64m",
+            f"-Xmx{self.heap_mb}m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-XX:ParallelGCThreads=1",
+            "-XX:ConcGCThreads=1",
+            "-XX:CICompilerCount=2",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true",
+            f"-Dfleetedge.process={marker}",
+            f"-Dlog4j2.configurationFile=file:{log4j_config}",
+            f"-Dkafka.logs.dir={log_dir}",
+        ]
+
+    def spawn(
+        self,
+        main_class: str,
+        args: Sequence[str],
+        *,
+        log_dir: Path,
+        log4j_config: Path,
+        marker: Path,
+    ) -> subprocess.Popen[bytes]:
+        """Start ``main_class`` detached, its stdout/stderr going to ``log_dir/server.out``."""
+        log_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            str(self.java.path),
+            *self.jvm_options(log_dir, log4j_config, marker),
+            "-cp",
+            self.jars.classpath,
+            main_class,
+            *args,
+        ]
+        with (log_dir / OUT_FILE).open("ab") as out:
+            return subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def run_tool(self, main_class: str, args: Sequence[str], timeout: float = 120) -> tuple[int, str]:
+        """Run a Kafka command-line tool to completion; (exit code, combined output)."""
+        command = [
+            str(self.java.path),
+            "-Xmx256m",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
+            "-Dlog4j2.level=WARN",
+            "-cp",
+            self.jars.classpath,
+            main_class,
+            *args,
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        return done.returncode, done.stdout + done.stderr
+
+
+def process_alive(pid: int | None, marker: Path) -> bool:
+    """True if ``pid`` runs and is the JVM started with ``marker`` (not a zombie, not a reuse)."""
+    if pid is None:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return f"-Dfleetedge.process={marker}" in proc.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def find_processes(marker_prefix: Path) -> list[int]:
+    """Pids of live FleetEdge JVMs whose marker lies under ``marker_prefix`` (leak detection)."""
+    prefix = f"-Dfleetedge.process={marker_prefix}"
+    found: list[int] = []
+    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
+        cmdline = proc.info.get("cmdline") or []
+        if proc.info.get("status") == psutil.STATUS_ZOMBIE:
+            continue
+        if any(arg.startswith(prefix) for arg in cmdline):
+            found.append(int(proc.info["pid"]))
+    return found
+
+
+def send_signal(pid: int, sig: signal.Signals) -> None:
+    """Signal ``pid``, ignoring a process that is already gone."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def wait_gone(pid: int, marker: Path, timeout: float) -> bool:
+    """Wait until ``pid`` has exited (reaping it if it is our child); True if it did in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            finished, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            finished = 0  # not our child: its own parent (or init) reaps it
+        if finished == pid or not process_alive(pid, marker):
+            return True
+        time.sleep(0.05)
+    return not process_alive(pid, marker)
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    """The last ``lines`` lines of a text file, or '' when it does not exist."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 64 * 1024))
+            text = fh.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,176 @@
+"""One KRaft node on disk: its configuration, its formatted storage, its process.
+
+Layout under the cluster directory::
+
+    node-<k>/server.properties   written from the cluster state on every start
+    node-<k>/data/               log.dirs (meta.properties, __cluster_metadata-0, topics)
+    node-<k>/logs/               server.log (log4j2) and server.out (JVM stdout/stderr)
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from fleetedge.runtime.config import log4j2_text, node_properties, render_properties
+from fleetedge.runtime.exceptions import DataDirError, NodeStartError
+from fleetedge.runtime.jvm import LOG_FILE, OUT_FILE, KafkaRuntime, tail
+from fleetedge.runtime.state import ClusterState
+
+KAFKA_MAIN = "kafka.Kafka"
+STORAGE_TOOL = "kafka.tools.StorageTool"
+META_FILE = "meta.properties"
+
+
+def data_dir(state: ClusterState, node_id: int) -> Path:
+    return state.node_dir(node_id) / "data"
+
+
+def log_dir(state: ClusterState, node_id: int) -> Path:
+    return state.node_dir(node_id) / "logs"
+
+
+def properties_path(state: ClusterState, node_id: int) -> Path:
+    return state.node_dir(node_id) / "server.properties"
+
+
+def log4j_path(state: ClusterState) -> Path:
+    return state.directory / "log4j2.properties"
+
+
+def write_config(state: ClusterState, node_id: int) -> Path:
+    """Write the node's server.properties (and the cluster's log4j2 file); return its path."""
+    node_dir = state.node_dir(node_id)
+    node_dir.mkdir(parents=True, exist_ok=True)
+    props = node_properties(
+        node_id, [n.ports for n in state.nodes], data_dir(state, node_id), state.overrides
+    )
+    path = properties_path(state, node_id)
+    path.write_text(render_properties(props))
+    log4j_path(state).write_text(log4j2_text())
+    return path
+
+
+def read_meta(path: Path) -> dict[str, str]:
+    """Parse a meta.properties file; raise ValueError when it is not one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError("not text") from exc
+    meta: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise ValueError(f"line without '=': {line[:60]!r}")
+        meta[key.strip()] = value.strip()
+    for required in ("cluster.id", "node.id"):
+        if required not in meta:
+            raise ValueError(f"no {required}")
+    return meta
+
+
+def is_formatted(state: ClusterState, node_id: int) -> bool:
+    """Whether the node's storage is formatted for this cluster.
+
+    Raises DataDirError when the directory holds something else: an unreadable meta.properties,
+    one of another cluster or node, or data without any meta.properties.
+    """
+    directory = data_dir(state, node_id)
+    meta_path = directory / META_FILE
+    fix = (
+        f"inspect {directory}; if its data is expendable, `fleet cluster down {state.name} --purge`"
+        " and start afresh"
+    )
+    if not meta_path.exists():
+        if directory.exists() and any(directory.iterdir()):
+            raise DataDirError(
+                f"data dir {directory} holds data but no {META_FILE}: it is corrupt or not Kafka's",
+                cluster=state.name,
+                node=node_id,
+                hint=fix,
+            )
+        return False
+    try:
+        meta = read_meta(meta_path)
+    except (OSError, ValueError) as exc:
+        raise DataDirError(
+            f"{meta_path} is corrupt ({exc})", cluster=state.name, node=node_id, hint=fix
+        ) from exc
+    if meta["cluster.id"] != state.cluster_id or meta["node.id"] != str(node_id):
+        raise DataDirError(
+            f"{meta_path} belongs to cluster {meta['cluster.id']} node {meta['node.id']}, "
+            f"not to cluster {state.cluster_id} node {node_id}",
+            cluster=state.name,
+            node=node_id,
+            hint=fix,
+        )
+    return True
+
+
+def format_storage(runtime: KafkaRuntime, state: ClusterState, node_ids: Iterable[int]) -> None:
+    """Format the KRaft storage of ``node_ids`` in parallel (one StorageTool JVM each)."""
+    running: list[tuple[int, subprocess.Popen[str]]] = []
+    for node_id in node_ids:
+        config = write_config(state, node_id)
+        command = [
+            str(runtime.java.path),
+            "-Xmx128m",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
+            f"-Dlog4j2.configurationFile=file:{log4j_path(state)}",
+            f"-Dkafka.logs.dir={log_dir(state, node_id)}",
+            "-cp",
+            runtime.jars.classpath,
+            STORAGE_TOOL,
+            "format",
+            "-t",
+            state.cluster_id,
+            "-c",
+            str(config),
+        ]
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        running.append((node_id, proc))
+    failures: list[str] = []
+    for node_id, proc in running:
+        output, _ = proc.communicate(timeout=180)
+        if proc.returncode != 0:
+            failures.append(f"node {node_id}: {output.strip()[-1500:]}")
+    if failures:
+        raise DataDirError(
+            "formatting KRaft storage failed:\n" + "\n".join(failures), cluster=state.name
+        )
+
+
+def spawn(runtime: KafkaRuntime, state: ClusterState, node_id: int) -> subprocess.Popen[bytes]:
+    """Start the node's JVM on its existing storage."""
+    config = write_config(state, node_id)
+    return runtime.spawn(
+        KAFKA_MAIN,
+        [str(config)],
+        log_dir=log_dir(state, node_id),
+        log4j_config=log4j_path(state),
+        marker=state.node_dir(node_id),
+    )
+
+
+def log_tail(state: ClusterState, node_id: int, lines: int = 25) -> str:
+    """The end of the node's JVM output and server log, for error messages."""
+    parts = []
+    for name in (OUT_FILE, LOG_FILE):
+        text = tail(log_dir(state, node_id) / name, lines)
+        if text:
+            parts.append(f"--- {name} ---\n{text}")
+    return "\n".join(parts) or "(no log written)"
+
+
+def start_failure(state: ClusterState, node_id: int, why: str) -> NodeStartError:
+    return NodeStartError(
+        f"{why}\n{log_tail(state, node_id)}",
+        cluster=state.name,
+        node=node_id,
+        hint=f"read {log_dir(state, node_id)} for the whole log",
+    )
