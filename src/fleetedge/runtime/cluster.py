@@ -218,9 +218,9 @@ class KafkaCluster:
             try:
                 deadline = time.monotonic() + timeout
                 self._wait(
-                    lambda: self._registered({node_id}),
+                    lambda: self._serving(node_id),
                     deadline,
-                    f"broker {node_id} to register",
+                    f"broker {node_id} to serve",
                     [node_id],
                 )
             except BaseException:
@@ -248,9 +248,10 @@ class KafkaCluster:
         with self._locked():
             self._reload()
             sig = signal.SIGKILL if purge else signal.SIGTERM
-            live = [i for i in self.node_ids if self.is_alive(i)]
+            live = [i for i in self.node_ids if self.is_alive(i) or i in self._children]
             for node_id in live:
-                send_signal(self._pid(node_id), sig)
+                if self.is_alive(node_id):
+                    send_signal(self._pid(node_id), sig)
             for node_id in live:
                 self._terminate(node_id, sig, timeout)
             for n in self.state.nodes:
@@ -359,20 +360,38 @@ class KafkaCluster:
     def _terminate(self, node_id: int, sig: signal.Signals, timeout: float) -> None:
         record = self.state.node(node_id)
         marker = self.state.node_dir(node_id)
-        if record.pid is not None and process_alive(record.pid, marker):
-            send_signal(record.pid, sig)
-            if not wait_gone(record.pid, marker, timeout) and sig != signal.SIGKILL:
-                send_signal(record.pid, signal.SIGKILL)
-                wait_gone(record.pid, marker, 30.0)
         child = self._children.pop(node_id, None)
-        if child is not None:
-            child.poll()  # reap, so the Popen knows its process ended
+        if child is not None and child.pid == record.pid:
+            # Our own child: wait on it, not on /proc, whose cmdline empties while a JVM exits.
+            child.send_signal(sig)
+            try:
+                child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(30.0)
+        elif record.pid is not None and process_alive(record.pid, marker):
+            send_signal(record.pid, sig)
+            if not wait_gone(record.pid, timeout) and sig != signal.SIGKILL:
+                send_signal(record.pid, signal.SIGKILL)
+                wait_gone(record.pid, 30.0)
         record.pid = None
         self.state.save(self.state_file)
 
     def _registered(self, node_ids: set[int]) -> bool:
         try:
             return node_ids <= self.metadata(timeout=3.0).brokers
+        except KafkaException:
+            return False
+
+    def _serving(self, node_id: int) -> bool:
+        """The node's own listener answers a metadata request that lists it as a live broker.
+
+        Asking the cluster at large is not enough after a crash: until the controller fences the
+        dead incarnation (broker.session.timeout.ms), it still appears registered.
+        """
+        own = f"127.0.0.1:{self.state.node(node_id).broker_port}"
+        try:
+            return node_id in health.metadata(own, timeout=3.0).brokers
         except KafkaException:
             return False
 
@@ -392,7 +411,12 @@ class KafkaCluster:
             time.sleep(0.25)
 
     def _wait_writable(self, started: Sequence[int], deadline: float) -> None:
-        self._wait(lambda: self._registered(set(self.node_ids)), deadline, "brokers to register", started)
+        self._wait(
+            lambda: all(self._serving(i) for i in started) and self._registered(set(self.node_ids)),
+            deadline,
+            "brokers to register",
+            started,
+        )
 
         def probe() -> bool:
             try:

@@ -127,18 +127,29 @@ def send_signal(pid: int, sig: signal.Signals) -> None:
         pass
 
 
-def wait_gone(pid: int, marker: Path, timeout: float) -> bool:
-    """Wait until ``pid`` has exited (reaping it if it is our child); True if it did in time."""
+def _exited(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait until ``pid`` (known to be ours a moment ago) has exited; True if it did in time.
+
+    Waits for the process itself, not for its marker: a JVM's /proc cmdline is empty while it
+    exits, and its sockets stay bound until it is gone.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             finished, _ = os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
             finished = 0  # not our child: its own parent (or init) reaps it
-        if finished == pid or not process_alive(pid, marker):
+        if finished == pid or _exited(pid):
             return True
         time.sleep(0.05)
-    return not process_alive(pid, marker)
+    return _exited(pid)
 
 
 def tail(path: Path, lines: int = 30) -> str:

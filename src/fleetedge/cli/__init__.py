@@ -1,0 +1,36 @@
+"""The ``fleet`` command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fleetedge import logs
+from fleetedge.cli import cluster_cmd, fleet_cmd, runtime_cmd
+
+app = typer.Typer(
+    help="FleetEdge: reefer telemetry from ships to shore on Apache Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(runtime_cmd.app, name="runtime")
+app.add_typer(cluster_cmd.app, name="cluster")
+app.command("up")(fleet_cmd.up)
+app.command("status")(fleet_cmd.status)
+app.command("down")(fleet_cmd.down)
+
+
+@app.callback()
+def _root(
+    log_json: Annotated[bool, typer.Option("--log-json", help="JSON log lines")] = False,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING, ERROR")] = "INFO",
+) -> None:
+    logs.configure(json=log_json or None, level=log_level.upper())
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,94 @@
+"""What every ``fleet`` sub-command shares: settings, the runtime, errors, status rendering."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fleetedge.exceptions import FleetEdgeError
+from fleetedge.runtime import ClusterStatus, KafkaJars, KafkaRuntime, find_java
+from fleetedge.settings import RuntimeSettings
+
+console = Console(stderr=True)
+out = Console()
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def settings() -> RuntimeSettings:
+    return RuntimeSettings()
+
+
+def kafka_runtime(cfg: RuntimeSettings) -> KafkaRuntime:
+    """Java and fetched jars, or the error that says what is missing."""
+    java = find_java(cfg.java)
+    jars = KafkaJars(cfg.cache_dir).require()
+    return KafkaRuntime(java=java, jars=jars, heap_mb=cfg.broker_heap_mb)
+
+
+def fails_cleanly(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a FleetEdgeError into its message and hint on stderr and exit code 1."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except FleetEdgeError as exc:
+            console.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+            if exc.hint:
+                console.print(f"[yellow]hint:[/] {exc.hint}", markup=True, highlight=False)
+            raise typer.Exit(1) from exc
+
+    return wrapper
+
+
+@contextmanager
+def progress(message: str) -> Iterator[Callable[[str], None]]:
+    """A spinner whose text follows the steps of long work (plain lines when not a terminal)."""
+    if not sys.stderr.isatty():
+        console.print(message, highlight=False)
+        yield lambda step: console.print(f"  {step}", highlight=False)
+        return
+    with console.status(message) as status:
+        yield lambda step: status.update(f"{message}: {step}")
+
+
+def status_table(st: ClusterStatus) -> Table:
+    health = "[green]healthy[/]" if st.healthy else "[red]degraded[/]"
+    leader = st.quorum_leader if st.quorum_leader is not None else "[red]none[/]"
+    table = Table(
+        title=f"{st.name}  {health}  quorum leader {leader} (epoch {st.quorum_epoch})",
+        caption=f"bootstrap {st.bootstrap_servers} · {st.topics} topics · "
+        f"{len(st.under_replicated)} under-replicated partitions · data {st.directory}",
+    )
+    for column in ("node", "pid", "process", "broker", "broker port", "controller port"):
+        table.add_column(column)
+    for n in st.nodes:
+        table.add_row(
+            str(n.id),
+            str(n.pid or "-"),
+            "[green]running[/]" if n.alive else "[red]stopped[/]",
+            "registered" if n.registered else "[red]not registered[/]",
+            str(n.broker_port),
+            str(n.controller_port),
+        )
+    return table
+
+
+def print_status(statuses: list[ClusterStatus], as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps([s.as_dict() for s in statuses]))
+        return
+    for st in statuses:
+        out.print(status_table(st))
+        if st.under_replicated:
+            out.print("under-replicated: " + ", ".join(st.under_replicated[:20]))

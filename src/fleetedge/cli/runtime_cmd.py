@@ -1,0 +1,65 @@
+"""``fleet runtime``: the Kafka jars and the tools they need."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from fleetedge.cli._common import console, fails_cleanly, out, progress, settings
+from fleetedge.exceptions import FleetEdgeError
+from fleetedge.runtime import KAFKA_VERSION, KafkaJars, find_java, find_maven
+
+app = typer.Typer(help="Fetch and check the Apache Kafka runtime.", no_args_is_help=True)
+
+
+@app.command()
+@fails_cleanly
+def fetch() -> None:
+    """Resolve the Kafka jars from Maven Central into the cache (once; offline afterwards)."""
+    jars = KafkaJars(settings().cache_dir)
+    count = 0
+    with progress(f"fetching Apache Kafka {KAFKA_VERSION} with Maven") as step:
+
+        def on_artifact(name: str) -> None:
+            nonlocal count
+            count += 1
+            step(f"[{count}] {name}")
+
+        fetched = jars.fetch(on_artifact)
+    verb = "fetched" if fetched else "already cached"
+    out.print(f"Kafka {KAFKA_VERSION}: {jars.jar_count()} jars {verb} in {jars.lib_dir}")
+
+
+@app.command()
+def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Report Java, Maven and the jars; exit 1 naming whatever is missing."""
+    cfg = settings()
+    checks: dict[str, dict[str, str | bool]] = {}
+    try:
+        java = find_java(cfg.java)
+        checks["java"] = {"ok": True, "detail": f"{java.path} ({java.version_line})"}
+    except FleetEdgeError as exc:
+        checks["java"] = {"ok": False, "detail": str(exc)}
+    try:
+        checks["maven"] = {"ok": True, "detail": str(find_maven())}
+    except FleetEdgeError as exc:
+        jars_ok = KafkaJars(cfg.cache_dir).is_fetched()
+        # Maven is needed only to fetch; with the jars cached its absence is no fault.
+        checks["maven"] = {"ok": jars_ok, "detail": str(exc) + (" (not needed: jars cached)" if jars_ok else "")}
+    jars = KafkaJars(cfg.cache_dir)
+    try:
+        jars.require()
+        checks["jars"] = {"ok": True, "detail": f"Kafka {KAFKA_VERSION}, {jars.jar_count()} jars in {jars.lib_dir}"}
+    except FleetEdgeError as exc:
+        checks["jars"] = {"ok": False, "detail": str(exc)}
+    if as_json:
+        out.print_json(json.dumps(checks))
+    else:
+        for name, check in checks.items():
+            mark = "[green]ok[/]  " if check["ok"] else "[red]FAIL[/]"
+            out.print(f"{mark} {name:6} {check['detail']}", highlight=False)
+    if not all(check["ok"] for check in checks.values()):
+        console.print("[red]the runtime is not ready[/]")
+        raise typer.Exit(1)

@@ -1,0 +1,81 @@
+"""Fixtures: the real Kafka runtime, session-scoped clusters on free ports, leak checks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, free_node_ports
+from fleetedge.runtime.jvm import find_processes
+from fleetedge.settings import RuntimeSettings
+
+
+@pytest.fixture(scope="session")
+def settings() -> RuntimeSettings:
+    return RuntimeSettings()
+
+
+@pytest.fixture(scope="session")
+def runtime(settings: RuntimeSettings) -> KafkaRuntime:
+    """Java and the fetched jars; a missing piece fails the run (`make test` fetches them)."""
+    return KafkaRuntime(
+        java=find_java(settings.java), jars=KafkaJars(settings.cache_dir).require(), heap_mb=384
+    )
+
+
+@pytest.fixture(scope="session")
+def fleet_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A FleetEdge home private to this test run; no JVM may outlive the run."""
+    home = tmp_path_factory.mktemp("fleet-home")
+    yield home
+    leaked = find_processes(home)
+    for pid in leaked:  # do not leave them running even when failing the run
+        os.kill(pid, signal.SIGKILL)
+    assert not leaked, f"Kafka processes left running after the tests: {leaked}"
+
+
+@pytest.fixture(scope="session")
+def make_cluster(fleet_home: Path, runtime: KafkaRuntime) -> Iterator[Callable[..., KafkaCluster]]:
+    """Factory: a new cluster on free ports with a unique name; all are purged at the end."""
+    made: list[KafkaCluster] = []
+
+    def make(nodes: int = 3, start: bool = True, **overrides: str) -> KafkaCluster:
+        name = f"c-{uuid.uuid4().hex[:8]}"
+        cluster = KafkaCluster.create(
+            name, home=fleet_home, runtime=runtime, ports=free_node_ports(nodes), overrides=overrides
+        )
+        made.append(cluster)
+        if start:
+            cluster.up()
+        return cluster
+
+    yield make
+    for cluster in made:
+        cluster.down(purge=True)
+
+
+@pytest.fixture(scope="session")
+def shared_cluster(make_cluster: Callable[..., KafkaCluster]) -> KafkaCluster:
+    """One 3-node cluster shared by the tests that restore it afterwards."""
+    return make_cluster()
+
+
+@pytest.fixture
+def cluster(shared_cluster: KafkaCluster) -> Iterator[KafkaCluster]:
+    """The shared cluster, whole and in sync before and after the test (restarting what it broke)."""
+    shared_cluster.wait_in_sync(timeout=180)
+    yield shared_cluster
+    for node_id in shared_cluster.node_ids:
+        if not shared_cluster.is_alive(node_id):
+            shared_cluster.start_node(node_id)
+    shared_cluster.wait_in_sync(timeout=180)
+
+
+@pytest.fixture
+def topic_name() -> str:
+    return f"t-{uuid.uuid4().hex[:10]}"
