@@ -47,7 +47,11 @@ def make_cluster(fleet_home: Path, runtime: KafkaRuntime) -> Iterator[Callable[.
     def make(nodes: int = 3, start: bool = True, **overrides: str) -> KafkaCluster:
         name = f"c-{uuid.uuid4().hex[:8]}"
         cluster = KafkaCluster.create(
-            name, home=fleet_home, runtime=runtime, ports=free_node_ports(nodes), overrides=overrides
+            name,
+            home=fleet_home,
+            runtime=runtime,
+            ports=free_node_ports(nodes),
+            overrides=overrides,
         )
         made.append(cluster)
         if start:
@@ -67,7 +71,7 @@ def shared_cluster(make_cluster: Callable[..., KafkaCluster]) -> KafkaCluster:
 
 @pytest.fixture
 def cluster(shared_cluster: KafkaCluster) -> Iterator[KafkaCluster]:
-    """The shared cluster, whole and in sync before and after the test (restarting what it broke)."""
+    """The shared cluster, whole and in sync before and after the test (restarts what it broke)."""
     shared_cluster.wait_in_sync(timeout=180)
     yield shared_cluster
     for node_id in shared_cluster.node_ids:

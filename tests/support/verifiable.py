@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
+from fleetedge.runtime.waiting import wait_until
+
 
 class VerifiableProducer:
     """Produce numbered records at a steady rate in a background thread until stopped."""
@@ -46,6 +48,10 @@ class VerifiableProducer:
     def acked_count(self) -> int:
         with self._lock:
             return self._acked_count
+
+    def wait_acked(self, count: int, timeout: float, what: str = "records acked") -> None:
+        """Wait until at least ``count`` records are acknowledged."""
+        wait_until(lambda: self.acked_count >= count, timeout=timeout, what=f"{count} {what}")
 
     def start(self) -> VerifiableProducer:
         self._thread.start()
@@ -91,11 +97,13 @@ class VerifiableProducer:
                 next_at += batch / self.rate
                 # Pace the load; wake at once when told to stop.
                 self._stop.wait(max(0.0, next_at - time.monotonic()))
-        except BaseException as exc:  # surfaced by stop(), so a dead thread cannot pass silently
+        except BaseException as exc:  # noqa: BLE001 - re-raised by stop(): a dead thread cannot pass silently
             self._error = exc
 
 
-def consume_all(bootstrap: str, topic: str, partitions: int, timeout: float = 120.0) -> dict[int, list[int]]:
+def consume_all(
+    bootstrap: str, topic: str, partitions: int, timeout: float = 120.0
+) -> dict[int, list[int]]:
     """Every record value of ``topic`` per partition, read from the start to the high watermark."""
     consumer = Consumer(
         {
@@ -107,7 +115,10 @@ def consume_all(bootstrap: str, topic: str, partitions: int, timeout: float = 12
         }
     )
     try:
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in range(partitions)}
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
+            for p in range(partitions)
+        }
         consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
         got: dict[int, list[int]] = defaultdict(list)
         positions = dict.fromkeys(range(partitions), 0)

@@ -11,14 +11,16 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fleetedge.exceptions import FleetEdgeError
 from fleetedge.runtime import ClusterStatus, KafkaJars, KafkaRuntime, find_java
 from fleetedge.settings import RuntimeSettings
 
-console = Console(stderr=True)
-out = Console()
+# soft_wrap: messages carry paths and commands that must survive copy-paste unbroken.
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -43,9 +45,9 @@ def fails_cleanly(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except FleetEdgeError as exc:
-            console.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+            console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
             if exc.hint:
-                console.print(f"[yellow]hint:[/] {exc.hint}", markup=True, highlight=False)
+                console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
             raise typer.Exit(1) from exc
 
     return wrapper
@@ -55,11 +57,11 @@ def fails_cleanly(func: Callable[P, R]) -> Callable[P, R]:
 def progress(message: str) -> Iterator[Callable[[str], None]]:
     """A spinner whose text follows the steps of long work (plain lines when not a terminal)."""
     if not sys.stderr.isatty():
-        console.print(message, highlight=False)
-        yield lambda step: console.print(f"  {step}", highlight=False)
+        console.print(escape(message), highlight=False)
+        yield lambda step: console.print(f"  {escape(step)}", highlight=False)
         return
     with console.status(message) as status:
-        yield lambda step: status.update(f"{message}: {step}")
+        yield lambda step: status.update(escape(f"{message}: {step}"))
 
 
 def status_table(st: ClusterStatus) -> Table:
@@ -86,7 +88,7 @@ def status_table(st: ClusterStatus) -> Table:
 
 def print_status(statuses: list[ClusterStatus], as_json: bool) -> None:
     if as_json:
-        out.print_json(json.dumps([s.as_dict() for s in statuses]))
+        typer.echo(json.dumps([s.as_dict() for s in statuses], indent=2))
         return
     for st in statuses:
         out.print(status_table(st))

@@ -26,7 +26,9 @@ from fleetedge.runtime import (
 from fleetedge.runtime.cluster import state_path
 from fleetedge.runtime.exceptions import ClusterError
 
-app = typer.Typer(help="Start, inspect, break and stop one local Kafka cluster.", no_args_is_help=True)
+app = typer.Typer(
+    help="Start, inspect, break and stop one local Kafka cluster.", no_args_is_help=True
+)
 
 NodeOpt = Annotated[int, typer.Option("--node", "-n", help="node id (1-based)")]
 
@@ -78,7 +80,10 @@ def up(
     cluster = open_or_create(name, nodes=nodes, slot=slot, free_ports=free_ports, data_dir=data_dir)
     with progress(f"starting cluster {name}") as step:
         status = cluster.up(timeout=timeout, progress=step)
-    print_status([status], as_json)
+    if as_json:
+        typer.echo(json.dumps(status.as_dict(), indent=2))
+    else:
+        print_status([status], as_json=False)
 
 
 @app.command()
@@ -90,7 +95,7 @@ def status(
     """Nodes, pids, ports, quorum leader and under-replicated partitions of NAME."""
     st = _open(name).status()
     if as_json:
-        out.print_json(json.dumps(st.as_dict()))
+        typer.echo(json.dumps(st.as_dict(), indent=2))
     else:
         print_status([st], as_json=False)
 

@@ -43,12 +43,12 @@ def up(
         clusters.append(cluster)
     print_status([c.status() for c in clusters], as_json)
     if detach:
-        out.print("running; `fleet status` shows it, `fleet down` stops it")
+        console.print("running; `fleet status` shows it, `fleet down` stops it")
         return
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    out.print("the fleet is running; Ctrl-C stops it")
+    console.print("the fleet is running; Ctrl-C stops it")
     stop.wait()
     console.print("stopping the fleet")
     for cluster in reversed(clusters):
@@ -60,12 +60,16 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Status of every recorded cluster."""
     cfg = settings()
     runtime = kafka_runtime(cfg)
-    clusters = [KafkaCluster.open(n, home=cfg.home, runtime=runtime) for n in list_clusters(cfg.home)]
+    clusters = [
+        KafkaCluster.open(n, home=cfg.home, runtime=runtime) for n in list_clusters(cfg.home)
+    ]
     print_status([c.status() for c in clusters], as_json)
 
 
 @fails_cleanly
-def down(purge: Annotated[bool, typer.Option("--purge", help="delete all data too")] = False) -> None:
+def down(
+    purge: Annotated[bool, typer.Option("--purge", help="delete all data too")] = False,
+) -> None:
     """Stop every recorded cluster."""
     cfg = settings()
     runtime = kafka_runtime(cfg)

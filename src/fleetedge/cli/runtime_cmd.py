@@ -47,15 +47,21 @@ def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     except FleetEdgeError as exc:
         jars_ok = KafkaJars(cfg.cache_dir).is_fetched()
         # Maven is needed only to fetch; with the jars cached its absence is no fault.
-        checks["maven"] = {"ok": jars_ok, "detail": str(exc) + (" (not needed: jars cached)" if jars_ok else "")}
+        checks["maven"] = {
+            "ok": jars_ok,
+            "detail": str(exc) + (" (not needed: jars cached)" if jars_ok else ""),
+        }
     jars = KafkaJars(cfg.cache_dir)
     try:
         jars.require()
-        checks["jars"] = {"ok": True, "detail": f"Kafka {KAFKA_VERSION}, {jars.jar_count()} jars in {jars.lib_dir}"}
+        checks["jars"] = {
+            "ok": True,
+            "detail": f"Kafka {KAFKA_VERSION}, {jars.jar_count()} jars in {jars.lib_dir}",
+        }
     except FleetEdgeError as exc:
         checks["jars"] = {"ok": False, "detail": str(exc)}
     if as_json:
-        out.print_json(json.dumps(checks))
+        typer.echo(json.dumps(checks, indent=2))
     else:
         for name, check in checks.items():
             mark = "[green]ok[/]  " if check["ok"] else "[red]FAIL[/]"

@@ -151,7 +151,10 @@ class KafkaCluster:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.down()
 
@@ -305,11 +308,13 @@ class KafkaCluster:
             quorum_epoch=epoch,
             reachable=md is not None,
             topics=len({p.topic for p in md.partitions}) if md else 0,
-            under_replicated=[f"{p.topic}-{p.partition}" for p in md.under_replicated()] if md else [],
+            under_replicated=[f"{p.topic}-{p.partition}" for p in md.under_replicated()]
+            if md
+            else [],
         )
 
     def wait_in_sync(self, timeout: float = 120.0) -> None:
-        """Wait until every node runs, every broker is registered and no partition lacks a replica."""
+        """Wait until every node runs and is registered and no partition lacks a replica."""
 
         def in_sync() -> bool:
             if self.live_nodes() != set(self.node_ids) or not self._registered(set(self.node_ids)):
@@ -348,7 +353,7 @@ class KafkaCluster:
                     f"{role} port 127.0.0.1:{port} is already in use",
                     cluster=self.name,
                     node=node_id,
-                    hint=f"stop what listens there (`ss -ltnp 'sport = :{port}'`) or use other ports",
+                    hint=f"stop what holds it (`ss -ltnp 'sport = :{port}'`) or use other ports",
                 )
 
     def _spawn(self, node_id: int) -> None:
@@ -402,12 +407,16 @@ class KafkaCluster:
         while True:
             for node_id in watched:
                 if not self.is_alive(node_id):
-                    raise node.start_failure(self.state, node_id, "the node process exited during start-up")
+                    raise node.start_failure(
+                        self.state, node_id, "the node process exited during start-up"
+                    )
             if condition():
                 return
             if time.monotonic() > deadline:
                 tails = "\n".join(node.log_tail(self.state, i, 10) for i in watched)
-                raise ClusterTimeoutError(f"timed out waiting for {what}\n{tails}", cluster=self.name)
+                raise ClusterTimeoutError(
+                    f"timed out waiting for {what}\n{tails}", cluster=self.name
+                )
             time.sleep(0.25)
 
     def _wait_writable(self, started: Sequence[int], deadline: float) -> None:

@@ -83,5 +83,7 @@ def render_properties(props: Mapping[str, str]) -> str:
 def log4j2_text() -> str:
     """The log4j2 configuration every Kafka JVM of FleetEdge uses."""
     return (
-        resources.files("fleetedge.runtime").joinpath("log4j2.properties").read_text(encoding="utf-8")
+        resources.files("fleetedge.runtime")
+        .joinpath("log4j2.properties")
+        .read_text(encoding="utf-8")
     )

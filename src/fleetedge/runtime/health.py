@@ -87,7 +87,9 @@ def read_quorum_state(data_dir: Path, node: int) -> QuorumView | None:
     except (OSError, ValueError):
         return None
     leader = int(raw.get("leaderId", -1))
-    return QuorumView(node=node, leader=leader if leader >= 0 else None, epoch=int(raw.get("leaderEpoch", -1)))
+    return QuorumView(
+        node=node, leader=leader if leader >= 0 else None, epoch=int(raw.get("leaderEpoch", -1))
+    )
 
 
 def quorum_leader(views: list[QuorumView], live_nodes: set[int]) -> tuple[int | None, int]:
@@ -110,6 +112,7 @@ def quorum_leader(views: list[QuorumView], live_nodes: set[int]) -> tuple[int | 
 def create_topic(
     bootstrap: str,
     name: str,
+    *,
     partitions: int = 1,
     replication_factor: int = 3,
     config: dict[str, str] | None = None,
@@ -136,7 +139,9 @@ def probe_write(bootstrap: str, replication_factor: int, timeout: float = 20.0) 
 
     Raises KafkaException when the write is not acknowledged within ``timeout``.
     """
-    create_topic(bootstrap, PROBE_TOPIC, 1, replication_factor, timeout=timeout)
+    create_topic(
+        bootstrap, PROBE_TOPIC, partitions=1, replication_factor=replication_factor, timeout=timeout
+    )
     producer = Producer(
         {
             "bootstrap.servers": bootstrap,

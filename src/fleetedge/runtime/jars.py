@@ -60,7 +60,9 @@ class KafkaJars:
             recorded = json.loads(marker.read_text())
         except (OSError, ValueError):
             return False
-        return bool(recorded.get("pom") == _pom_digest() and any(self.lib_dir.glob("kafka_2.13-*.jar")))
+        return bool(
+            recorded.get("pom") == _pom_digest() and any(self.lib_dir.glob("kafka_2.13-*.jar"))
+        )
 
     def jar_count(self) -> int:
         return sum(1 for _ in self.lib_dir.glob("*.jar")) if self.lib_dir.is_dir() else 0
@@ -111,8 +113,8 @@ class KafkaJars:
             if code != 0:
                 tail = "\n".join(line for line in log_lines if "ERROR" in line)[-2000:]
                 raise RuntimeSetupError(
-                    f"Maven could not resolve the Kafka {KAFKA_VERSION} jars (exit {code}):\n{tail}",
-                    hint="check that Maven Central is reachable; the pom is fleetedge/runtime/pom.xml",
+                    f"Maven could not resolve Kafka {KAFKA_VERSION}'s jars (exit {code}):\n{tail}",
+                    hint="is Maven Central reachable? The pom is fleetedge/runtime/pom.xml",
                 )
             if self.lib_dir.exists():
                 shutil.rmtree(self.lib_dir)

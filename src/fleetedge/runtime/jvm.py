@@ -7,6 +7,7 @@ recorded in state is trusted only while it still names the same process (pids ge
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -76,7 +77,9 @@ class KafkaRuntime:
                 start_new_session=True,
             )
 
-    def run_tool(self, main_class: str, args: Sequence[str], timeout: float = 120) -> tuple[int, str]:
+    def run_tool(
+        self, main_class: str, args: Sequence[str], timeout: float = 120
+    ) -> tuple[int, str]:
         """Run a Kafka command-line tool to completion; (exit code, combined output)."""
         command = [
             str(self.java.path),
@@ -121,10 +124,8 @@ def find_processes(marker_prefix: Path) -> list[int]:
 
 def send_signal(pid: int, sig: signal.Signals) -> None:
     """Signal ``pid``, ignoring a process that is already gone."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _exited(pid: int) -> bool:

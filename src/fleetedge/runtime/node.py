@@ -132,7 +132,9 @@ def format_storage(runtime: KafkaRuntime, state: ClusterState, node_ids: Iterabl
             "-c",
             str(config),
         ]
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         running.append((node_id, proc))
     failures: list[str] = []
     for node_id, proc in running:
@@ -158,12 +160,18 @@ def spawn(runtime: KafkaRuntime, state: ClusterState, node_id: int) -> subproces
 
 
 def log_tail(state: ClusterState, node_id: int, lines: int = 25) -> str:
-    """The end of the node's JVM output and server log, for error messages."""
+    """The end of the node's JVM output and server log, for error messages.
+
+    When the log holds an ERROR, the excerpt starts at the last one: that is where Kafka says
+    why it gave up, rather than in the configuration dump before it.
+    """
     parts = []
     for name in (OUT_FILE, LOG_FILE):
-        text = tail(log_dir(state, node_id) / name, lines)
-        if text:
-            parts.append(f"--- {name} ---\n{text}")
+        text = tail(log_dir(state, node_id) / name, 400).splitlines()
+        errors = [i for i, line in enumerate(text) if " ERROR " in line or " FATAL " in line]
+        excerpt = text[errors[-1] :][:lines] if errors else text[-lines:]
+        if excerpt:
+            parts.append(f"--- {name} ---\n" + "\n".join(excerpt))
     return "\n".join(parts) or "(no log written)"
 
 

@@ -28,7 +28,9 @@ def parse_java_major(version_output: str) -> int:
     """Major version from ``java -version`` output ("1.8.0_x" is 8, "17.0.15" is 17)."""
     match = _VERSION_RE.search(version_output)
     if match is None:
-        raise JavaNotFoundError(f"cannot read a Java version from: {version_output.strip()[:200]!r}")
+        raise JavaNotFoundError(
+            f"cannot read a Java version from: {version_output.strip()[:200]!r}"
+        )
     first = int(match.group(1))
     if first == 1 and match.group(2) is not None:
         return int(match.group(2))
@@ -36,7 +38,7 @@ def parse_java_major(version_output: str) -> int:
 
 
 def find_java(explicit: str | Path | None = None, env: dict[str, str] | None = None) -> Java:
-    """The Java to run Kafka with: ``explicit``, else ``$JAVA_HOME/bin/java``, else ``java`` on PATH.
+    """The Java to run Kafka with: ``explicit``, else ``$JAVA_HOME/bin/java``, else PATH's.
 
     Raises JavaNotFoundError when none exists, it does not run, or it is older than Java 17.
     """
@@ -59,7 +61,9 @@ def find_java(explicit: str | Path | None = None, env: dict[str, str] | None = N
             [candidate, "-version"], capture_output=True, text=True, timeout=30, check=False
         )
     except OSError as exc:
-        raise JavaNotFoundError(f"Java at {candidate} does not run: {exc}", hint=install_hint) from exc
+        raise JavaNotFoundError(
+            f"Java at {candidate} does not run: {exc}", hint=install_hint
+        ) from exc
     output = done.stderr + done.stdout
     major = parse_java_major(output)
     if major < MIN_JAVA:

@@ -1,0 +1,23 @@
+# The two commands of the README are `make demo` and `make test`; both install what they need.
+.PHONY: setup demo test lint bench clean
+
+setup:
+	@scripts/bootstrap.sh
+
+demo: setup
+	.venv/bin/fleet up
+
+test: setup
+	.venv/bin/pytest
+
+lint: setup
+	.venv/bin/ruff check src tests bench
+	.venv/bin/ruff format --check src tests bench
+	.venv/bin/mypy
+
+bench: setup
+	.venv/bin/python bench/cluster_bench.py
+
+clean:
+	-.venv/bin/fleet down --purge
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

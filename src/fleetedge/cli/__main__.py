@@ -1,0 +1,5 @@
+"""``python -m fleetedge.cli`` is the ``fleet`` command."""
+
+from fleetedge.cli import main
+
+main()

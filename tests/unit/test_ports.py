@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from fleetedge.runtime.ports import (
+    NodePorts,
+    demo_ports,
+    free_node_ports,
+    port_is_free,
+    slot_for_name,
+)
+
+
+def test_demo_scheme_gives_each_cluster_and_node_its_own_ports() -> None:
+    assert demo_ports(0, 3) == [
+        NodePorts(19012, 19013),
+        NodePorts(19022, 19023),
+        NodePorts(19032, 19033),
+    ]
+    assert demo_ports(2, 3)[2] == NodePorts(19232, 19233)
+    every = [
+        p for slot in range(100) for n in demo_ports(slot, 9) for p in (n.broker, n.controller)
+    ]
+    assert len(every) == len(set(every))
+    assert max(every) < 65536
+
+
+@pytest.mark.parametrize(("slot", "nodes"), [(-1, 3), (100, 3), (1, 0), (1, 10)])
+def test_demo_scheme_rejects_out_of_range(slot: int, nodes: int) -> None:
+    with pytest.raises(ValueError, match="must be within"):
+        demo_ports(slot, nodes)
+
+
+@pytest.mark.parametrize(
+    ("name", "slot"),
+    [("shore", 0), ("vessel-1", 1), ("vessel-42", 42), ("vessel-0", None), ("ship", None)],
+)
+def test_slot_follows_the_cluster_name(name: str, slot: int | None) -> None:
+    assert slot_for_name(name) == slot
+
+
+def test_free_ports_are_distinct_and_bindable() -> None:
+    ports = free_node_ports(3)
+    flat = [p for n in ports for p in (n.broker, n.controller)]
+    assert len(set(flat)) == 6
+    assert all(port_is_free(p) for p in flat)
+
+
+def test_a_listening_port_is_not_free() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        assert not port_is_free(sock.getsockname()[1])
