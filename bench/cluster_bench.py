@@ -109,9 +109,7 @@ def main() -> None:
         find_java(cfg.java), KafkaJars(cfg.cache_dir).require(), cfg.broker_heap_mb
     )
     home = Path(tempfile.mkdtemp(prefix="fleet-bench-"))
-    print(
     print(f"Kafka: {runtime.java.version_line}; heap {runtime.heap_mb} MiB; {os.cpu_count()} cores")
-    )
 
     starts: list[float] = []
     cluster: KafkaCluster | None = None
