@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,15 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from fleetedge.runtime.exceptions import ClusterTimeoutError
 
 PROBE_TOPIC = "fleetedge.probe"
+# Admin errors worth a new attempt even when librdkafka does not flag them retriable.
+_RETRY_CODES = frozenset(
+    {
+        KafkaError._TIMED_OUT,
+        KafkaError._TRANSPORT,
+        KafkaError.NOT_CONTROLLER,
+        KafkaError.REQUEST_TIMED_OUT,
+    }
+)
 _log = logging.getLogger("fleetedge.runtime.kafka")
 
 
@@ -118,20 +128,31 @@ def create_topic(
     config: dict[str, str] | None = None,
     timeout: float = 30.0,
 ) -> bool:
-    """Create a topic; False if it already existed."""
-    client = admin(bootstrap)  # must outlive the future: destroying it cancels the request
-    future = client.create_topics(
-        [NewTopic(name, partitions, replication_factor, config=config or {})],
-        operation_timeout=timeout,
-        request_timeout=timeout,
-    )[name]
-    try:
-        future.result(timeout=timeout + 5)
-    except KafkaException as exc:
-        if exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
-            return False
-        raise
-    return True
+    """Create a topic; False if it already existed.
+
+    Retriable errors are retried until ``timeout`` with a fresh client: right after a broker
+    dies, metadata can still name it as the controller to send CreateTopics to.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = min(10.0, max(1.0, deadline - time.monotonic()))
+        client = admin(bootstrap)  # must outlive the future: destroying it cancels the request
+        future = client.create_topics(
+            [NewTopic(name, partitions, replication_factor, config=config or {})],
+            operation_timeout=remaining,
+            request_timeout=remaining,
+        )[name]
+        try:
+            future.result(timeout=remaining + 5)
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            if error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                return False
+            if (error.retriable() or error.code() in _RETRY_CODES) and time.monotonic() < deadline:
+                _log.info("retrying creation of topic %s: %s", name, error)
+                continue
+            raise
+        return True
 
 
 def probe_write(bootstrap: str, replication_factor: int, timeout: float = 20.0) -> None:
