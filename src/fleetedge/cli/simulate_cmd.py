@@ -1,0 +1,91 @@
+"""``fleet simulate``: a vessel's reefers producing telemetry into its cluster."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from prometheus_client import start_http_server
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from fleetedge.cli._common import console, fails_cleanly, out
+from fleetedge.devices import FaultRates, TelemetryProducer, VesselSimulator, parse_script, run
+from fleetedge.devices.faults import parse_duration
+from fleetedge.events import CODECS
+from fleetedge.events.topics import TELEMETRY
+from fleetedge.runtime.health import create_topic, metadata
+
+
+@fails_cleanly
+def simulate(
+    vessel: Annotated[str, typer.Option(help="vessel id, e.g. vessel-1")],
+    bootstrap: Annotated[str, typer.Option(help="the vessel cluster's bootstrap servers")],
+    containers: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
+    interval: Annotated[float, typer.Option(help="simulated seconds between readings")] = 60,
+    speedup: Annotated[float, typer.Option(help="simulated/real time; 0 = flat out")] = 60,
+    duration: Annotated[str, typer.Option(help="simulated time to run, e.g. 10h")] = "1h",
+    seed: Annotated[int, typer.Option(help="same seed, same readings")] = 1,
+    start: Annotated[str | None, typer.Option(help="simulated start, ISO 8601 UTC")] = None,
+    encoding: Annotated[str, typer.Option(help="json or binary")] = "json",
+    faults: Annotated[Path | None, typer.Option(help="fault script file")] = None,
+    random_faults: Annotated[bool, typer.Option(help="random faults at default rates")] = True,
+    metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus metrics")] = None,
+) -> None:
+    """Produce a vessel's reefer readings with an idempotent acks=all producer."""
+    if encoding not in CODECS:
+        raise typer.BadParameter(f"encoding must be one of {', '.join(CODECS)}")
+    began = datetime.fromisoformat(start) if start else datetime.now(UTC).replace(microsecond=0)
+    if began.tzinfo is None:
+        raise typer.BadParameter("--start needs a timezone, e.g. 2026-11-01T00:00:00+00:00")
+    sim = VesselSimulator(
+        vessel,
+        containers,
+        seed=seed,
+        start=began,
+        interval=timedelta(seconds=interval),
+        rates=FaultRates() if random_faults else FaultRates.none(),
+        script=parse_script(faults.read_text()) if faults else None,
+    )
+    brokers = len(metadata(bootstrap, timeout=10).brokers)
+    create_topic(
+        bootstrap,
+        TELEMETRY.name,
+        partitions=TELEMETRY.partitions,
+        replication_factor=min(3, brokers),
+        config=TELEMETRY.config,
+    )
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr="127.0.0.1")
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    columns = (
+        TextColumn(f"{vessel}: {containers} reefers"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("readings"),
+        TimeRemainingColumn(),
+    )
+    with (
+        Progress(*columns, console=console, disable=not console.is_terminal) as progress,
+        TelemetryProducer(bootstrap, TELEMETRY.name, CODECS[encoding]) as producer,
+    ):
+        task = progress.add_task(
+            "simulate", total=int(parse_duration(duration) / sim.interval) * containers
+        )
+        stats = run(
+            sim,
+            producer,
+            duration=parse_duration(duration),
+            speedup=speedup,
+            on_tick=lambda tick, _total: progress.update(task, completed=tick * containers),
+            should_stop=stop.is_set,
+        )
+    out.print(
+        f"{stats.readings} readings of {containers} reefers over {stats.ticks} intervals, "
+        f"{stats.acked} acknowledged, {stats.readings_per_second:,.0f} readings/s"
+    )
