@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,15 @@ class Scaled:
     factor: int
 
 
-def _round(digits: int) -> AfterValidator:
-    return AfterValidator(lambda v: round(v, digits))
+def _round(digits: int) -> BeforeValidator:
+    """Round numbers to the resolution before the range checks, so those land in the schema."""
+
+    def rounded(value: object) -> object:
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            return round(value, digits)
+        return value
+
+    return BeforeValidator(rounded)
 
 
 def _utc_ms(value: datetime) -> datetime:

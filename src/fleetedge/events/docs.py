@@ -21,9 +21,22 @@ def schema_file(cls: type[Event]) -> str:
     return f"{cls.KIND}.v{cls.VERSION}.json"
 
 
+_KEYWORDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
+def _standard_bounds(node: Any) -> Any:
+    """Pydantic writes bounds that follow a validator (our resolution rounding) under its own
+    names (``ge``/``le``); JSON Schema calls them minimum/maximum."""
+    if isinstance(node, dict):
+        return {_KEYWORDS.get(k, k): _standard_bounds(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_standard_bounds(v) for v in node]
+    return node
+
+
 def json_schema(cls: type[Event]) -> dict[str, Any]:
     """The schema of the event's JSON form (what travels), strict about unknown fields."""
-    schema = cls.model_json_schema(mode="serialization")
+    schema: dict[str, Any] = _standard_bounds(cls.model_json_schema(mode="serialization"))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://fleetedge.dev/schemas/{schema_file(cls)}"
     schema["additionalProperties"] = False
