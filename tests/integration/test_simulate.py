@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from fleetedge.devices import TelemetryProducer, VesselSimulator, run
 from fleetedge.devices.run import RunStats
@@ -20,41 +18,10 @@ from fleetedge.runtime.health import create_topic
 from fleetedge.runtime.waiting import wait_until
 from fleetedge.settings import RuntimeSettings
 from tests.support.cli import fleet
+from tests.support.verifiable import read_topic
 
 pytestmark = pytest.mark.kafka
 START = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-def read_topic(bootstrap: str, topic: str, partitions: int) -> list[tuple[bytes, bytes]]:
-    """Every (key, value) of the topic, read with read_committed up to the high watermark."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"verify-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-        }
-    )
-    try:
-        ends = {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
-            for p in range(partitions)
-        }
-        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-        records: list[tuple[bytes, bytes]] = []
-        positions = dict.fromkeys(ends, 0)
-
-        def caught_up() -> bool:
-            for msg in consumer.consume(10_000, timeout=0.5):
-                assert msg.error() is None, msg.error()
-                records.append((msg.key(), msg.value()))
-                positions[msg.partition()] = msg.offset() + 1
-            return all(positions[p] >= ends[p] for p in ends)
-
-        wait_until(caught_up, timeout=180, what=f"reading {topic} to its end", interval=0)
-        return records
-    finally:
-        consumer.close()
 
 
 def test_two_hundred_reefers_for_ten_hours_with_a_broker_killed_land_contiguously(
@@ -89,10 +56,10 @@ def test_two_hundred_reefers_for_ten_hours_with_a_broker_killed_land_contiguousl
     assert stats.readings == stats.acked == 200 * 600
 
     seqs: dict[str, list[int]] = defaultdict(list)
-    for key, value in read_topic(cluster.bootstrap_servers, topic_name, TELEMETRY.partitions):
-        event = decode(value)
+    for msg in read_topic(cluster.bootstrap_servers, topic_name, TELEMETRY.partitions):
+        event = decode(msg.value())
         assert isinstance(event, ReeferReading)
-        assert key == event.container_id.encode()
+        assert msg.key() == event.container_id.encode()
         seqs[event.container_id].append(event.seq)
     assert set(seqs) == set(sim.container_ids)
     for container, numbers in seqs.items():
@@ -132,8 +99,8 @@ def test_fleet_simulate_produces_binary_readings_with_progress(
     assert done.returncode == 0, done.stderr
     assert "600 readings of 20 reefers over 30 intervals, 600 acknowledged" in done.stdout
     readings = [
-        decode(v)
-        for _, v in read_topic(cluster.bootstrap_servers, TELEMETRY.name, TELEMETRY.partitions)
+        decode(m.value())
+        for m in read_topic(cluster.bootstrap_servers, TELEMETRY.name, TELEMETRY.partitions)
     ]
     mine = [r for r in readings if isinstance(r, ReeferReading) and r.vessel_id == "vessel-8"]
     assert len(mine) == 600

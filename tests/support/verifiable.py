@@ -101,16 +101,15 @@ class VerifiableProducer:
             self._error = exc
 
 
-def consume_all(
-    bootstrap: str, topic: str, partitions: int, timeout: float = 120.0
-) -> dict[int, list[int]]:
-    """Every record value of ``topic`` per partition, read from the start to the high watermark."""
+def read_topic(
+    bootstrap: str, topic: str, partitions: int, timeout: float = 180.0
+) -> list[Message]:
+    """Every record of ``topic``, from the start to the high watermark, with read_committed."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
             "group.id": f"verify-{uuid.uuid4()}",
             "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",
         }
     )
@@ -120,20 +119,29 @@ def consume_all(
             for p in range(partitions)
         }
         consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-        got: dict[int, list[int]] = defaultdict(list)
-        positions = dict.fromkeys(range(partitions), 0)
-        deadline = time.monotonic() + timeout
-        while any(positions[p] < ends[p] for p in range(partitions)):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"read stalled at {positions}, ends {ends}")
-            for msg in consumer.consume(10_000, timeout=1.0):
+        records: list[Message] = []
+        positions = dict.fromkeys(ends, 0)
+
+        def caught_up() -> bool:
+            for msg in consumer.consume(10_000, timeout=0.5):
                 if msg.error():
                     raise AssertionError(f"consume error: {msg.error()}")
-                got[msg.partition()].append(int(msg.value()))
+                records.append(msg)
                 positions[msg.partition()] = msg.offset() + 1
-        return got
+            return all(positions[p] >= ends[p] for p in ends)
+
+        wait_until(caught_up, timeout=timeout, what=f"reading {topic} to its end", interval=0)
+        return records
     finally:
         consumer.close()
+
+
+def consume_all(bootstrap: str, topic: str, partitions: int) -> dict[int, list[int]]:
+    """The numbered values of ``topic`` per partition, in offset order."""
+    got: dict[int, list[int]] = defaultdict(list)
+    for msg in read_topic(bootstrap, topic, partitions):
+        got[msg.partition()].append(int(msg.value()))
+    return got
 
 
 @dataclass
