@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what FleetEdge needs on a fresh machine: Debian's Java 17 and Maven when missing, a
+# Install what FleetEdge needs on a fresh machine: Debian's Java 17, Maven and Mosquitto when missing, a
 # Python 3.11 virtualenv with the project, and the Kafka jars from Maven Central. Idempotent:
 # a second run only checks.
 set -euo pipefail
@@ -17,6 +17,8 @@ apt_install() {
 missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+# The vessel's MQTT broker for real devices (fleet ingest mqtt, and its tests).
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   apt_install "${missing[@]}"

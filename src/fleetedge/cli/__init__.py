@@ -7,7 +7,14 @@ from typing import Annotated
 import typer
 
 from fleetedge import logs
-from fleetedge.cli import cluster_cmd, events_cmd, fleet_cmd, runtime_cmd, simulate_cmd
+from fleetedge.cli import (
+    cluster_cmd,
+    events_cmd,
+    fleet_cmd,
+    ingest_cmd,
+    runtime_cmd,
+    simulate_cmd,
+)
 
 app = typer.Typer(
     help="FleetEdge: reefer telemetry from ships to shore on Apache Kafka.",
@@ -17,6 +24,7 @@ app = typer.Typer(
 app.add_typer(runtime_cmd.app, name="runtime")
 app.add_typer(cluster_cmd.app, name="cluster")
 app.add_typer(events_cmd.app, name="events")
+app.add_typer(ingest_cmd.app, name="ingest")
 app.command("simulate")(simulate_cmd.simulate)
 app.command("up")(fleet_cmd.up)
 app.command("status")(fleet_cmd.status)
