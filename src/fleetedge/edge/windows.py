@@ -1,0 +1,170 @@
+"""Per-container event-time windows as pure functions over a JSON-able state.
+
+The stream processor keeps one state per (container, window) in its store and calls
+``start`` for the first reading and ``add`` for the others; ``finish`` turns the state into a
+:class:`ContainerWindow` when the window closes. The functions are:
+
+- order-independent: every statistic is a min, max, sum or set, and "latest" is decided by
+  (event time, seq), never by arrival, so late and out-of-order readings change nothing;
+- duplicate-proof: a (container, seq) already counted leaves the state as it was;
+- time-accounting by the nominal reading interval: each reading stands for
+  ``reading_interval`` seconds of its state (out of range, door open, defrost, power off).
+
+A window's ``seq`` counts window periods since 2020-01-01 (``1 + start // size``), so it is the
+same on every run and a jump in it means periods in which the container said nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fleetedge.devices.cargo import PROFILES
+from fleetedge.events.aggregates import ContainerWindow
+from fleetedge.events.telemetry import ReeferReading
+
+EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+State = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    size: timedelta = timedelta(minutes=15)
+    grace: timedelta = timedelta(minutes=5)
+    reading_interval: timedelta = timedelta(minutes=1)
+
+    def __post_init__(self) -> None:
+        if not timedelta(minutes=1) <= self.size <= timedelta(minutes=60):
+            raise ValueError(f"window size must be 1 to 60 minutes, got {self.size}")
+        if self.grace < timedelta(0):
+            raise ValueError("grace must not be negative")
+
+    def bounds(self, when: datetime) -> tuple[datetime, datetime]:
+        """The window that ``when`` falls in: [start, end)."""
+        periods = (when - EPOCH) // self.size
+        start = EPOCH + periods * self.size
+        return start, start + self.size
+
+    def window_seq(self, window_start: datetime) -> int:
+        return 1 + (window_start - EPOCH) // self.size
+
+
+def out_of_range(reading: ReeferReading) -> bool:
+    """Return air outside the cargo's band around its setpoint, defrost excepted."""
+    if reading.defrost:
+        return False
+    return abs(reading.return_air_c - reading.setpoint_c) > PROFILES[reading.cargo].tolerance_c
+
+
+def _latest_key(reading: ReeferReading) -> list[int]:
+    return [int(reading.event_time.timestamp() * 1000), reading.seq]
+
+
+def start(reading: ReeferReading, config: WindowConfig) -> State:
+    """The state of a window holding just ``reading``."""
+    interval = int(config.reading_interval.total_seconds())
+    return {
+        "count": 1,
+        "ranges": [[reading.seq, reading.seq]],
+        "latest": _latest_key(reading),
+        "cargo": reading.cargo.value,
+        "setpoint_c": reading.setpoint_c,
+        "lat": reading.lat,
+        "lon": reading.lon,
+        "supply": [reading.supply_air_c, reading.supply_air_c, reading.supply_air_c],
+        "return": [reading.return_air_c, reading.return_air_c, reading.return_air_c],
+        "power_sum": reading.power_kw,
+        "oor_s": interval if out_of_range(reading) else 0,
+        "door_s": interval if reading.door_open else 0,
+        "defrost_s": interval if reading.defrost else 0,
+        "power_off_s": 0 if reading.power_on else interval,
+    }
+
+
+def _insert(ranges: list[list[int]], seq: int) -> list[list[int]] | None:
+    """``ranges`` with ``seq`` merged in, or None if it was there already."""
+    merged: list[list[int]] = []
+    placed = False
+    for lo, hi in ranges:
+        if lo <= seq <= hi:
+            return None
+        if not placed and seq < lo:
+            merged.append([seq, seq])
+            placed = True
+        merged.append([lo, hi])
+    if not placed:
+        merged.append([seq, seq])
+    out: list[list[int]] = []
+    for lo, hi in merged:
+        if out and lo == out[-1][1] + 1:
+            out[-1][1] = hi
+        else:
+            out.append([lo, hi])
+    return out
+
+
+def add(state: State, reading: ReeferReading, config: WindowConfig) -> State:
+    """``state`` with ``reading`` counted in (unchanged if its seq was counted already)."""
+    ranges = _insert(state["ranges"], reading.seq)
+    if ranges is None:
+        return state
+    one = start(reading, config)
+    new = dict(state, ranges=ranges, count=state["count"] + 1)
+    for key in ("supply", "return"):
+        lo, hi, total = state[key]
+        value = one[key][0]
+        new[key] = [min(lo, value), max(hi, value), round(total + value, 2)]
+    new["power_sum"] = round(state["power_sum"] + reading.power_kw, 2)
+    for key in ("oor_s", "door_s", "defrost_s", "power_off_s"):
+        new[key] = state[key] + one[key]
+    if one["latest"] > state["latest"]:
+        for key in ("latest", "cargo", "setpoint_c", "lat", "lon"):
+            new[key] = one[key]
+    return new
+
+
+def finish(
+    state: State, *, vessel_id: str, container_id: str, window_start: datetime, config: WindowConfig
+) -> ContainerWindow:
+    """The closed window's aggregate event (its id is derived, so a replay yields the same)."""
+    first, last = state["ranges"][0][0], state["ranges"][-1][1]
+    gaps = tuple(
+        (state["ranges"][i][1] + 1, state["ranges"][i + 1][0] - 1)
+        for i in range(len(state["ranges"]) - 1)
+    )
+    count = state["count"]
+    seq = config.window_seq(window_start)
+    return ContainerWindow(
+        event_id=_window_id(container_id, seq, config),
+        vessel_id=vessel_id,
+        event_time=window_start + config.size,
+        seq=seq,
+        container_id=container_id,
+        cargo=state["cargo"],
+        window_start=window_start,
+        window_end=window_start + config.size,
+        count=count,
+        first_seq=first,
+        last_seq=last,
+        gaps=gaps,
+        setpoint_c=state["setpoint_c"],
+        supply_min_c=state["supply"][0],
+        supply_max_c=state["supply"][1],
+        supply_mean_c=state["supply"][2] / count,
+        return_min_c=state["return"][0],
+        return_max_c=state["return"][1],
+        return_mean_c=state["return"][2] / count,
+        mean_power_kw=state["power_sum"] / count,
+        seconds_out_of_range=state["oor_s"],
+        seconds_door_open=state["door_s"],
+        seconds_defrost=state["defrost_s"],
+        seconds_power_off=state["power_off_s"],
+        lat=state["lat"],
+        lon=state["lon"],
+    )
+
+
+def _window_id(container_id: str, seq: int, config: WindowConfig) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"fleetedge:window:{container_id}:{config.size}:{seq}")
