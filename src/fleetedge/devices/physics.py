@@ -3,7 +3,7 @@
 The box (cargo and return air) is one temperature ``box_c``. Per hour it changes by
 
     dT/dt = (ambient - T) / TAU_LEAK_H                   heat leaking through the walls
-          + (ambient - T) / TAU_DOOR_H   if door open    air exchange through the doorway
+          + (ambient - T) / TAU_DOOR_H   if door open    warm air reaching the cargo
           + DEFROST_HEAT_C_PER_H         if defrosting   the evaporator heater
           - cooling
 
@@ -18,6 +18,11 @@ warms at 1 °C/h at first when power is lost, in line with observed 0.5-1 °C/h 
 frozen cargo; MAX_COOLING = 8 °C/h; a defrost runs 25 minutes with the heater adding 1.5 °C/h,
 so the return air rises by about 1 °C and comes back within a quarter of an hour.
 
+An open door matters most to the air, little to the cargo: the return air carries an offset
+that moves toward the outside air (time constant TAU_DOOR_AIR_H = 6 minutes) while the door is
+open and fades as fast once it is shut, so a short opening is a spike that is over within
+minutes, while the cargo itself warms only slowly (TAU_DOOR_H = 5 h).
+
 Supply air leaves the coil colder than the return air by up to COIL_DELTA_C at full cooling;
 sensors add Gaussian noise (sigma 0.05 °C) and report at 0.01 °C resolution.
 """
@@ -31,7 +36,8 @@ from fleetedge.devices.cargo import PROFILES
 from fleetedge.events.telemetry import Cargo, Compressor
 
 TAU_LEAK_H = 50.0
-TAU_DOOR_H = 0.25
+TAU_DOOR_H = 5.0
+TAU_DOOR_AIR_H = 0.1
 TAU_CONTROL_H = 0.2
 MAX_COOLING_C_PER_H = 8.0
 DEFROST_HEAT_C_PER_H = 1.5
@@ -78,6 +84,7 @@ class ReeferUnit:
     since_defrost_h: float = 0.0
     supply_sensor: Sensor = field(default_factory=Sensor)
     cooling_c_per_h: float = 0.0
+    air_offset_c: float = 0.0
 
     @classmethod
     def at_setpoint(cls, cargo: Cargo, setpoint_c: float, phase_h: float = 0.0) -> ReeferUnit:
@@ -124,6 +131,8 @@ class ReeferUnit:
                 cooling = min(max(wanted, 0.0), MAX_COOLING_C_PER_H * self.health)
         self.cooling_c_per_h = cooling
         self.box_c += (leak + door + heat - cooling) * h
+        target = ambient_c - self.box_c if self.door_open else 0.0
+        self.air_offset_c += (target - self.air_offset_c) * min(1.0, h / TAU_DOOR_AIR_H)
 
     def supply_air_c(self, rng: random.Random, dt_h: float) -> float:
         """What the supply probe reads now (coil outlet air)."""
@@ -136,7 +145,7 @@ class ReeferUnit:
         return self.supply_sensor.read(true, rng, dt_h)
 
     def return_air_c(self, rng: random.Random) -> float:
-        return self.box_c + rng.gauss(0.0, SENSOR_SIGMA_C)
+        return self.box_c + self.air_offset_c + rng.gauss(0.0, SENSOR_SIGMA_C)
 
     def power_kw(self) -> float:
         if not self.power_on:

@@ -1,9 +1,22 @@
-"""The vessel's edge processing: window aggregates and correlated alerts (issue C, in progress).
+"""The vessel's edge processing (issue C, in progress).
 
-Today: the pure, order-independent window aggregation the stream processor will run as its
-reducer. The Quix Streams service around it is not built yet.
+Built: the pure core the stream processor will run, both deterministic and replay-safe:
+- ``windows``: per-container event-time window aggregation (order-independent, duplicate-proof);
+- ``rules``: the alert rules with de-duplication and bay/vessel power-incident correlation.
+Not built yet: the exactly-once Kafka service around them (``fleet edge run``).
 """
 
+from fleetedge.edge.rules import AlertEngine, RuleConfig
+from fleetedge.edge.store import DictStore, Store
 from fleetedge.edge.windows import WindowConfig, add, finish, start
 
-__all__ = ["WindowConfig", "add", "finish", "start"]
+__all__ = [
+    "AlertEngine",
+    "DictStore",
+    "RuleConfig",
+    "Store",
+    "WindowConfig",
+    "add",
+    "finish",
+    "start",
+]
