@@ -128,6 +128,9 @@ def read_topic(
                     raise AssertionError(f"consume error: {msg.error()}")
                 records.append(msg)
                 positions[msg.partition()] = msg.offset() + 1
+            # Transaction markers take offsets no record is returned for: ask the position.
+            for tp in consumer.position([TopicPartition(topic, p) for p in ends]):
+                positions[tp.partition] = max(positions[tp.partition], tp.offset)
             return all(positions[p] >= ends[p] for p in ends)
 
         wait_until(caught_up, timeout=timeout, what=f"reading {topic} to its end", interval=0)

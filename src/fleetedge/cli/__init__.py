@@ -9,6 +9,7 @@ import typer
 from fleetedge import logs
 from fleetedge.cli import (
     cluster_cmd,
+    edge_cmd,
     events_cmd,
     fleet_cmd,
     ingest_cmd,
@@ -25,6 +26,7 @@ app.add_typer(runtime_cmd.app, name="runtime")
 app.add_typer(cluster_cmd.app, name="cluster")
 app.add_typer(events_cmd.app, name="events")
 app.add_typer(ingest_cmd.app, name="ingest")
+app.add_typer(edge_cmd.app, name="edge")
 app.command("simulate")(simulate_cmd.simulate)
 app.command("up")(fleet_cmd.up)
 app.command("status")(fleet_cmd.status)

@@ -17,6 +17,8 @@ class Store(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def keys(self, prefix: str) -> list[str]: ...
+
 
 class DictStore:
     """An in-memory Store."""
@@ -32,3 +34,6 @@ class DictStore:
 
     def delete(self, key: str) -> None:
         self.data.pop(key, None)
+
+    def keys(self, prefix: str) -> list[str]:
+        return [k for k in self.data if k.startswith(prefix)]

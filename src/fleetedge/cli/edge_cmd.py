@@ -1,0 +1,83 @@
+"""``fleet edge``: the vessel's stream processor."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from prometheus_client import start_http_server
+
+from fleetedge.cli._common import console, fails_cleanly, out
+from fleetedge.devices import manifest
+from fleetedge.edge.logic import EdgeLogic, EdgeTopics
+from fleetedge.edge.service import EdgeService
+from fleetedge.edge.windows import WindowConfig
+from fleetedge.events import ReadingValidator
+from fleetedge.runtime.health import metadata
+
+app = typer.Typer(help="The vessel's edge processor.", no_args_is_help=True)
+
+
+def topics_with_prefix(prefix: str) -> EdgeTopics:
+    base = EdgeTopics()
+    return EdgeTopics(**{name: prefix + value for name, value in vars(base).items()})
+
+
+@app.command()
+@fails_cleanly
+def run(
+    vessel: Annotated[str, typer.Option(help="vessel id, e.g. vessel-1")],
+    bootstrap: Annotated[str, typer.Option(help="the vessel cluster's bootstrap servers")],
+    manifest_file: Annotated[Path | None, typer.Option("--manifest", help="container ids")] = None,
+    containers: Annotated[int, typer.Option(help="else: the simulator's manifest of N")] = 200,
+    seed: Annotated[int, typer.Option(help="the simulator manifest's seed")] = 1,
+    window_minutes: Annotated[int, typer.Option(min=1, max=60)] = 15,
+    grace_minutes: Annotated[int, typer.Option(min=0, max=120)] = 5,
+    interval_seconds: Annotated[int, typer.Option(help="devices' reading interval")] = 60,
+    topic_prefix: Annotated[str, typer.Option(help="prefix of every topic name")] = "",
+    metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus metrics")] = None,
+    exit_when_idle: Annotated[bool, typer.Option(help="stop once caught up")] = False,
+) -> None:
+    """Window aggregates, correlated alerts and dead letters, exactly once."""
+    if manifest_file is not None:
+        known = [line.strip() for line in manifest_file.read_text().splitlines() if line.strip()]
+    else:
+        known = [e.container_id for e in manifest(vessel, containers, seed, 0.0)]
+    topics = topics_with_prefix(topic_prefix)
+    window = WindowConfig(
+        size=timedelta(minutes=window_minutes),
+        grace=timedelta(minutes=grace_minutes),
+        reading_interval=timedelta(seconds=interval_seconds),
+    )
+    # Event times are judged by the data, not the wall clock: a replay of old data is valid.
+    validator = ReadingValidator(vessel, known, max_future=timedelta(days=36500))
+    logic = EdgeLogic(vessel, validator, topics=topics, window=window)
+    service = EdgeService(
+        logic,
+        bootstrap=bootstrap,
+        group_id=f"{topic_prefix}edge-{vessel}",
+        transactional_id=f"{topic_prefix}edge-{vessel}",
+    )
+    service.ensure_topics(min(3, len(metadata(bootstrap, timeout=10).brokers)))
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr="127.0.0.1")
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    service.start()
+    console.print(f"edge of {vessel} running on {topics.telemetry}")
+    try:
+        while not stop.is_set():
+            if service.step() == 0 and exit_when_idle and service.caught_up():
+                break
+    finally:
+        service.close()
+    c = logic.counters
+    out.print(
+        f"processed {c.processed}, dead letters {c.dead_letters} "
+        f"(late {c.late}, duplicates {c.duplicates})"
+    )

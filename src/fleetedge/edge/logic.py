@@ -1,0 +1,271 @@
+"""What the edge does with one telemetry record, apart from Kafka plumbing.
+
+For each record, in the partition's order:
+
+1. decode and validate it; a bad one becomes a dead letter (reason in headers), nothing else;
+2. a (container, seq) already counted is a duplicate: dead letter, counted nowhere;
+3. a reading whose window closed (window end + grace before the watermark) is late: it goes to
+   the dead-letter topic as late, kept but not counted;
+4. otherwise it joins its window and, if newer than the container's last reading, feeds the
+   alert rules;
+5. when the watermark (the newest event time seen) crosses a minute, windows past their grace
+   are emitted and dropped, and the vessel status is emitted every ``status_interval``.
+
+Everything depends only on the records and their order, so a replay gives the same output.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from fleetedge.edge.rules import AlertEngine, RuleConfig
+from fleetedge.edge.store import Store
+from fleetedge.edge.windows import WindowConfig, add, finish, start
+from fleetedge.events import (
+    JSON,
+    DeadLetter,
+    EventError,
+    ReadingValidator,
+    VesselStatus,
+)
+from fleetedge.events.alerts import AlertKind
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class EdgeTopics:
+    telemetry: str = "reefer.telemetry"
+    aggregates: str = "reefer.aggregates"
+    alerts: str = "reefer.alerts"
+    status: str = "vessel.status"
+    dead_letters: str = "reefer.telemetry.dlq"
+    changelog: str = "edge.state.changelog"
+
+
+@dataclass(frozen=True)
+class Output:
+    topic: str
+    key: bytes
+    value: bytes
+    headers: Headers = field(default_factory=list)
+
+
+@dataclass
+class Counters:
+    processed: int = 0
+    dead_letters: int = 0
+    late: int = 0
+    duplicates: int = 0
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def _time(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+class EdgeLogic:
+    """The edge of one vessel over a Store (the service's changelog-backed state)."""
+
+    def __init__(
+        self,
+        vessel_id: str,
+        validator: ReadingValidator,
+        *,
+        topics: EdgeTopics | None = None,
+        window: WindowConfig | None = None,
+        rules: RuleConfig | None = None,
+        status_interval: timedelta = timedelta(minutes=1),
+    ) -> None:
+        self.vessel_id = vessel_id
+        self.validator = validator
+        self.topics = topics or EdgeTopics()
+        self.window = window or WindowConfig()
+        self.engine = AlertEngine(
+            vessel_id, rules or RuleConfig(reading_interval=self.window.reading_interval)
+        )
+        self.status_interval = status_interval
+        self.counters = Counters()
+
+    def handle(self, store: Store, value: bytes, partition: int, offset: int) -> list[Output]:
+        try:
+            reading = self.validator.parse(value)
+        except EventError as exc:
+            return [
+                self._dead_letter(
+                    store,
+                    value,
+                    exc.reason,
+                    error=type(exc).__name__,
+                    field_name=exc.field,
+                    partition=partition,
+                    offset=offset,
+                    key=b"",
+                )
+            ]
+        out: list[Output] = []
+        self.counters.processed += 1
+        key = reading.container_id.encode()
+        wstart, wend = self.window.bounds(reading.event_time)
+        wkey = f"w:{reading.container_id}:{_ms(wstart)}"
+        last_seq = store.get(f"s:{reading.container_id}", 0)
+        watermark = store.get("watermark", 0)
+        state = store.get(wkey)
+        if state is not None and any(lo <= reading.seq <= hi for lo, hi in state["ranges"]):
+            self.counters.duplicates += 1
+            reason = f"duplicate of {reading.container_id} seq {reading.seq}"
+            return [
+                self._dead_letter(
+                    store,
+                    value,
+                    reason,
+                    error="Duplicate",
+                    field_name="seq",
+                    partition=partition,
+                    offset=offset,
+                    key=key,
+                )
+            ]
+        closes = wend + self.window.grace
+        if _ms(closes) <= watermark:
+            # Late, or a duplicate of a reading whose window is gone: kept, not counted.
+            self.counters.late += 1
+            reason = (
+                f"late: window {wstart.isoformat()} of {reading.container_id} closed at "
+                f"{closes.isoformat()}"
+            )
+            return [
+                self._dead_letter(
+                    store,
+                    value,
+                    reason,
+                    error="Late",
+                    field_name="event_time",
+                    partition=partition,
+                    offset=offset,
+                    key=key,
+                )
+            ]
+        store.set(
+            wkey, start(reading, self.window) if state is None else add(state, reading, self.window)
+        )
+        if reading.seq > last_seq:
+            store.set(f"s:{reading.container_id}", reading.seq)
+            store.set(f"p:{reading.container_id}", [reading.power_kw, reading.lat, reading.lon])
+            for alert in self.engine.process(reading, store):
+                out.append(
+                    Output(
+                        self.topics.alerts,
+                        (alert.container_id or self.vessel_id).encode(),
+                        JSON.encode(alert),
+                    )
+                )
+        new_watermark = max(watermark, _ms(reading.event_time))
+        store.set("watermark", new_watermark)
+        out.extend(self._advance(store, watermark, new_watermark))
+        return out
+
+    def _advance(self, store: Store, old: int, new: int) -> list[Output]:
+        minute = 60_000
+        if new // minute == old // minute:
+            return []
+        out: list[Output] = []
+        grace = int(self.window.grace / timedelta(milliseconds=1))
+        size = int(self.window.size / timedelta(milliseconds=1))
+        closing = []
+        for wkey in store.keys("w:"):
+            _, container, start_text = wkey.split(":")
+            if int(start_text) + size + grace <= new:
+                closing.append((int(start_text), container, wkey))
+        for start_ms, container, wkey in sorted(closing):
+            window = finish(
+                store.get(wkey),
+                vessel_id=self.vessel_id,
+                container_id=container,
+                window_start=_time(start_ms),
+                config=self.window,
+            )
+            store.delete(wkey)
+            out.append(Output(self.topics.aggregates, container.encode(), JSON.encode(window)))
+        step = int(self.status_interval / timedelta(milliseconds=1))
+        if new // step != old // step:
+            out.append(self._status(store, (new // step) * step))
+        return out
+
+    def _status(self, store: Store, at: int) -> Output:
+        seq = store.get("status_seq", 0) + 1
+        store.set("status_seq", seq)
+        ids: list[str] = store.get("ids", [])
+        alarm = silent = 0
+        power = 0.0
+        lat = lon = 0.0
+        for container in ids:
+            cstate = store.get(f"c:{container}") or {"open": {}}
+            if AlertKind.SILENT.value in cstate["open"]:
+                silent += 1
+            elif cstate["open"]:
+                alarm += 1
+            last = store.get(f"p:{container}")
+            if last:
+                power += last[0]
+                lat, lon = last[1], last[2]
+        status = VesselStatus(
+            event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"fleetedge:status:{self.vessel_id}:{seq}"),
+            vessel_id=self.vessel_id,
+            event_time=_time(at),
+            seq=seq,
+            containers_total=len(ids),
+            containers_ok=len(ids) - alarm - silent,
+            containers_alarm=alarm,
+            containers_silent=silent,
+            reefer_power_kw=round(power, 2),
+            lat=lat,
+            lon=lon,
+            open_alerts=sum(len((store.get(f"c:{c}") or {"open": {}})["open"]) for c in ids),
+            edge_lag_records=0,
+            edge_healthy=True,
+        )
+        return Output(self.topics.status, self.vessel_id.encode(), JSON.encode(status))
+
+    def _dead_letter(
+        self,
+        store: Store,
+        value: bytes,
+        reason: str,
+        *,
+        error: str,
+        field_name: str | None,
+        partition: int,
+        offset: int,
+        key: bytes,
+    ) -> Output:
+        self.counters.dead_letters += 1
+        seq = store.get("dlq_seq", 0) + 1
+        store.set("dlq_seq", seq)
+        letter = DeadLetter(
+            event_id=uuid.uuid5(
+                uuid.NAMESPACE_URL, f"fleetedge:dlq:{self.vessel_id}:{partition}:{offset}"
+            ),
+            vessel_id=self.vessel_id,
+            event_time=_time(store.get("watermark", 0) or 1),
+            seq=seq,
+            service="edge",
+            reason=reason[:1000],
+            error=error,
+            field=field_name,
+            source_topic=self.topics.telemetry,
+            source_partition=partition,
+            source_offset=offset,
+            payload=value,
+        )
+        headers: Headers = [
+            ("reason", reason.encode()),
+            ("error", error.encode()),
+            ("source", f"{self.topics.telemetry}/{partition}/{offset}".encode()),
+        ]
+        return Output(self.topics.dead_letters, key, JSON.encode(letter), headers)

@@ -1,0 +1,197 @@
+"""The edge processor on a real cluster: the scripted scenario, crashes, hostile input."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from fleetedge.cli.edge_cmd import topics_with_prefix
+from fleetedge.devices import FaultRates, TelemetryProducer, VesselSimulator, parse_script, run
+from fleetedge.edge.logic import EdgeLogic, EdgeTopics
+from fleetedge.edge.service import EdgeService
+from fleetedge.events import JSON, Alert, ContainerWindow, ReadingValidator, decode
+from fleetedge.runtime import KafkaCluster
+from fleetedge.runtime.waiting import wait_until
+from fleetedge.settings import RuntimeSettings
+from tests.support.verifiable import read_topic
+
+pytestmark = pytest.mark.kafka
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+VESSEL = "vessel-5"
+
+
+def _simulator(containers: int, script: str = "") -> VesselSimulator:
+    sim = VesselSimulator(VESSEL, containers, seed=4, start=T0, rates=FaultRates.none())
+    first, second = sim.container_ids[:2]
+    sim.script = parse_script(script.replace("{0}", first).replace("{1}", second))
+    return sim
+
+
+def _produce_run(
+    cluster: KafkaCluster, topics: EdgeTopics, sim: VesselSimulator, minutes: int
+) -> None:
+    with TelemetryProducer(cluster.bootstrap_servers, topics.telemetry, JSON) as producer:
+        run(sim, producer, duration=timedelta(minutes=minutes), speedup=0)
+
+
+def _service(
+    cluster: KafkaCluster, topics: EdgeTopics, sim: VesselSimulator, name: str
+) -> EdgeService:
+    validator = ReadingValidator(VESSEL, sim.container_ids, max_future=timedelta(days=36500))
+    service = EdgeService(
+        EdgeLogic(VESSEL, validator, topics=topics),
+        bootstrap=cluster.bootstrap_servers,
+        group_id=f"{name}-group",
+        transactional_id=f"{name}-txn",
+    )
+    service.ensure_topics()
+    return service
+
+
+def _drain(service: EdgeService) -> None:
+    service.start()
+    try:
+        wait_until(
+            lambda: service.step() == 0 and service.caught_up(),
+            timeout=300,
+            what="edge caught up",
+            interval=0,
+        )
+    finally:
+        service.close()
+
+
+def _values(cluster: KafkaCluster, topic: str) -> list[bytes]:
+    return [m.value() for m in read_topic(cluster.bootstrap_servers, topic, 1)]
+
+
+def test_the_scripted_scenario_on_kafka_yields_the_expected_alerts_and_windows(
+    cluster: KafkaCluster, topic_name: str
+) -> None:
+    topics = topics_with_prefix(f"{topic_name}.")
+    sim = _simulator(
+        120,
+        "20m bay 3 power-loss 30m\n"
+        "60m container {0} door-open 5m\n"
+        "120m container {1} compressor-failure",
+    )
+    service = _service(cluster, topics, sim, topic_name)
+    _produce_run(cluster, topics, sim, 240)
+    _drain(service)
+
+    alerts = [decode(v) for v in _values(cluster, topics.alerts)]
+    assert all(isinstance(a, Alert) for a in alerts)
+    rows = [
+        (a.alert_kind.value, a.state.value, a.raised_at.minute + 60 * a.raised_at.hour)
+        for a in alerts
+        if isinstance(a, Alert)
+    ]
+    assert rows == [
+        ("bay_power_incident", "raised", 20),
+        ("bay_power_incident", "cleared", 20),
+        ("door_open", "raised", 60),
+        ("door_open", "cleared", 60),
+        ("compressor_failure", "raised", 120),
+    ]
+    windows = [decode(v) for v in _values(cluster, topics.aggregates)]
+    assert all(isinstance(w, ContainerWindow) for w in windows)
+    # Windows ending by minute 225 are past their 5-minute grace at minute 240.
+    assert len(windows) == 120 * 15
+    counts = sorted({w.count for w in windows if isinstance(w, ContainerWindow)})
+    assert counts == [14, 15]  # the first window holds minutes 1-14
+    statuses = _values(cluster, topics.status)
+    assert len(statuses) == 240
+
+
+def test_sigkilled_ten_times_the_output_equals_a_failure_free_run(
+    cluster: KafkaCluster, settings: RuntimeSettings, topic_name: str, tmp_path: Path
+) -> None:
+    script = (
+        "30m bay 1 power-loss 40m\n"
+        "100m container {0} door-open 5m\n"
+        "150m container {1} compressor-failure"
+    )
+    sim = _simulator(150, script)
+    crashed = topics_with_prefix(f"{topic_name}.crash.")
+    clean = topics_with_prefix(f"{topic_name}.clean.")
+    for topics in (crashed, clean):
+        _service(cluster, topics, _simulator(150), f"{topic_name}-setup").close()
+    _produce_run(cluster, crashed, sim, 360)
+    # The same readings, byte for byte, for the failure-free run.
+    copy = Producer({"bootstrap.servers": cluster.bootstrap_servers, "enable.idempotence": True})
+    for msg in read_topic(cluster.bootstrap_servers, crashed.telemetry, 1):
+        copy.produce(clean.telemetry, msg.value(), key=msg.key())
+    assert copy.flush(60) == 0
+
+    env = {**os.environ, "FLEET_HOME": str(tmp_path), "FLEET_CACHE_DIR": str(settings.cache_dir)}
+    command = [
+        sys.executable,
+        "-m",
+        "fleetedge.cli",
+        "edge",
+        "run",
+        "--vessel",
+        VESSEL,
+        "--bootstrap",
+        cluster.bootstrap_servers,
+        "--containers",
+        "150",
+        "--seed",
+        "4",
+        "--topic-prefix",
+        f"{topic_name}.crash.",
+    ]
+    rng = random.Random(7)
+    kills = 0
+    progress: list[int] = []
+    watcher = Consumer(
+        {
+            "bootstrap.servers": cluster.bootstrap_servers,
+            "group.id": f"{topic_name}.crash.edge-{VESSEL}",
+        }
+    )
+    end = watcher.get_watermark_offsets(TopicPartition(crashed.telemetry, 0), timeout=30)[1]
+    while kills < 10:
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            proc.wait(timeout=rng.uniform(2.0, 6.0))
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            tp = TopicPartition(crashed.telemetry, 0)
+            progress.append(watcher.committed([tp], timeout=30)[0].offset)
+        else:
+            errors = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+            pytest.fail(f"edge exited by itself: {errors}")
+        finally:
+            if proc.stderr:
+                proc.stderr.close()
+    watcher.close()
+    # The kills landed mid-stream: progress between them, the end still ahead.
+    mid_stream = {c for c in progress if 0 < c < end}
+    assert len(mid_stream) >= 5, (progress, end)
+    done = subprocess.run(
+        [*command, "--exit-when-idle"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    _drain(_service(cluster, clean, _simulator(150), f"{topic_name}-clean"))
+    for name in ("aggregates", "alerts"):
+        crashed_values = _values(cluster, getattr(crashed, name))
+        clean_values = _values(cluster, getattr(clean, name))
+        assert len(crashed_values) > 0
+        assert crashed_values == clean_values, name
