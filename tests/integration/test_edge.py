@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -195,3 +196,57 @@ def test_sigkilled_ten_times_the_output_equals_a_failure_free_run(
         clean_values = _values(cluster, getattr(clean, name))
         assert len(crashed_values) > 0
         assert crashed_values == clean_values, name
+
+
+def _hostile(reading_json: bytes, earlier: bytes, n: int, rng: random.Random) -> bytes:
+    """The n-th hostile record: bad bytes, bad schema, bad values, strangers, repeats."""
+    document = json.loads(reading_json)
+    makers = (
+        lambda: rng.randbytes(rng.randint(0, 64)),
+        lambda: earlier,  # a duplicate, or late
+        lambda: json.dumps({**document, "humidity_pct": 300}).encode(),
+        lambda: json.dumps({**document, "supply_air_c": float("nan")}).encode(),
+        lambda: json.dumps({k: v for k, v in document.items() if k != "cargo"}).encode(),
+        lambda: json.dumps({**document, "container_id": "ZZZU0000001"}).encode(),
+        lambda: json.dumps({**document, "event_time": "2031-01-01T00:00:00Z"}).encode(),
+        lambda: json.dumps({**document, "seq": "seven"}).encode(),
+    )
+    return makers[n % len(makers)]()
+
+
+def test_ten_thousand_hostile_records_are_dead_lettered_and_change_no_result(
+    cluster: KafkaCluster, topic_name: str
+) -> None:
+    clean = topics_with_prefix(f"{topic_name}.clean.")
+    dirty = topics_with_prefix(f"{topic_name}.dirty.")
+    sim = _simulator(150, "20m bay 2 power-loss 15m\n40m container {0} door-open 5m")
+    for topics in (clean, dirty):
+        _service(cluster, topics, _simulator(150), f"{topic_name}-setup").close()
+    _produce_run(cluster, clean, sim, 60)
+    valid = [m.value() for m in read_topic(cluster.bootstrap_servers, clean.telemetry, 1)]
+
+    rng = random.Random(3)
+    producer = Producer(
+        {"bootstrap.servers": cluster.bootstrap_servers, "enable.idempotence": True}
+    )
+    hostile = 0
+    for i, value in enumerate(valid):
+        producer.produce(dirty.telemetry, value)
+        while hostile < 10_000 and hostile < (i + 1) * 10_000 // len(valid):
+            earlier = valid[max(0, i - rng.randint(0, 100))]
+            producer.produce(dirty.telemetry, _hostile(value, earlier, hostile, rng))
+            hostile += 1
+        producer.poll(0)
+    assert producer.flush(60) == 0
+    assert hostile == 10_000
+
+    _drain(_service(cluster, clean, _simulator(150), f"{topic_name}-clean"))
+    _drain(_service(cluster, dirty, _simulator(150), f"{topic_name}-dirty"))
+    for name in ("aggregates", "alerts"):
+        clean_values = _values(cluster, getattr(clean, name))
+        assert len(clean_values) > 0
+        assert _values(cluster, getattr(dirty, name)) == clean_values, name
+    letters = read_topic(cluster.bootstrap_servers, dirty.dead_letters, 1)
+    assert len(letters) == 10_000
+    assert all(dict(m.headers() or [])["reason"] for m in letters)
+    assert _values(cluster, clean.dead_letters) == []

@@ -295,3 +295,9 @@ def test_decoding_errors_name_the_problem() -> None:
     newer["schema_version"] = 2
     with pytest.raises(UnsupportedVersion, match="schema_version 2; this code reads 1"):
         decode(json.dumps(newer).encode())
+
+
+def test_msgpack_that_is_no_event_is_a_decode_error() -> None:
+    # A map keyed by a list: msgpack itself raises TypeError on it.
+    with pytest.raises(DecodeError, match="not msgpack"):
+        decode(b"\x81\x91\x01\x02")

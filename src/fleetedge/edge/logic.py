@@ -4,7 +4,8 @@ For each record, in the partition's order:
 
 1. decode and validate it; a bad one becomes a dead letter (reason in headers), nothing else;
 2. a (container, seq) already counted is a duplicate: dead letter, counted nowhere;
-3. a reading whose window closed (window end + grace before the watermark) is late: it goes to
+3. a reading more than ``max_ahead`` past the newest event time is a broken clock: dead letter;
+   a reading whose window closed (window end + grace before the watermark) is late: it goes to
    the dead-letter topic as late, kept but not counted;
 4. otherwise it joins its window and, if newer than the container's last reading, feeds the
    alert rules;
@@ -81,6 +82,7 @@ class EdgeLogic:
         window: WindowConfig | None = None,
         rules: RuleConfig | None = None,
         status_interval: timedelta = timedelta(minutes=1),
+        max_ahead: timedelta = timedelta(days=1),
     ) -> None:
         self.vessel_id = vessel_id
         self.validator = validator
@@ -90,6 +92,7 @@ class EdgeLogic:
             vessel_id, rules or RuleConfig(reading_interval=self.window.reading_interval)
         )
         self.status_interval = status_interval
+        self.max_ahead_ms = int(max_ahead / timedelta(milliseconds=1))
         self.counters = Counters()
 
     def handle(self, store: Store, value: bytes, partition: int, offset: int) -> list[Output]:
@@ -116,6 +119,25 @@ class EdgeLogic:
         last_seq = store.get(f"s:{reading.container_id}", 0)
         watermark = store.get("watermark", 0)
         state = store.get(wkey)
+        if watermark and _ms(reading.event_time) > watermark + self.max_ahead_ms:
+            # One broken clock must not close every window of the vessel.
+            reason = (
+                f"event_time {reading.event_time.isoformat()} is more than "
+                f"{self.max_ahead_ms // 1000}s ahead of the vessel's event time "
+                f"{_time(watermark).isoformat()}"
+            )
+            return [
+                self._dead_letter(
+                    store,
+                    value,
+                    reason,
+                    error="ImplausibleEvent",
+                    field_name="event_time",
+                    partition=partition,
+                    offset=offset,
+                    key=key,
+                )
+            ]
         if state is not None and any(lo <= reading.seq <= hi for lo, hi in state["ranges"]):
             self.counters.duplicates += 1
             reason = f"duplicate of {reading.container_id} seq {reading.seq}"

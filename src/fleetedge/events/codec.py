@@ -90,7 +90,7 @@ class JsonCodec:
     def decode(self, data: bytes) -> Event:
         try:
             raw = json.loads(data)
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise DecodeError(f"not JSON: {exc}") from exc
         if not isinstance(raw, dict):
             raise DecodeError(f"a JSON {type(raw).__name__}, not an event object")
@@ -195,7 +195,8 @@ class BinaryCodec:
     def decode(self, data: bytes) -> Event:
         try:
             raw = msgpack.unpackb(data, raw=False, strict_map_key=False)
-        except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
+        except (ValueError, TypeError, OverflowError, msgpack.UnpackException) as exc:
+            # TypeError: random bytes can ask for a map keyed by a list, for one.
             raise DecodeError(f"not msgpack: {exc}") from exc
         if not isinstance(raw, list) or len(raw) < 2:
             raise DecodeError("not a FleetEdge binary event (expected [type, version, ...])")
