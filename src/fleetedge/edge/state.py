@@ -27,10 +27,9 @@ class ChangelogState:
         self._dirty: dict[str, Any] = {}
 
     def get(self, key: str, default: Any = None) -> Any:
-        value = self.data.get(key, default)
-        # Callers mutate what they get and set it back; hand out copies of containers so an
-        # aborted batch cannot leave half-changed state behind.
-        return json.loads(json.dumps(value)) if isinstance(value, dict | list) else value
+        # No defensive copy: callers set back what they change, and a batch whose transaction
+        # fails is never continued (the process exits and restores from the changelog).
+        return self.data.get(key, default)
 
     def set(self, key: str, value: Any) -> None:
         self.data[key] = value
