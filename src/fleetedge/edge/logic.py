@@ -94,6 +94,7 @@ class EdgeLogic:
         self.status_interval = status_interval
         self.max_ahead_ms = int(max_ahead / timedelta(milliseconds=1))
         self.counters = Counters()
+        self.open_alerts = 0
 
     def handle(self, store: Store, value: bytes, partition: int, offset: int) -> list[Output]:
         try:
@@ -248,11 +249,16 @@ class EdgeLogic:
             reefer_power_kw=round(power, 2),
             lat=lat,
             lon=lon,
-            open_alerts=sum(len((store.get(f"c:{c}") or {"open": {}})["open"]) for c in ids),
+            open_alerts=self._count_open(store, ids),
             edge_lag_records=0,
             edge_healthy=True,
         )
         return Output(self.topics.status, self.vessel_id.encode(), JSON.encode(status))
+
+    def _count_open(self, store: Store, ids: list[str]) -> int:
+        containers = sum(len((store.get(f"c:{c}") or {"open": {}})["open"]) for c in ids)
+        self.open_alerts = containers + len(store.keys("incident:"))
+        return self.open_alerts
 
     def _dead_letter(
         self,

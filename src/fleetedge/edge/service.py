@@ -36,7 +36,8 @@ _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
 RECORDS = Counter("fleetedge_edge_records_total", "telemetry records processed")
 DEAD = Counter("fleetedge_edge_dead_letters_total", "records dead-lettered", ["error"])
 LAG = Gauge("fleetedge_edge_consumer_lag", "telemetry records not yet processed")
-OPEN_ALERTS = Gauge("fleetedge_edge_alert_events_total", "alert events emitted")
+ALERT_EVENTS = Counter("fleetedge_edge_alert_events_total", "alert events emitted")
+OPEN_ALERTS = Gauge("fleetedge_edge_open_alerts", "alerts raised and not yet cleared")
 
 
 class EdgeService:
@@ -57,6 +58,7 @@ class EdgeService:
         self.state = ChangelogState()
         self.topics = logic.topics
         self._start_at = 0
+        self._batches = 0
         self._tp = TopicPartition(self.topics.telemetry, 0)
         self._consumer = Consumer(
             {
@@ -117,7 +119,7 @@ class EdgeService:
                 if out.topic == self.topics.dead_letters:
                     DEAD.labels(dict(out.headers).get("error", b"?").decode()).inc()
                 elif out.topic == self.topics.alerts:
-                    OPEN_ALERTS.inc()
+                    ALERT_EVENTS.inc()
         for key, value in self.state.drain():
             self._producer.produce(self.topics.changelog, value, key=key)
         next_offset = TopicPartition(self._tp.topic, 0, msgs[-1].offset() + 1)
@@ -126,6 +128,10 @@ class EdgeService:
         )
         self._producer.commit_transaction(60)
         RECORDS.inc(len(msgs))
+        OPEN_ALERTS.set(self.logic.open_alerts)
+        self._batches += 1
+        if len(msgs) < self.batch or self._batches % 20 == 0:
+            self.caught_up()  # refreshes the lag gauge
         return len(msgs)
 
     def caught_up(self) -> bool:
