@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
 import typer
+from prometheus_client import start_http_server
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -94,3 +97,14 @@ def print_status(statuses: list[ClusterStatus], as_json: bool) -> None:
         out.print(status_table(st))
         if st.under_replicated:
             out.print("under-replicated: " + ", ".join(st.under_replicated[:20]))
+
+
+def until_signalled(metrics_port: int | None = None) -> threading.Event:
+    """For long-running commands: serve Prometheus metrics on 127.0.0.1 if asked, and return
+    an event that SIGINT or SIGTERM sets, so the command can finish cleanly."""
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr="127.0.0.1")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop

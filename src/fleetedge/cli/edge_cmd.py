@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from prometheus_client import start_http_server
 
-from fleetedge.cli._common import console, fails_cleanly, out
+from fleetedge.cli._common import console, fails_cleanly, out, until_signalled
 from fleetedge.devices import manifest
 from fleetedge.edge.logic import EdgeLogic, EdgeTopics
 from fleetedge.edge.service import EdgeService
@@ -63,11 +60,7 @@ def run(
         transactional_id=f"{topic_prefix}edge-{vessel}",
     )
     service.ensure_topics(min(3, len(metadata(bootstrap, timeout=10).brokers)))
-    if metrics_port is not None:
-        start_http_server(metrics_port, addr="127.0.0.1")
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = until_signalled(metrics_port)
     service.start()
     console.print(f"edge of {vessel} running on {topics.telemetry}")
     try:

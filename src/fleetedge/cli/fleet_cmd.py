@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from typing import Annotated
 
 import typer
@@ -16,6 +14,7 @@ from fleetedge.cli._common import (
     print_status,
     progress,
     settings,
+    until_signalled,
 )
 from fleetedge.cli.cluster_cmd import open_or_create
 from fleetedge.runtime import KafkaCluster, list_clusters
@@ -45,9 +44,7 @@ def up(
     if detach:
         console.print("running; `fleet status` shows it, `fleet down` stops it")
         return
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = until_signalled()
     console.print("the fleet is running; Ctrl-C stops it")
     stop.wait()
     console.print("stopping the fleet")

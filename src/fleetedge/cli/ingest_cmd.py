@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from prometheus_client import start_http_server
 
-from fleetedge.cli._common import console, fails_cleanly, out
+from fleetedge.cli._common import console, fails_cleanly, out, until_signalled
 from fleetedge.devices import manifest
 from fleetedge.events import ReadingValidator
 from fleetedge.events.topics import TELEMETRY, TELEMETRY_DLQ
@@ -48,11 +45,7 @@ def mqtt(
             replication_factor=rf,
             config=spec.config,
         )
-    if metrics_port is not None:
-        start_http_server(metrics_port, addr="127.0.0.1")
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = until_signalled(metrics_port)
     validator = ReadingValidator(vessel, known)
     with MqttBridge(
         vessel_id=vessel, validator=validator, bootstrap=bootstrap, mqtt_port=mqtt_port

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from prometheus_client import start_http_server
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from fleetedge.cli._common import console, fails_cleanly, out
+from fleetedge.cli._common import console, fails_cleanly, out, until_signalled
 from fleetedge.devices import FaultRates, TelemetryProducer, VesselSimulator, parse_script, run
 from fleetedge.devices.faults import parse_duration
 from fleetedge.events import CODECS
@@ -58,11 +55,7 @@ def simulate(
         replication_factor=min(3, brokers),
         config=TELEMETRY.config,
     )
-    if metrics_port is not None:
-        start_http_server(metrics_port, addr="127.0.0.1")
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = until_signalled(metrics_port)
     columns = (
         TextColumn(f"{vessel}: {containers} reefers"),
         BarColumn(),
