@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from fleetedge.devices import manifest
 from fleetedge.exceptions import FleetEdgeError
 from fleetedge.runtime import ClusterStatus, KafkaJars, KafkaRuntime, find_java
 from fleetedge.settings import RuntimeSettings
@@ -108,3 +110,12 @@ def until_signalled(metrics_port: int | None = None) -> threading.Event:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     return stop
+
+
+def reefer_manifest(
+    vessel: str, manifest_file: Path | None, containers: int, seed: int
+) -> list[str]:
+    """The vessel's reefer container ids: from a file (one per line), else the simulator's."""
+    if manifest_file is not None:
+        return [line.strip() for line in manifest_file.read_text().splitlines() if line.strip()]
+    return [entry.container_id for entry in manifest(vessel, containers, seed, 0.0)]

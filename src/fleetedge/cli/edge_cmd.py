@@ -8,8 +8,13 @@ from typing import Annotated
 
 import typer
 
-from fleetedge.cli._common import console, fails_cleanly, out, until_signalled
-from fleetedge.devices import manifest
+from fleetedge.cli._common import (
+    console,
+    fails_cleanly,
+    out,
+    reefer_manifest,
+    until_signalled,
+)
 from fleetedge.edge.logic import EdgeLogic, EdgeTopics
 from fleetedge.edge.service import EdgeService
 from fleetedge.edge.windows import WindowConfig
@@ -40,10 +45,7 @@ def run(
     exit_when_idle: Annotated[bool, typer.Option(help="stop once caught up")] = False,
 ) -> None:
     """Window aggregates, correlated alerts and dead letters, exactly once."""
-    if manifest_file is not None:
-        known = [line.strip() for line in manifest_file.read_text().splitlines() if line.strip()]
-    else:
-        known = [e.container_id for e in manifest(vessel, containers, seed, 0.0)]
+    known = reefer_manifest(vessel, manifest_file, containers, seed)
     topics = topics_with_prefix(topic_prefix)
     window = WindowConfig(
         size=timedelta(minutes=window_minutes),

@@ -7,8 +7,13 @@ from typing import Annotated
 
 import typer
 
-from fleetedge.cli._common import console, fails_cleanly, out, until_signalled
-from fleetedge.devices import manifest
+from fleetedge.cli._common import (
+    console,
+    fails_cleanly,
+    out,
+    reefer_manifest,
+    until_signalled,
+)
 from fleetedge.events import ReadingValidator
 from fleetedge.events.topics import TELEMETRY, TELEMETRY_DLQ
 from fleetedge.ingest import MqttBridge
@@ -32,10 +37,7 @@ def mqtt(
 ) -> None:
     """Forward device readings from fleet/<vessel>/reefer/+/telemetry to reefer.telemetry;
     rejects go to reefer.telemetry.dlq with the reason."""
-    if manifest_file is not None:
-        known = [line.strip() for line in manifest_file.read_text().splitlines() if line.strip()]
-    else:
-        known = [e.container_id for e in manifest(vessel, containers, seed, 0.0)]
+    known = reefer_manifest(vessel, manifest_file, containers, seed)
     rf = min(3, len(metadata(bootstrap, timeout=10).brokers))
     for spec in (TELEMETRY, TELEMETRY_DLQ):
         create_topic(
