@@ -59,6 +59,7 @@ class ClusterStatus:
     name: str
     cluster_id: str
     bootstrap_servers: str
+    link_bootstrap_servers: str | None
     directory: str
     nodes: list[NodeStatus]
     quorum_leader: int | None
@@ -126,7 +127,13 @@ class KafkaCluster:
             kafka_version=KAFKA_VERSION,
             directory=(data_dir or path.parent).resolve(),
             nodes=[
-                NodeState(id=i, broker_port=p.broker, controller_port=p.controller)
+                NodeState(
+                    id=i,
+                    broker_port=p.broker,
+                    controller_port=p.controller,
+                    link_port=p.link,
+                    proxy_port=p.proxy,
+                )
                 for i, p in enumerate(ports, start=1)
             ],
             overrides=dict(overrides or {}),
@@ -167,6 +174,11 @@ class KafkaCluster:
     @property
     def bootstrap_servers(self) -> str:
         return self.state.bootstrap_servers
+
+    @property
+    def link_bootstrap_servers(self) -> str | None:
+        """The shore's way in, through the link emulator (None for a cluster without a link)."""
+        return self.state.link_bootstrap_servers
 
     @property
     def node_ids(self) -> list[int]:
@@ -292,6 +304,7 @@ class KafkaCluster:
             name=self.name,
             cluster_id=self.state.cluster_id,
             bootstrap_servers=self.bootstrap_servers,
+            link_bootstrap_servers=self.state.link_bootstrap_servers,
             directory=str(self.state.directory),
             nodes=[
                 NodeStatus(
@@ -347,8 +360,9 @@ class KafkaCluster:
 
     def _precheck(self, node_id: int) -> None:
         ports = self.state.node(node_id).ports
-        for role, port in (("broker", ports.broker), ("controller", ports.controller)):
-            if not port_is_free(port):
+        roles = (("broker", ports.broker), ("controller", ports.controller), ("link", ports.link))
+        for role, port in roles:
+            if port is not None and not port_is_free(port):
                 raise PortInUseError(
                     f"{role} port 127.0.0.1:{port} is already in use",
                     cluster=self.name,

@@ -57,15 +57,24 @@ def node_properties(
     """Properties of node ``node_id`` (1-based) in a cluster whose nodes listen on ``ports``."""
     own = ports[node_id - 1]
     voters = ",".join(f"{i}@{HOST}:{p.controller}" for i, p in enumerate(ports, start=1))
+    listeners = f"PLAINTEXT://{HOST}:{own.broker},CONTROLLER://{HOST}:{own.controller}"
+    advertised = listeners
+    protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    if own.link is not None and own.proxy is not None:
+        # The shore's clients connect through the link emulator, so Kafka must send them the
+        # emulator's address in metadata, or they would bypass the link after bootstrapping.
+        listeners += f",LINK://{HOST}:{own.link}"
+        advertised += f",LINK://{HOST}:{own.proxy}"
+        protocols += ",LINK:PLAINTEXT"
     props = {
         "process.roles": "broker,controller",
         "node.id": str(node_id),
         "controller.quorum.voters": voters,
-        "listeners": f"PLAINTEXT://{HOST}:{own.broker},CONTROLLER://{HOST}:{own.controller}",
-        "advertised.listeners": f"PLAINTEXT://{HOST}:{own.broker},CONTROLLER://{HOST}:{own.controller}",
+        "listeners": listeners,
+        "advertised.listeners": advertised,
         "inter.broker.listener.name": "PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": protocols,
         "log.dirs": str(data_dir),
         **CLUSTER_DEFAULTS,
         **replication_defaults(len(ports)),

@@ -1,10 +1,11 @@
 """Port allocation: one fixed scheme for the demo, free ports for tests.
 
 Demo scheme (all on 127.0.0.1): cluster *slot* ``s`` (0 = shore, 1..99 = vessel-1..vessel-99)
-and node ``k`` (1..9) use ``19000 + 100*s + 10*k + role``, with role 2 = broker listener and
-3 = KRaft controller. So the shore's node 1 listens on 19012/19013 and vessel-2's node 3 on
-19232/19233. Ports 18000-18999 are reserved for the services of later layers (MirrorMaker 2,
-API, metrics); see the README.
+and node ``k`` (1..9) use ``19000 + 100*s + 10*k + role``, with role 2 = broker listener,
+3 = KRaft controller, 4 = the vessel's LINK listener (reached only through the link emulator)
+and 5 = the link emulator's end of it, where the shore connects. So the shore's node 1 listens
+on 19012/19013 and vessel-2's node 3 on 19232/19233, with its link at 19234 behind 19235.
+Ports 18000-18999 are for services (MirrorMaker 2, link emulator, API, metrics); see the README.
 """
 
 from __future__ import annotations
@@ -22,20 +23,34 @@ MAX_NODES = 9
 
 @dataclass(frozen=True)
 class NodePorts:
-    """The two listeners of a combined broker+controller node."""
+    """The listeners of a combined broker+controller node.
+
+    A vessel node also has ``link``, a listener the shore reaches only through the link
+    emulator, which listens on ``proxy`` and forwards to it; Kafka advertises ``proxy`` on it.
+    """
 
     broker: int
     controller: int
+    link: int | None = None
+    proxy: int | None = None
 
 
-def demo_ports(slot: int, nodes: int) -> list[NodePorts]:
+def demo_ports(slot: int, nodes: int, *, link: bool = False) -> list[NodePorts]:
     """Ports of the demo scheme for cluster ``slot``."""
     if not 0 <= slot <= MAX_SLOT:
         raise ValueError(f"slot must be within 0..{MAX_SLOT}, got {slot}")
     if not 1 <= nodes <= MAX_NODES:
         raise ValueError(f"nodes must be within 1..{MAX_NODES}, got {nodes}")
     base = _BASE + 100 * slot
-    return [NodePorts(base + 10 * k + 2, base + 10 * k + 3) for k in range(1, nodes + 1)]
+    return [
+        NodePorts(
+            base + 10 * k + 2,
+            base + 10 * k + 3,
+            base + 10 * k + 4 if link else None,
+            base + 10 * k + 5 if link else None,
+        )
+        for k in range(1, nodes + 1)
+    ]
 
 
 def slot_for_name(name: str) -> int | None:
@@ -62,10 +77,13 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def free_node_ports(nodes: int) -> list[NodePorts]:
+def free_node_ports(nodes: int, *, link: bool = False) -> list[NodePorts]:
     """Free ports for ``nodes`` nodes, as tests use them."""
-    flat = free_ports(2 * nodes)
-    return [NodePorts(flat[2 * i], flat[2 * i + 1]) for i in range(nodes)]
+    if not link:
+        flat = free_ports(2 * nodes)
+        return [NodePorts(flat[2 * i], flat[2 * i + 1]) for i in range(nodes)]
+    flat = free_ports(4 * nodes)
+    return [NodePorts(*flat[4 * i : 4 * i + 4]) for i in range(nodes)]
 
 
 def port_is_free(port: int) -> bool:

@@ -37,11 +37,13 @@ class NodeState(BaseModel):
     id: int
     broker_port: int
     controller_port: int
+    link_port: int | None = None
+    proxy_port: int | None = None
     pid: int | None = None
 
     @property
     def ports(self) -> NodePorts:
-        return NodePorts(self.broker_port, self.controller_port)
+        return NodePorts(self.broker_port, self.controller_port, self.link_port, self.proxy_port)
 
 
 class ClusterState(BaseModel):
@@ -60,6 +62,13 @@ class ClusterState(BaseModel):
     @property
     def bootstrap_servers(self) -> str:
         return ",".join(f"127.0.0.1:{n.broker_port}" for n in self.nodes)
+
+    @property
+    def link_bootstrap_servers(self) -> str | None:
+        """Where the shore reaches this cluster: the link emulator's ports; None without a link."""
+        if any(n.proxy_port is None for n in self.nodes):
+            return None
+        return ",".join(f"127.0.0.1:{n.proxy_port}" for n in self.nodes)
 
     def node(self, node_id: int) -> NodeState:
         for node in self.nodes:
