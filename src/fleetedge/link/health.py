@@ -1,0 +1,255 @@
+"""Link health per vessel: what is waiting aboard, how old it is, how fast it drains.
+
+The backlog is measured against MirrorMaker 2's own committed source offsets (its Connect
+offsets topics ashore, read committed), not against a consumer group, so it is exactly what
+MirrorMaker 2 will resume from. Offsets on the vessel include the edge's transaction markers,
+so ``backlog_records`` may overstate by one per open transaction; it never understates.
+
+Records that retention removed before they were mirrored are counted in
+``lost_to_retention`` (the log start passed the mirrored offset): MirrorMaker 2 skips them
+silently, so this number, and the sequence audit ashore, are how the loss is made visible.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+
+from fleetedge.link.mirror import Flow, internal_topic
+
+PartitionKey = tuple[str, int]
+
+
+def _consumer(bootstrap: str, **extra: Any) -> Consumer:
+    return Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"fleetedge-link-health-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+            "socket.timeout.ms": 10_000,
+            "logger": _quiet,
+            **extra,
+        }
+    )
+
+
+class _Quiet:
+    def log(self, *args: object) -> None:
+        """librdkafka's own lines stay out of the health output."""
+
+
+_quiet = _Quiet()
+
+
+def read_all(consumer: Consumer, topic: str, timeout: float = 10.0) -> list[Any]:
+    """Every committed record of ``topic`` from the start to its end now (small topics only)."""
+    metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+    if metadata is None or metadata.error is not None:
+        return []
+    ends: dict[int, int] = {}
+    for partition in metadata.partitions:
+        _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+        ends[partition] = high
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+    records: list[Any] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        positions = consumer.position([TopicPartition(topic, p) for p in ends])
+        if all(tp.offset >= ends[tp.partition] or ends[tp.partition] == 0 for tp in positions):
+            break
+        message = consumer.poll(0.2)
+        if message is not None and message.error() is None:
+            records.append(message)
+    consumer.unassign()
+    return records
+
+
+def mirrored_offsets(
+    shore_bootstrap: str, vessel: str, flows: Iterable[Flow]
+) -> dict[PartitionKey, int]:
+    """The next vessel offset each uplink will mirror, from its Connect offsets topic."""
+    consumer = _consumer(shore_bootstrap)
+    result: dict[PartitionKey, int] = {}
+    try:
+        for flow in flows:
+            for message in read_all(consumer, internal_topic(vessel, flow, "offsets")):
+                key = json.loads(message.key())
+                if not isinstance(key, list) or len(key) != 2:
+                    continue
+                partition = key[1]
+                at = (partition["topic"], int(partition["partition"]))
+                value = message.value()
+                if value is None:
+                    result.pop(at, None)
+                else:
+                    result[at] = int(json.loads(value)["offset"]) + 1
+    finally:
+        consumer.close()
+    return result
+
+
+def decode_heartbeat(value: bytes) -> int:
+    """The emit time (epoch ms) in a MirrorMaker 2 heartbeat value (int16 version, int64 ms)."""
+    _version, millis = struct.unpack(">hq", value[:10])
+    return int(millis)
+
+
+def last_heartbeat_ms(shore_bootstrap: str, vessel: str) -> int | None:
+    """Emit time of the newest heartbeat that came ashore from ``vessel``, or None."""
+    topic = f"{vessel}.heartbeats"
+    consumer = _consumer(shore_bootstrap)
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            return None
+        newest: int | None = None
+        for partition in metadata.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            if high <= low:
+                continue
+            consumer.assign([TopicPartition(topic, partition, max(low, high - 8))])
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                message = consumer.poll(0.2)
+                if message is None:
+                    if consumer.position([TopicPartition(topic, partition)])[0].offset >= high:
+                        break
+                    continue
+                if message.error() is None and message.value():
+                    stamp = decode_heartbeat(message.value())
+                    newest = stamp if newest is None else max(newest, stamp)
+            consumer.unassign()
+        return newest
+    finally:
+        consumer.close()
+
+
+@dataclass
+class PartitionBacklog:
+    topic: str
+    partition: int
+    log_start: int
+    log_end: int
+    next_to_mirror: int
+    backlog: int
+    lost_to_retention: int
+    oldest_unmirrored_ms: int | None
+
+
+@dataclass
+class LinkHealth:
+    vessel: str
+    checked_at_ms: int
+    vessel_reachable: bool
+    backlog_records: int = 0
+    backlog_bytes: int = 0
+    oldest_unmirrored_age_s: float | None = None
+    lost_to_retention: int = 0
+    last_heartbeat_age_s: float | None = None
+    drain_rate_rps: float | None = None
+    eta_s: float | None = None
+    partitions: list[PartitionBacklog] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _sample(consumer: Consumer, tp: TopicPartition, count: int) -> list[Any]:
+    consumer.assign([tp])
+    found: list[Any] = []
+    deadline = time.monotonic() + 5
+    while len(found) < count and time.monotonic() < deadline:
+        batch = consumer.consume(count - len(found), 0.3)
+        found.extend(m for m in batch if m.error() is None)
+        if not batch:
+            break
+    consumer.unassign()
+    return found
+
+
+def measure(
+    vessel: str,
+    vessel_bootstrap: str,
+    shore_bootstrap: str,
+    flows: Sequence[Flow],
+) -> LinkHealth:
+    """One look at the link of ``vessel``: backlog per partition, its age and size."""
+    now_ms = int(time.time() * 1000)
+    health = LinkHealth(vessel=vessel, checked_at_ms=now_ms, vessel_reachable=True)
+    mirrored = mirrored_offsets(shore_bootstrap, vessel, flows)
+    beat = last_heartbeat_ms(shore_bootstrap, vessel)
+    health.last_heartbeat_age_s = None if beat is None else max(0.0, (now_ms - beat) / 1000)
+    consumer = _consumer(vessel_bootstrap)
+    oldest: list[int] = []
+    sizes: list[int] = []
+    try:
+        for flow in flows:
+            for topic in flow.topics:
+                metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+                if metadata is None or metadata.error is not None:
+                    continue
+                for partition in sorted(metadata.partitions):
+                    tp = TopicPartition(topic, partition)
+                    low, high = consumer.get_watermark_offsets(tp, timeout=10)
+                    start = mirrored.get((topic, partition), 0)
+                    lost = max(0, low - start)
+                    backlog = max(0, high - max(start, low))
+                    stamp = None
+                    if backlog:
+                        sample = _sample(
+                            consumer, TopicPartition(topic, partition, max(start, low)), 50
+                        )
+                        if sample:
+                            stamp = sample[0].timestamp()[1]
+                            oldest.append(stamp)
+                            sizes.extend(
+                                len(m.value() or b"") + len(m.key() or b"") for m in sample
+                            )
+                    health.partitions.append(
+                        PartitionBacklog(topic, partition, low, high, start, backlog, lost, stamp)
+                    )
+    except KafkaException:
+        health.vessel_reachable = False
+    finally:
+        consumer.close()
+    health.backlog_records = sum(p.backlog for p in health.partitions)
+    health.lost_to_retention = sum(p.lost_to_retention for p in health.partitions)
+    if sizes:
+        health.backlog_bytes = round(health.backlog_records * sum(sizes) / len(sizes))
+    if oldest:
+        health.oldest_unmirrored_age_s = max(0.0, (now_ms - min(oldest)) / 1000)
+    return health
+
+
+class DrainTracker:
+    """Drain rate and time to drain, from successive looks at the mirrored offsets."""
+
+    def __init__(self, window_s: float = 60.0) -> None:
+        self.window_s = window_s
+        self._points: deque[tuple[float, int]] = deque()
+
+    def update(self, health: LinkHealth) -> LinkHealth:
+        mirrored = sum(p.next_to_mirror for p in health.partitions)
+        now = health.checked_at_ms / 1000
+        self._points.append((now, mirrored))
+        while self._points and now - self._points[0][0] > self.window_s:
+            self._points.popleft()
+        first_t, first_n = self._points[0]
+        if now - first_t >= 1.0:
+            rate = max(0.0, (mirrored - first_n) / (now - first_t))
+            health.drain_rate_rps = rate
+            if health.backlog_records == 0:
+                health.eta_s = 0.0
+            elif rate > 0:
+                health.eta_s = health.backlog_records / rate
+        return health

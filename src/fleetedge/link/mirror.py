@@ -1,0 +1,282 @@
+"""MirrorMaker 2 (dedicated mode) for one vessel: its configuration and its processes.
+
+Placement: every MirrorMaker 2 process of a vessel runs ashore. The bulk of the traffic is
+vessel to shore, and Kafka's advice is "consume from remote, produce to local": then a cut link
+only makes the consumer wait and retry, and the producer never times out against a link that
+is down. Commands, the small reverse flow, are produced to the vessel through the link with
+delivery and blocking timeouts long enough to wait out an outage (see docs/link.md).
+
+Three flows per vessel, each its own process, Connect group and internal topics:
+
+- ``priority`` (up): alerts, vessel status, command acknowledgements and heartbeats, in a
+  consumer of their own, so alerts never queue behind the bulk backlog in one fetch;
+- ``bulk`` (up): window aggregates (and raw telemetry when asked), with small fetches so that a
+  bulk response never holds the link for long;
+- ``downlink`` (down): commands, and the heartbeats MirrorMaker 2 emits into the vessel, which
+  the priority flow brings back ashore as ``<vessel>.heartbeats``: a probe of both directions.
+
+A MirrorMaker 2 process needs every cluster it *writes to* at start-up (it looks up their ids),
+so the downlink, which writes to the vessel, cannot start while the link is down; keeping it
+apart lets the uplinks start, and run, whatever the link does.
+
+Uplinks are exactly-once (KIP-618, transactions on the shore); the command downlink is
+at-least-once and commands carry ids the vessel de-duplicates on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+import signal
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from fleetedge.events import topics
+from fleetedge.link.exceptions import MirrorStartError
+from fleetedge.runtime.config import log4j2_text, render_properties
+from fleetedge.runtime.jvm import KafkaRuntime, find_processes, send_signal, tail, wait_gone
+
+MM2_MAIN = "org.apache.kafka.connect.mirror.MirrorMaker"
+SHORE = "shore"
+MM2_HEAP_MB = 256
+INT_MAX = 2_147_483_647
+
+
+def commands_topic(vessel: str) -> str:
+    """The shore topic of commands for ``vessel``; it reaches the vessel as ``shore.<name>``.
+
+    It must not start with ``<vessel>.``: the default replication policy would take it for a
+    topic that came from the vessel and refuse to send it back (cycle prevention).
+    """
+    return f"fleet.commands.{vessel}"
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One MirrorMaker 2 process of a vessel's link. ``topics`` are source-side names; an
+    empty tuple on the downlink means "this vessel's commands topic"."""
+
+    name: str
+    uplink: bool
+    topics: tuple[str, ...]
+    fetch_max_bytes: int
+    heartbeats: bool
+
+
+PRIORITY = Flow(
+    "priority",
+    uplink=True,
+    topics=(topics.ALERTS.name, topics.STATUS.name, topics.COMMAND_ACKS.name),
+    fetch_max_bytes=16_384,
+    heartbeats=True,
+)
+BULK = Flow(
+    "bulk", uplink=True, topics=(topics.AGGREGATES.name,), fetch_max_bytes=65_536, heartbeats=False
+)
+DOWNLINK = Flow("downlink", uplink=False, topics=(), fetch_max_bytes=65_536, heartbeats=True)
+FLOWS = (PRIORITY, BULK, DOWNLINK)
+UPLINKS = (PRIORITY, BULK)
+
+
+def with_telemetry(flow: Flow) -> Flow:
+    """The bulk flow with the raw readings too (on request: they are most of the volume)."""
+    return dataclasses.replace(flow, topics=(*flow.topics, topics.TELEMETRY.name))
+
+
+def internal_topic(vessel: str, flow: Flow, kind: str) -> str:
+    """A Connect internal topic of ``flow`` on its target (kind: offsets, status or configs)."""
+    if not flow.uplink:
+        return f"mm2-{kind}.{SHORE}.internal"
+    return f"mm2-{kind}.{vessel}.{flow.name}.internal"
+
+
+@dataclass(frozen=True)
+class LinkEndpoints:
+    vessel: str
+    vessel_bootstrap: str  # through the link emulator
+    shore_bootstrap: str
+    shore_replication_factor: int = 3
+    vessel_replication_factor: int = 3
+
+
+def _link_clients(cluster: str) -> dict[str, str]:
+    """Settings of every client that reaches the vessel through the link."""
+    props: dict[str, str] = {}
+    for client in ("consumer", "producer", "admin"):
+        props |= {
+            # Kafka 4's default re-bootstraps in a tight loop while every broker is
+            # unreachable; across a cut link, retrying the known brokers is right.
+            f"{cluster}.{client}.metadata.recovery.strategy": "none",
+            f"{cluster}.{client}.reconnect.backoff.ms": "500",
+            f"{cluster}.{client}.reconnect.backoff.max.ms": "5000",
+            f"{cluster}.{client}.request.timeout.ms": "120000",
+        }
+    props[f"{cluster}.metadata.recovery.strategy"] = "none"
+    props[f"{cluster}.admin.default.api.timeout.ms"] = "180000"
+    return props
+
+
+def _pair(source: str, target: str, enabled: bool, rf: int) -> dict[str, str]:
+    pair = f"{source}->{target}"
+    if not enabled:
+        # No herder at all for this direction in this process.
+        return {f"{pair}.enabled": "false", f"{pair}.emit.heartbeats.enabled": "false"}
+    return {
+        f"{pair}.enabled": "true",
+        # No consumer group fails over between vessel and shore, so checkpoints serve nothing.
+        f"{pair}.emit.checkpoints.enabled": "false",
+        f"{pair}.sync.group.offsets.enabled": "false",
+        f"{pair}.sync.topic.acls.enabled": "false",
+        f"{pair}.refresh.topics.interval.seconds": "10",
+        f"{pair}.replication.factor": str(rf),
+        f"{pair}.heartbeats.topic.replication.factor": str(rf),
+        f"{pair}.tasks.max": "1",
+    }
+
+
+def mirror_properties(
+    ends: LinkEndpoints, flow: Flow, rest_port: int, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The properties file of ``flow``'s MirrorMaker 2 process."""
+    v, s = ends.vessel, SHORE
+    up, down = f"{v}->{s}", f"{s}->{v}"
+    props: dict[str, str] = {
+        "clusters": f"{v}, {s}",
+        f"{v}.bootstrap.servers": ends.vessel_bootstrap,
+        f"{s}.bootstrap.servers": ends.shore_bootstrap,
+        "dedicated.mode.enable.internal.rest": "true",
+        "listeners": f"http://127.0.0.1:{rest_port}",
+        "replication.policy.class": "org.apache.kafka.connect.mirror.DefaultReplicationPolicy",
+        **_link_clients(v),
+    }
+    if flow.uplink:
+        props |= _pair(v, s, True, ends.shore_replication_factor)
+        props |= _pair(s, v, False, ends.vessel_replication_factor)
+        props |= {
+            f"{up}.topics": ",".join(re.escape(t) for t in flow.topics),
+            f"{up}.heartbeats.replication.enabled": str(flow.heartbeats).lower(),
+            # The shore's own heartbeats topic would say nothing about the link.
+            f"{up}.emit.heartbeats.enabled": "false",
+            # Offset syncs stay ashore: nothing but the records crosses the link.
+            f"{up}.offset-syncs.topic.location": "target",
+            f"{up}.offset-syncs.topic.replication.factor": str(ends.shore_replication_factor),
+            f"{s}.group.id": f"{v}-mm2-{flow.name}",
+            f"{s}.offset.storage.topic": internal_topic(v, flow, "offsets"),
+            f"{s}.status.storage.topic": internal_topic(v, flow, "status"),
+            f"{s}.config.storage.topic": internal_topic(v, flow, "configs"),
+            f"{s}.exactly.once.source.support": "enabled",
+            # The vessel's edge writes in transactions: mirror only what it committed.
+            f"{v}.consumer.isolation.level": "read_committed",
+            f"{v}.consumer.fetch.max.bytes": str(flow.fetch_max_bytes),
+            f"{v}.consumer.max.partition.fetch.bytes": str(flow.fetch_max_bytes),
+        }
+        for kind in ("offset", "status", "config"):
+            props[f"{s}.{kind}.storage.replication.factor"] = str(ends.shore_replication_factor)
+    else:
+        props |= _pair(s, v, True, ends.vessel_replication_factor)
+        props |= _pair(v, s, False, ends.shore_replication_factor)
+        topic = re.escape(commands_topic(v))
+        props |= {
+            f"{down}.topics": ",".join(re.escape(t) for t in flow.topics) or topic,
+            f"{down}.emit.heartbeats.enabled": "true",
+            f"{down}.emit.heartbeats.interval.seconds": "1",
+            f"{down}.heartbeats.replication.enabled": "false",
+            f"{down}.sync.topic.configs.enabled": "false",
+            # The source is the shore, where MirrorMaker 2 runs: its syncs stay ashore.
+            f"{down}.offset-syncs.topic.location": "source",
+            f"{down}.offset-syncs.topic.replication.factor": str(ends.shore_replication_factor),
+            f"{v}.group.id": f"{v}-mm2-downlink",
+            f"{s}.consumer.isolation.level": "read_committed",
+            # Produced through the link: wait out an outage rather than fail the task.
+            f"{v}.producer.delivery.timeout.ms": str(INT_MAX),
+            f"{v}.producer.max.block.ms": "600000",
+        }
+        for kind in ("offset", "status", "config"):
+            props[f"{v}.{kind}.storage.replication.factor"] = str(ends.vessel_replication_factor)
+    if extra:
+        props.update(extra)
+    return props
+
+
+class MirrorProcess:
+    """One flow's MirrorMaker 2 JVM; found again from any process by its marker directory."""
+
+    def __init__(
+        self,
+        runtime: KafkaRuntime,
+        directory: Path,
+        ends: LinkEndpoints,
+        flow: Flow,
+        *,
+        rest_port: int,
+        extra: Mapping[str, str] | None = None,
+    ) -> None:
+        self.runtime = dataclasses.replace(runtime, heap_mb=MM2_HEAP_MB)
+        self.directory = directory
+        self.ends = ends
+        self.flow = flow
+        self.rest_port = rest_port
+        self.extra = dict(extra or {})
+        self._child: subprocess.Popen[bytes] | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.ends.vessel}/{self.flow.name}"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.directory / "logs"
+
+    def pids(self) -> list[int]:
+        return find_processes(self.directory)
+
+    def alive(self) -> bool:
+        if self._child is not None and self._child.poll() is not None:
+            self._child = None
+        return bool(self.pids())
+
+    def start(self) -> None:
+        """Start the JVM (one per flow: a second start while it runs is refused)."""
+        if self.alive():
+            raise MirrorStartError(f"MirrorMaker 2 {self.name} already runs (pids {self.pids()})")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        config = self.directory / "mm2.properties"
+        config.write_text(
+            render_properties(mirror_properties(self.ends, self.flow, self.rest_port, self.extra))
+        )
+        log4j = self.directory / "log4j2.properties"
+        log4j.write_text(log4j2_text())
+        # Only the herders that write to the flow's target run in this process.
+        target = SHORE if self.flow.uplink else self.ends.vessel
+        args = [str(config), "--clusters", target]
+        self._child = self.runtime.spawn(
+            MM2_MAIN, args, log_dir=self.log_dir, log4j_config=log4j, marker=self.directory
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the JVM (what a crash looks like) and reap it."""
+        for pid in self.pids():
+            send_signal(pid, signal.SIGKILL)
+            wait_gone(pid, 30)
+        self._reap()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM, then SIGKILL after ``timeout``."""
+        for pid in self.pids():
+            send_signal(pid, signal.SIGTERM)
+            if not wait_gone(pid, timeout):
+                send_signal(pid, signal.SIGKILL)
+                wait_gone(pid, 30)
+        self._reap()
+
+    def log_tail(self, lines: int = 30) -> str:
+        return tail(self.log_dir / "server.log", lines)
+
+    def _reap(self) -> None:
+        if self._child is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._child.wait(timeout=5)
+            self._child = None

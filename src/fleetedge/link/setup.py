@@ -1,0 +1,87 @@
+"""Putting one vessel behind the link: its topics, its proxies, its MirrorMaker 2 processes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from fleetedge.events import topics
+from fleetedge.link.emulator import LinkEmulator
+from fleetedge.link.exceptions import LinkError
+from fleetedge.link.mirror import (
+    BULK,
+    FLOWS,
+    LinkEndpoints,
+    MirrorProcess,
+    commands_topic,
+    with_telemetry,
+)
+from fleetedge.link.supervisor import VesselLink
+from fleetedge.runtime.cluster import KafkaCluster
+from fleetedge.runtime.health import create_topic
+from fleetedge.runtime.jvm import KafkaRuntime
+
+
+def ensure_topics(vessel: KafkaCluster, shore: KafkaCluster) -> None:
+    """The vessel's topics aboard, and the vessel's command topic ashore."""
+    for spec in topics.VESSEL_TOPICS:
+        create_topic(
+            vessel.bootstrap_servers,
+            spec.name,
+            partitions=spec.partitions,
+            replication_factor=vessel.replication_factor,
+            config=spec.config,
+        )
+    create_topic(
+        shore.bootstrap_servers,
+        commands_topic(vessel.name),
+        partitions=topics.COMMANDS.partitions,
+        replication_factor=shore.replication_factor,
+    )
+
+
+def attach(emulator: LinkEmulator, vessel: KafkaCluster) -> str:
+    """Route ``vessel`` through the emulator; the shore's bootstrap for it."""
+    routes = [(n.proxy_port, n.link_port) for n in vessel.state.nodes]
+    bootstrap = vessel.link_bootstrap_servers
+    if bootstrap is None or any(p is None or lp is None for p, lp in routes):
+        raise LinkError(
+            f"cluster {vessel.name} has no LINK listener",
+            hint="vessel clusters are created with link ports by `fleet up`",
+        )
+    emulator.attach(vessel.name, [(int(p), int(lp)) for p, lp in routes if p and lp])
+    return bootstrap
+
+
+def vessel_link(
+    runtime: KafkaRuntime,
+    directory: Path,
+    emulator: LinkEmulator,
+    vessel: KafkaCluster,
+    shore: KafkaCluster,
+    *,
+    rest_ports: Sequence[int],
+    telemetry: bool = False,
+) -> VesselLink:
+    """Everything the supervisor needs to run and watch ``vessel``'s link."""
+    ensure_topics(vessel, shore)
+    link_bootstrap = attach(emulator, vessel)
+    ends = LinkEndpoints(
+        vessel.name,
+        link_bootstrap,
+        shore.bootstrap_servers,
+        shore_replication_factor=shore.replication_factor,
+        vessel_replication_factor=vessel.replication_factor,
+    )
+    flows = [with_telemetry(f) if telemetry and f == BULK else f for f in FLOWS]
+    processes = [
+        MirrorProcess(runtime, directory / vessel.name / flow.name, ends, flow, rest_port=port)
+        for flow, port in zip(flows, rest_ports, strict=True)
+    ]
+    return VesselLink(
+        vessel=vessel.name,
+        vessel_bootstrap=vessel.bootstrap_servers,
+        link_bootstrap=link_bootstrap,
+        shore_bootstrap=shore.bootstrap_servers,
+        processes=processes,
+    )

@@ -1,0 +1,109 @@
+"""Link bandwidth with Linux traffic control: one HTB class per vessel and direction on ``lo``.
+
+Toxiproxy limits bandwidth per connection, but a satellite link is one pipe shared by every
+connection across it, so the rate is shaped by the kernel instead. Packets leaving the
+emulator's proxy ports (vessel to shore) go through the vessel's uplink class; packets to those
+ports (shore to vessel) through its downlink class. Unclassified loopback traffic is untouched.
+Needs CAP_NET_ADMIN (root), as ``tc`` does.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+
+from fleetedge.link.exceptions import LinkToolError
+
+DEVICE = "lo"
+ROOT = "1:"
+
+
+def _tc(*args: str, check: bool = True) -> str:
+    tc = shutil.which("tc") or "/usr/sbin/tc"
+    done = subprocess.run([tc, *args], capture_output=True, text=True, timeout=10, check=False)
+    if check and done.returncode != 0:
+        raise LinkToolError(
+            f"`tc {' '.join(args)}` failed: {done.stderr.strip()}",
+            hint="shaping the link needs iproute2's tc and CAP_NET_ADMIN (run as root)",
+        )
+    return done.stdout
+
+
+class LinkShaper:
+    """The rate of one vessel's link. ``ident`` (1..32767) must be unique among live links."""
+
+    def __init__(self, ident: int, proxy_ports: Sequence[int]) -> None:
+        if not 1 <= ident <= 0x7FFF:
+            raise ValueError(f"shaper ident must be within 1..32767, got {ident}")
+        self.ident = ident
+        self.ports = tuple(proxy_ports)
+
+    @property
+    def _classes(self) -> tuple[str, str]:
+        # Minor ids are hex in tc syntax; uplink 2*ident, downlink 2*ident + 1.
+        return f"1:{2 * self.ident:x}", f"1:{2 * self.ident + 1:x}"
+
+    @property
+    def _prio(self) -> str:
+        return str(self.ident)
+
+    def apply(self, kbps: int) -> None:
+        """Limit each direction of the link to ``kbps`` kilobits per second."""
+        if kbps <= 0:
+            raise ValueError("kbps must be positive")
+        if "htb 1: root" not in _tc("qdisc", "show", "dev", DEVICE):
+            # No default class: traffic no filter claims passes unshaped.
+            _tc("qdisc", "replace", "dev", DEVICE, "root", "handle", ROOT, "htb")
+        rate = f"{kbps}kbit"
+        for classid in self._classes:
+            _tc("class", "replace", "dev", DEVICE, "parent", ROOT, "classid", classid,
+                "htb", "rate", rate, "ceil", rate, "quantum", "1514")  # fmt: skip
+        self._clear_filters()
+        up, down = self._classes
+        for port in self.ports:
+            for direction, classid in (("sport", up), ("dport", down)):
+                _tc("filter", "add", "dev", DEVICE, "parent", ROOT, "protocol", "ip",
+                    "prio", self._prio, "u32", "match", "ip", direction, str(port), "0xffff",
+                    "flowid", classid)  # fmt: skip
+
+    def clear(self) -> None:
+        """Remove this link's limit (other links' classes stay)."""
+        self._clear_filters()
+        for classid in self._classes:
+            _tc("class", "del", "dev", DEVICE, "classid", classid, check=False)
+        if not _tc("class", "show", "dev", DEVICE, check=False).strip():
+            _tc("qdisc", "del", "dev", DEVICE, "root", check=False)
+
+    def rate_kbps(self) -> int | None:
+        """The uplink rate now applied, or None when the link is not shaped."""
+        up, _ = self._classes
+        for line in _tc("class", "show", "dev", DEVICE, check=False).splitlines():
+            fields = line.split()
+            if len(fields) > 2 and fields[2] == up and "rate" in fields:
+                return _parse_kbit(fields[fields.index("rate") + 1])
+        return None
+
+    def sent_bytes(self) -> tuple[int, int]:
+        """Bytes the (uplink, downlink) classes have sent since shaping began: link traffic."""
+        found: dict[str, int] = {}
+        lines = _tc("-s", "class", "show", "dev", DEVICE, check=False).splitlines()
+        for i, line in enumerate(lines):
+            fields = line.split()
+            if len(fields) > 2 and fields[2] in self._classes and i + 1 < len(lines):
+                sent = lines[i + 1].split()
+                if len(sent) > 1 and sent[0] == "Sent":
+                    found[fields[2]] = int(sent[1])
+        up, down = self._classes
+        return found.get(up, 0), found.get(down, 0)
+
+    def _clear_filters(self) -> None:
+        _tc("filter", "del", "dev", DEVICE, "parent", ROOT, "prio", self._prio, check=False)
+
+
+def _parse_kbit(text: str) -> int:
+    units = {"bit": 1e-3, "Kbit": 1, "kbit": 1, "Mbit": 1e3, "mbit": 1e3, "Gbit": 1e6}
+    for suffix, factor in sorted(units.items(), key=lambda kv: -len(kv[0])):
+        if text.endswith(suffix):
+            return round(float(text[: -len(suffix)]) * factor)
+    return round(float(text) / 1000)
