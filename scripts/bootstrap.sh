@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what FleetEdge needs on a fresh machine: Debian's Java 17, Maven and Mosquitto when missing, a
+# Install what FleetEdge needs on a fresh machine: Debian's Java 17, Maven, Mosquitto, Go and tc when missing, a
 # Python 3.11 virtualenv with the project, and the Kafka jars from Maven Central. Idempotent:
 # a second run only checks.
 set -euo pipefail
@@ -19,6 +19,9 @@ command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 # The vessel's MQTT broker for real devices (fleet ingest mqtt, and its tests).
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+# The link emulator: Toxiproxy is built once with Go; tc (iproute2) shapes the link's bandwidth.
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
+command -v tc >/dev/null 2>&1 || [ -x /usr/sbin/tc ] || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   apt_install "${missing[@]}"

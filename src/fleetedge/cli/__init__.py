@@ -13,6 +13,7 @@ from fleetedge.cli import (
     events_cmd,
     fleet_cmd,
     ingest_cmd,
+    link_cmd,
     runtime_cmd,
     simulate_cmd,
 )
@@ -27,6 +28,7 @@ app.add_typer(cluster_cmd.app, name="cluster")
 app.add_typer(events_cmd.app, name="events")
 app.add_typer(ingest_cmd.app, name="ingest")
 app.add_typer(edge_cmd.app, name="edge")
+app.add_typer(link_cmd.app, name="link")
 app.command("simulate")(simulate_cmd.simulate)
 app.command("up")(fleet_cmd.up)
 app.command("status")(fleet_cmd.status)

@@ -45,6 +45,7 @@ def open_or_create(
     slot: int | None,
     free_ports: bool,
     data_dir: Path | None,
+    link: bool = False,
 ) -> KafkaCluster:
     """The recorded cluster ``name``, or a new record with demo-scheme or free ports."""
     cfg = settings()
@@ -52,7 +53,7 @@ def open_or_create(
     if state_path(cfg.home, name).exists():
         return KafkaCluster.open(name, home=cfg.home, runtime=runtime)
     if free_ports:
-        ports = free_node_ports(nodes)
+        ports = free_node_ports(nodes, link=link)
     else:
         chosen = slot if slot is not None else slot_for_name(name)
         if chosen is None:
@@ -61,7 +62,7 @@ def open_or_create(
                 cluster=name,
                 hint="name it `shore` or `vessel-N`, or pass --slot N or --free-ports",
             )
-        ports = demo_ports(chosen, nodes)
+        ports = demo_ports(chosen, nodes, link=link)
     return KafkaCluster.create(name, home=cfg.home, runtime=runtime, ports=ports, data_dir=data_dir)
 
 

@@ -1,4 +1,4 @@
-"""``fleet up|status|down``: the whole local fleet (today: its Kafka clusters)."""
+"""``fleet up|status|down``: the whole local fleet: vessel and shore clusters and the link."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from fleetedge.cli import link_cmd
 from fleetedge.cli._common import (
     console,
     fails_cleanly,
@@ -36,20 +37,37 @@ def up(
     names = fleet_names(vessels)
     clusters: list[KafkaCluster] = []
     for name in names:
-        cluster = open_or_create(name, nodes=nodes, slot=None, free_ports=free_ports, data_dir=None)
+        cluster = open_or_create(
+            name,
+            nodes=nodes,
+            slot=None,
+            free_ports=free_ports,
+            data_dir=None,
+            link=name != "shore",
+        )
         with progress(f"starting cluster {name}") as step:
             cluster.up(progress=step)
         clusters.append(cluster)
     print_status([c.status() for c in clusters], as_json)
     if detach:
+        pid = link_cmd.spawn_detached(settings(), free_ports=free_ports)
+        console.print(f"link supervisor running (pid {pid}); `fleet link status` shows it")
         console.print("running; `fleet status` shows it, `fleet down` stops it")
         return
-    stop = until_signalled()
-    console.print("the fleet is running; Ctrl-C stops it")
-    stop.wait()
-    console.print("stopping the fleet")
-    for cluster in reversed(clusters):
-        cluster.down()
+    cfg = settings()
+    _emulator, supervisor = link_cmd.build_supervisor(
+        cfg, "shore", free=free_ports, telemetry=False
+    )
+    stop = until_signalled(None if free_ports else link_cmd.LINK_METRICS_PORT)
+    console.print("the fleet is running; `fleet link status` shows the link; Ctrl-C stops it")
+    try:
+        supervisor.run(stop)
+    finally:
+        console.print("stopping the fleet")
+        supervisor.close()
+        link_cmd.stop_link(cfg)
+        for cluster in reversed(clusters):
+            cluster.down()
 
 
 @fails_cleanly
@@ -70,6 +88,7 @@ def down(
     """Stop every recorded cluster."""
     cfg = settings()
     runtime = kafka_runtime(cfg)
+    link_cmd.stop_link(cfg)
     for name in list_clusters(cfg.home):
         KafkaCluster.open(name, home=cfg.home, runtime=runtime).down(purge=purge)
         out.print(f"cluster {name} {'purged' if purge else 'stopped'}")

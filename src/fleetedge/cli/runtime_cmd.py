@@ -9,6 +9,7 @@ import typer
 
 from fleetedge.cli._common import console, fails_cleanly, out, progress, settings
 from fleetedge.exceptions import FleetEdgeError
+from fleetedge.link.toxiproxy import TOXIPROXY_VERSION, ToxiproxyBinary
 from fleetedge.runtime import KAFKA_VERSION, KafkaJars, find_java, find_maven
 
 app = typer.Typer(help="Fetch and check the Apache Kafka runtime.", no_args_is_help=True)
@@ -30,6 +31,11 @@ def fetch() -> None:
         fetched = jars.fetch(on_artifact)
     verb = "fetched" if fetched else "already cached"
     out.print(f"Kafka {KAFKA_VERSION}: {jars.jar_count()} jars {verb} in {jars.lib_dir}")
+    toxiproxy = ToxiproxyBinary(settings().cache_dir.parent)
+    with progress(f"building toxiproxy {TOXIPROXY_VERSION} with go install"):
+        built = toxiproxy.install()
+    verb = "built" if built else "already cached"
+    out.print(f"toxiproxy {TOXIPROXY_VERSION}: {verb} at {toxiproxy.path}")
 
 
 @app.command()
@@ -51,6 +57,11 @@ def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             "ok": jars_ok,
             "detail": str(exc) + (" (not needed: jars cached)" if jars_ok else ""),
         }
+    toxiproxy = ToxiproxyBinary(cfg.cache_dir.parent)
+    try:
+        checks["toxiproxy"] = {"ok": True, "detail": str(toxiproxy.require())}
+    except FleetEdgeError as exc:
+        checks["toxiproxy"] = {"ok": False, "detail": str(exc)}
     jars = KafkaJars(cfg.cache_dir)
     try:
         jars.require()
