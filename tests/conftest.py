@@ -44,13 +44,15 @@ def make_cluster(fleet_home: Path, runtime: KafkaRuntime) -> Iterator[Callable[.
     """Factory: a new cluster on free ports with a unique name; all are purged at the end."""
     made: list[KafkaCluster] = []
 
-    def make(nodes: int = 3, start: bool = True, **overrides: str) -> KafkaCluster:
+    def make(
+        nodes: int = 3, start: bool = True, link: bool = False, **overrides: str
+    ) -> KafkaCluster:
         name = f"c-{uuid.uuid4().hex[:8]}"
         cluster = KafkaCluster.create(
             name,
             home=fleet_home,
             runtime=runtime,
-            ports=free_node_ports(nodes),
+            ports=free_node_ports(nodes, link=link),
             overrides=overrides,
         )
         made.append(cluster)

@@ -7,6 +7,7 @@ import socket
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -16,6 +17,7 @@ from fleetedge.runtime import node as kafka_node
 from fleetedge.runtime.cluster import state_path
 from fleetedge.runtime.health import create_topic
 from fleetedge.runtime.jvm import find_processes
+from fleetedge.runtime.waiting import wait_until
 from fleetedge.settings import RuntimeSettings
 from tests.support.cli import fleet, fleet_json
 
@@ -97,7 +99,7 @@ def _roundtrip(bootstrap: str, topic: str, payload: bytes) -> list[bytes]:
         consumer.close()
 
 
-def test_fleet_up_runs_a_vessel_and_the_shore_side_by_side(
+def test_fleet_up_runs_a_vessel_the_shore_and_the_link_between_them(
     tmp_path: Path, settings: RuntimeSettings
 ) -> None:
     home = tmp_path / "home"
@@ -111,20 +113,55 @@ def test_fleet_up_runs_a_vessel_and_the_shore_side_by_side(
         assert vessel["cluster_id"] != shore["cluster_id"]
         ports = [n["broker_port"] for s in statuses for n in s["nodes"]]
         ports += [n["controller_port"] for s in statuses for n in s["nodes"]]
-        assert len(set(ports)) == 12
+        ports += [n["link_port"] for n in vessel["nodes"]] + [
+            n["proxy_port"] for n in vessel["nodes"]
+        ]
+        assert len(set(ports)) == 18
         assert vessel["directory"] != shore["directory"]
+        assert vessel["link_bootstrap_servers"]
+        assert shore["link_bootstrap_servers"] is None
 
         # Same topic name on both: each cluster keeps its own records.
         for status in statuses:
-            create_topic(status["bootstrap_servers"], "reefer.telemetry", partitions=1)
-        assert _roundtrip(vessel["bootstrap_servers"], "reefer.telemetry", b"from the vessel") == [
+            create_topic(status["bootstrap_servers"], "scratch", partitions=1)
+        assert _roundtrip(vessel["bootstrap_servers"], "scratch", b"from the vessel") == [
             b"from the vessel"
         ]
-        assert _roundtrip(shore["bootstrap_servers"], "reefer.telemetry", b"ashore") == [b"ashore"]
-        assert len(find_processes(home)) == 6
+        assert _roundtrip(shore["bootstrap_servers"], "scratch", b"ashore") == [b"ashore"]
+
+        # The detached link supervisor runs both MirrorMaker 2 flows; heartbeats come ashore.
+        def link_status() -> dict[str, Any]:
+            found = fleet_json(
+                "link", "status", "--json", "--sample", "0", home=home, settings=settings
+            )
+            assert isinstance(found, list)
+            return dict(found[0])
+
+        def healthy() -> bool:
+            st = link_status()
+            age = st["last_heartbeat_age_s"]
+            return all(st["mirrormaker"].values()) and age is not None and age < 15
+
+        wait_until(healthy, timeout=240, what="the link up with fresh heartbeats", interval=3)
+        assert len(find_processes(home)) == 9  # six brokers, three MirrorMaker 2
+
+        assert fleet("link", "cut", "vessel-1", home=home, settings=settings).returncode == 0
+        assert link_status()["link"] == "cut"
+        shaped = fleet(
+            "link", "shape", "vessel-1", "--kbps", "64", "--latency-ms", "600",
+            home=home, settings=settings,
+        )  # fmt: skip
+        assert shaped.returncode == 0, shaped.stderr
+        assert link_status()["shape"] == {"kbps": 64, "latency_ms": 600, "jitter_ms": 0}
+        assert fleet("link", "restore", "vessel-1", home=home, settings=settings).returncode == 0
+        assert link_status()["link"] == "up"
+        bad = fleet("link", "cut", "vessel-9", home=home, settings=settings)
+        assert bad.returncode == 1
+        assert "no link is recorded for 'vessel-9'" in bad.stderr
     finally:
         done = fleet("down", "--purge", home=home, settings=settings)
     assert done.returncode == 0, done.stderr
+    assert find_processes(home) == []
     assert find_processes(home) == []
 
 

@@ -1,0 +1,316 @@
+"""The ship-to-shore link with real clusters, real MirrorMaker 2 and a real link emulator.
+
+One vessel (3 nodes, reached by the shore only through Toxiproxy) and one shore (3 nodes) for
+the module; the supervisor runs beside the tests as it runs in the fleet. Each test produces
+its own containers (a distinct owner code), so its check covers exactly what it produced.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+
+from fleetedge.events import topics
+from fleetedge.events.codec import decode
+from fleetedge.link.audit import audit
+from fleetedge.link.emulator import LinkEmulator, Shape
+from fleetedge.link.health import LinkHealth, measure
+from fleetedge.link.mirror import UPLINKS, commands_topic
+from fleetedge.link.setup import vessel_link
+from fleetedge.link.supervisor import LinkSupervisor, VesselLink
+from fleetedge.link.toxiproxy import ToxiproxyBinary
+from fleetedge.runtime import KafkaCluster, KafkaRuntime
+from fleetedge.runtime.ports import free_ports
+from fleetedge.runtime.waiting import wait_until
+from fleetedge.settings import RuntimeSettings
+from tests.support.traffic import EventTraffic, arrived_once_in_order, shore_sequences
+from tests.support.verifiable import read_topic
+
+pytestmark = pytest.mark.kafka
+
+OUTAGE_S = 185  # longer than the MirrorMaker 2 producer's delivery.timeout.ms (120 s)
+WEEK_MS = str(7 * 24 * 3600 * 1000)
+
+
+@dataclass
+class LinkEnv:
+    vessel: KafkaCluster
+    shore: KafkaCluster
+    emulator: LinkEmulator
+    link: VesselLink
+    supervisor: LinkSupervisor
+
+    @property
+    def name(self) -> str:
+        return self.vessel.name
+
+    def traffic(
+        self, owner: str, *, containers: int = 40, rate: float = 50.0, alert_every: int = 25
+    ) -> EventTraffic:
+        return EventTraffic(
+            self.vessel.bootstrap_servers,
+            self.name,
+            owner,
+            containers=containers,
+            rate=rate,
+            alert_every=alert_every,
+        )
+
+    def health(self) -> LinkHealth:
+        return measure(
+            self.name, self.vessel.bootstrap_servers, self.shore.bootstrap_servers, UPLINKS
+        )
+
+
+@pytest.fixture(scope="module")
+def env(
+    make_cluster: Callable[..., KafkaCluster],
+    runtime: KafkaRuntime,
+    settings: RuntimeSettings,
+    fleet_home: Path,
+) -> Iterator[LinkEnv]:
+    binary = ToxiproxyBinary(settings.cache_dir.parent)
+    binary.install()
+    # Retention is checked every 2 s aboard so the retention test needs no long wait.
+    vessel = make_cluster(link=True, **{"log.retention.check.interval.ms": "2000"})
+    shore = make_cluster()
+    emulator = LinkEmulator(fleet_home / "link", binary.path, free_ports(1)[0])
+    emulator.start()
+    link = vessel_link(
+        runtime, fleet_home / "link" / "mm2", emulator, vessel, shore, rest_ports=free_ports(3)
+    )
+    supervisor = LinkSupervisor([link], stall_after=60, health_every=3)
+    stop = threading.Event()
+    thread = threading.Thread(target=supervisor.run, args=(stop, 1.0), daemon=True)
+    thread.start()
+    try:
+        yield LinkEnv(vessel, shore, emulator, link, supervisor)
+    finally:
+        stop.set()
+        thread.join(60)
+        supervisor.close()
+        emulator.stop()
+
+
+@pytest.fixture
+def linked(env: LinkEnv) -> Iterator[LinkEnv]:
+    """The link up, unshaped, every node of both clusters running, before and after a test."""
+    env.emulator.restore(env.name)
+    env.emulator.shape(env.name, Shape())
+    yield env
+    env.emulator.restore(env.name)
+    env.emulator.shape(env.name, Shape())
+    for cluster in (env.vessel, env.shore):
+        for node in cluster.node_ids:
+            if not cluster.is_alive(node):
+                cluster.start_node(node)
+
+
+def test_every_record_arrives_once_in_order(linked: LinkEnv) -> None:
+    traffic = linked.traffic("NRMU", rate=200).start()
+    wait_until(lambda: traffic.acked_count >= 4000, timeout=120, what="4000 records acked")
+    traffic.stop()
+    dups = arrived_once_in_order(linked.shore.bootstrap_servers, linked.name, traffic.acked)
+    assert dups == {topics.AGGREGATES.name: 0, topics.ALERTS.name: 0}
+
+
+def test_mirrored_partitions_and_configs_match_the_vessel(linked: LinkEnv) -> None:
+    admin = AdminClient({"bootstrap.servers": linked.shore.bootstrap_servers})
+    for spec in (topics.AGGREGATES, topics.ALERTS, topics.STATUS):
+        name = topics.on_shore(linked.name, spec)
+        wait_until(lambda: name in admin.list_topics(timeout=10).topics, timeout=60, what=name)  # noqa: B023
+        assert len(admin.list_topics(name, timeout=10).topics[name].partitions) == spec.partitions
+        resource = ConfigResource(ConfigResource.Type.TOPIC, name)
+        config = admin.describe_configs([resource])[resource].result()
+        assert config["retention.ms"].value == spec.config["retention.ms"]
+    # Offset syncs live ashore: nothing but the records crosses the link.
+    vessel_admin = AdminClient({"bootstrap.servers": linked.vessel.bootstrap_servers})
+    assert not [t for t in vessel_admin.list_topics(timeout=10).topics if "offset-syncs" in t]
+
+
+def test_command_from_shore_reaches_the_vessel_once(linked: LinkEnv) -> None:
+    producer = Producer({"bootstrap.servers": linked.shore.bootstrap_servers, "acks": "all"})
+    marker = f"cmd-{time.time_ns()}".encode()
+    producer.produce(commands_topic(linked.name), marker, linked.name.encode())
+    assert producer.flush(30) == 0
+    aboard = f"shore.{commands_topic(linked.name)}"
+
+    def arrived() -> bool:
+        admin = AdminClient({"bootstrap.servers": linked.vessel.bootstrap_servers})
+        if aboard not in admin.list_topics(timeout=10).topics:
+            return False
+        values = [m.value() for m in read_topic(linked.vessel.bootstrap_servers, aboard, 1)]
+        return values.count(marker) == 1
+
+    wait_until(arrived, timeout=120, what="the command aboard", interval=2)
+
+
+def test_heartbeats_come_ashore_and_the_backlog_is_empty(linked: LinkEnv) -> None:
+    def fresh() -> bool:
+        health = linked.health()
+        age = health.last_heartbeat_age_s
+        return age is not None and age < 10 and health.backlog_records == 0
+
+    wait_until(fresh, timeout=120, what="a fresh heartbeat and no backlog", interval=2)
+
+
+def test_three_minute_outage_loses_nothing(linked: LinkEnv) -> None:
+    traffic = linked.traffic("OUTU", rate=40).start()
+    wait_until(lambda: traffic.acked_count >= 200, timeout=60, what="traffic before the cut")
+    linked.emulator.cut(linked.name)
+    cut_at = time.monotonic()
+    wait_until(
+        lambda: time.monotonic() - cut_at >= OUTAGE_S,
+        timeout=OUTAGE_S + 10,
+        what="the outage to last",
+        interval=5,
+    )
+    during = linked.health()
+    assert during.backlog_records > 40 * 60
+    assert (during.oldest_unmirrored_age_s or 0) > 60
+    linked.emulator.restore(linked.name)
+    # The traffic goes on while the backlog drains.
+    wait_until(lambda: traffic.acked_count >= 200 + 40 * (OUTAGE_S + 5), timeout=120, what="more")
+    traffic.stop()
+    dups = arrived_once_in_order(linked.shore.bootstrap_servers, linked.name, traffic.acked)
+    assert sum(dups.values()) == 0
+    wait_until(lambda: linked.health().backlog_records == 0, timeout=120, what="drained")
+
+
+def test_flapping_link_loses_nothing(linked: LinkEnv) -> None:
+    traffic = linked.traffic("FLPU", rate=40).start()
+    stop = threading.Event()
+    flips = linked.emulator.flap(linked.name, every=10, duration=120, stop=stop)
+    assert flips >= 6
+    traffic.stop()
+    dups = arrived_once_in_order(linked.shore.bootstrap_servers, linked.name, traffic.acked)
+    assert sum(dups.values()) == 0
+
+
+def test_mirrormaker_killed_five_times_loses_and_repeats_nothing(linked: LinkEnv) -> None:
+    before = linked.supervisor.restarts(linked.name)
+    traffic = linked.traffic("KILU", rate=80).start()
+    for round_ in range(5):
+        target = 400 * (round_ + 1)
+        wait_until(lambda: traffic.acked_count >= target, timeout=60, what="traffic")  # noqa: B023
+        process = linked.link.processes[round_ % 2]
+        process.kill()
+        # The supervisor, not the test, brings it back.
+        wait_until(process.alive, timeout=60, what=f"{process.name} restarted")
+    traffic.stop()
+    dups = arrived_once_in_order(linked.shore.bootstrap_servers, linked.name, traffic.acked)
+    print(f"duplicates ashore after 5 MirrorMaker 2 kills: {dups}")
+    assert sum(dups.values()) == 0
+    assert linked.supervisor.restarts(linked.name) >= before + 5
+
+
+def test_shore_down_three_minutes_recovers_without_help(linked: LinkEnv) -> None:
+    traffic = linked.traffic("SHDU", rate=40).start()
+    wait_until(lambda: traffic.acked_count >= 200, timeout=60, what="traffic before the outage")
+    for node in linked.shore.node_ids:
+        linked.shore.kill_node(node)
+    down_at = time.monotonic()
+    wait_until(
+        lambda: time.monotonic() - down_at >= OUTAGE_S,
+        timeout=OUTAGE_S + 10,
+        what="the shore outage to last",
+        interval=5,
+    )
+    for node in linked.shore.node_ids:
+        linked.shore.start_node(node)
+    linked.shore.wait_in_sync(timeout=180)
+    traffic.stop()
+    dups = arrived_once_in_order(
+        linked.shore.bootstrap_servers, linked.name, traffic.acked, timeout=600
+    )
+    assert sum(dups.values()) == 0
+
+
+def test_alerts_overtake_the_bulk_backlog(linked: LinkEnv) -> None:
+    linked.emulator.shape(linked.name, Shape(kbps=64, latency_ms=600, jitter_ms=50))
+    traffic = linked.traffic("PRIU", containers=2500)
+    linked.emulator.cut(linked.name)
+    # One hour of a 2,500-reefer vessel's 15-minute windows waits aboard.
+    traffic.burst(4 * 2500)
+    alert = traffic.one_alert()
+    linked.emulator.restore(linked.name)
+    restored = time.monotonic()
+    shore_alerts = topics.on_shore(linked.name, topics.ALERTS)
+
+    def alert_ashore() -> bool:
+        seen = shore_sequences(linked.shore.bootstrap_servers, shore_alerts, 1)
+        return alert.seq in seen.get(f"{alert.kind}:{alert.source}", [])
+
+    wait_until(alert_ashore, timeout=180, what="the alert ashore", interval=0.5)
+    latency = time.monotonic() - restored
+    backlog = linked.health().backlog_records
+    print(f"first alert ashore {latency:.1f}s after reconnection, {backlog} windows still aboard")
+    assert backlog > 1000, "the alert should have overtaken most of the bulk backlog"
+    linked.emulator.shape(linked.name, Shape())
+    arrived_once_in_order(linked.shore.bootstrap_servers, linked.name, traffic.acked, timeout=600)
+
+
+def test_shaped_link_keeps_up_with_a_full_vessel(linked: LinkEnv) -> None:
+    linked.emulator.shape(linked.name, Shape(kbps=64, latency_ms=600))
+    # 2,500 reefers, a window each per 15 minutes, at 3x that rate to show the margin.
+    rate = 3 * 2500 / 900
+    traffic = linked.traffic("SHPU", containers=2500, rate=rate, alert_every=50).start()
+    started = time.monotonic()
+    wait_until(lambda: time.monotonic() - started >= 90, timeout=100, what="90 s", interval=5)
+    traffic.stop()
+    stopped = time.monotonic()
+    arrived_once_in_order(linked.shore.bootstrap_servers, linked.name, traffic.acked, timeout=120)
+    lag = time.monotonic() - stopped
+    print(f"at 3x a 2,500-reefer vessel's rate over 64 kbit/s, 600 ms: drained {lag:.1f}s after")
+    assert lag < 60, "the link fell behind at three times a full vessel's rate"
+
+
+def test_records_lost_to_retention_are_reported(linked: LinkEnv) -> None:
+    admin = AdminClient({"bootstrap.servers": linked.vessel.bootstrap_servers})
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topics.AGGREGATES.name)
+    traffic = linked.traffic("RETU", containers=10)
+    linked.emulator.cut(linked.name)
+    try:
+        traffic.burst(300)
+        # Retention catches up with the outage: only new segments survive.
+        fast = {"retention.ms": "1000", "segment.ms": "500"}
+        _alter(admin, resource, fast)
+        # The link health sees the loss while the link is still down.
+        lost = wait_until(
+            lambda: _roll_and_count_lost(traffic, linked),
+            timeout=120,
+            what="retention to remove unmirrored records",
+            interval=2,
+        )
+    finally:
+        restore = {"retention.ms": topics.AGGREGATES.config["retention.ms"], "segment.ms": WEEK_MS}
+        _alter(admin, resource, restore)
+        linked.emulator.restore(linked.name)
+    shore_topic = topics.on_shore(linked.name, topics.AGGREGATES)
+    wait_until(lambda: linked.health().backlog_records == 0, timeout=120, what="drained")
+    values = [m.value() for m in read_topic(linked.shore.bootstrap_servers, shore_topic, 3)]
+    mine = [v for v in values if decode(v).source.split("/")[-1].startswith("RETU")]
+    report = audit(shore_topic, mine)
+    print(report.summary())
+    assert report.missing >= lost > 0, "the retention gap must show in the sequence numbers"
+    assert "missing" in report.summary()
+
+
+def _roll_and_count_lost(traffic: EventTraffic, env: LinkEnv) -> int:
+    traffic.burst(10)  # a new record rolls the segment once segment.ms has passed
+    return env.health().lost_to_retention
+
+
+def _alter(admin: AdminClient, resource: ConfigResource, values: dict[str, str]) -> None:
+    entries = [
+        ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in values.items()
+    ]
+    target = ConfigResource(resource.restype, resource.name, incremental_configs=entries)
+    admin.incremental_alter_configs([target])[target].result()

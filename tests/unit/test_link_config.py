@@ -1,0 +1,121 @@
+"""MirrorMaker 2 configuration, sequence audit and heartbeat decoding: pure functions."""
+
+from __future__ import annotations
+
+import re
+import struct
+
+import pytest
+
+from fleetedge.devices.synthetic import window
+from fleetedge.events import JSON, topics
+from fleetedge.link.audit import audit
+from fleetedge.link.health import decode_heartbeat
+from fleetedge.link.mirror import (
+    BULK,
+    DOWNLINK,
+    PRIORITY,
+    LinkEndpoints,
+    commands_topic,
+    internal_topic,
+    mirror_properties,
+    with_telemetry,
+)
+from fleetedge.link.shaper import LinkShaper, _parse_kbit
+
+ENDS = LinkEndpoints("vessel-7", "127.0.0.1:1", "127.0.0.1:2")
+
+
+def _topics(props: dict[str, str], pair: str) -> list[str]:
+    pattern = props[f"{pair}.topics"]
+    names = [s.name for s in topics.VESSEL_TOPICS] + ["heartbeats", commands_topic("vessel-7")]
+    return [n for n in names if any(re.fullmatch(p, n) for p in pattern.split(","))]
+
+
+def test_uplinks_are_exactly_once_read_committed_and_never_skip() -> None:
+    for flow in (PRIORITY, BULK):
+        props = mirror_properties(ENDS, flow, rest_port=1)
+        assert props["shore.exactly.once.source.support"] == "enabled"
+        assert props["dedicated.mode.enable.internal.rest"] == "true"
+        assert props["vessel-7.consumer.isolation.level"] == "read_committed"
+        assert props["vessel-7->shore.offset-syncs.topic.location"] == "target"
+        assert props["vessel-7->shore.enabled"] == "true"
+        assert props["shore->vessel-7.enabled"] == "false"
+        assert props["shore->vessel-7.emit.heartbeats.enabled"] == "false"
+        assert props["shore.offset.storage.topic"] == internal_topic("vessel-7", flow, "offsets")
+        assert not [k for k in props if "errors.tolerance" in k]
+
+
+def test_alerts_and_aggregates_travel_in_separate_flows() -> None:
+    priority = _topics(mirror_properties(ENDS, PRIORITY, rest_port=1), "vessel-7->shore")
+    bulk = _topics(mirror_properties(ENDS, BULK, rest_port=1), "vessel-7->shore")
+    assert topics.ALERTS.name in priority
+    assert topics.AGGREGATES.name not in priority
+    assert bulk == [topics.AGGREGATES.name]
+    assert topics.TELEMETRY.name in _topics(
+        mirror_properties(ENDS, with_telemetry(BULK), rest_port=1), "vessel-7->shore"
+    )
+    # Only the priority flow carries the heartbeats back, so they are not mirrored twice.
+    assert (
+        mirror_properties(ENDS, BULK, rest_port=1)["vessel-7->shore.heartbeats.replication.enabled"]
+        == "false"
+    )
+
+
+def test_downlink_waits_out_an_outage_and_keeps_its_syncs_ashore() -> None:
+    props = mirror_properties(ENDS, DOWNLINK, rest_port=1)
+    assert _topics(props, "shore->vessel-7") == [commands_topic("vessel-7")]
+    assert props["vessel-7.producer.delivery.timeout.ms"] == str(2**31 - 1)
+    assert props["shore->vessel-7.offset-syncs.topic.location"] == "source"
+    assert props["shore->vessel-7.emit.heartbeats.enabled"] == "true"
+    assert props["vessel-7->shore.enabled"] == "false"
+
+
+def test_link_clients_do_not_rebootstrap_in_a_loop() -> None:
+    props = mirror_properties(ENDS, BULK, rest_port=1)
+    for client in ("consumer", "producer", "admin"):
+        assert props[f"vessel-7.{client}.metadata.recovery.strategy"] == "none"
+
+
+def test_the_commands_topic_is_not_taken_for_the_vessels_own() -> None:
+    # DefaultReplicationPolicy reads the part before the first dot as the source cluster.
+    assert commands_topic("vessel-7").split(".")[0] != "vessel-7"
+
+
+def test_audit_finds_gaps_duplicates_and_order() -> None:
+    values = [JSON.encode(window("vessel-7", "ABCU0000001", s)) for s in (1, 2, 3, 7, 7, 5, 8)]
+    report = audit("vessel-7.reefer.aggregates", values)
+    assert report.records == 7
+    assert report.gaps() == {"reefer.window:vessel-7/ABCU0000001": [(4, 4), (6, 6)]}
+    assert report.missing == 2
+    assert report.duplicates == 1
+    assert report.out_of_order == 1
+    assert "2 missing" in report.summary()
+    assert "4..4" in report.summary()
+
+
+def test_audit_of_a_complete_stream_says_so() -> None:
+    values = [JSON.encode(window("vessel-7", "ABCU0000001", s)) for s in range(1, 51)]
+    values.append(b"not an event")
+    report = audit("t", values)
+    assert report.missing == 0
+    assert report.undecodable == 1
+    assert "complete" in report.summary()
+
+
+def test_heartbeat_values_decode_to_their_emit_time() -> None:
+    assert decode_heartbeat(struct.pack(">hq", 0, 1_795_848_666_163)) == 1_795_848_666_163
+
+
+@pytest.mark.parametrize(
+    ("text", "kbps"), [("64Kbit", 64), ("2Mbit", 2000), ("64000bit", 64), ("512kbit", 512)]
+)
+def test_tc_rates_parse(text: str, kbps: int) -> None:
+    assert _parse_kbit(text) == kbps
+
+
+def test_shaper_idents_are_bounded() -> None:
+    with pytest.raises(ValueError, match="ident"):
+        LinkShaper(0, [1])
+    with pytest.raises(ValueError, match="ident"):
+        LinkShaper(0x8000, [1])
