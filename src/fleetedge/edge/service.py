@@ -77,6 +77,8 @@ class EdgeService:
                 "enable.idempotence": True,
                 "acks": "all",
                 "linger.ms": 10,
+                # Batches cross the satellite link as written: compress them once, here.
+                "compression.type": "zstd",
                 "transaction.timeout.ms": 60_000,
                 "logger": _kafka_log,
             }

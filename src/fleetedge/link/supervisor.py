@@ -238,6 +238,8 @@ class LinkSupervisor:
                 measure(link.vessel, link.vessel_bootstrap, link.shore_bootstrap, flows)
             )
         except KafkaException as exc:
+            # The shore is away: no stall can be judged, and the clock starts again after.
+            link.progress_at = time.monotonic()
             log.info("link health not measurable now", vessel=link.vessel, error=str(exc))
             return
         link.health = health

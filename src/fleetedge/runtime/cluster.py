@@ -52,6 +52,8 @@ class NodeStatus:
     registered: bool
     broker_port: int
     controller_port: int
+    link_port: int | None = None
+    proxy_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -314,6 +316,8 @@ class KafkaCluster:
                     registered=md is not None and n.id in md.brokers,
                     broker_port=n.broker_port,
                     controller_port=n.controller_port,
+                    link_port=n.link_port,
+                    proxy_port=n.proxy_port,
                 )
                 for n in self.state.nodes
             ],

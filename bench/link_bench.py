@@ -1,0 +1,234 @@
+"""The link: backlog drain against bandwidth, the first alert after reconnection, link bytes.
+
+One vessel and one shore cluster (3 nodes each), the link emulator and the supervised
+MirrorMaker 2 flows, as `fleet up` runs them. The link is shaped (default 64 kbit/s each way,
+600 ms round trip) and cut while an hour of a 2,500-reefer vessel's 15-minute windows (10,000
+records) and one alert are produced aboard. Then the link is restored and the run prints:
+
+- how long after reconnection the alert is ashore, and how much of the backlog still waits;
+- the drain: records/s and link utilisation (bytes through the uplink's kernel class against
+  the shaped rate), from reconnection to an empty backlog;
+- the baseline, measured in the same run over the same link: a raw confluent-kafka consumer
+  reading the same 10,000 records through the link with the same fetch size;
+- bytes on the link per container-day, from the drain's link bytes.
+
+Usage: ``python bench/link_bench.py [--kbps 64] [--latency-ms 600] [--reefers 2500]``
+(needs root for the kernel's traffic control, like `fleet link shape`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from fleetedge.devices.synthetic import alert, window
+from fleetedge.events import JSON, topics
+from fleetedge.link.emulator import LinkEmulator, Shape
+from fleetedge.link.health import LinkHealth, measure
+from fleetedge.link.mirror import BULK, UPLINKS
+from fleetedge.link.setup import vessel_link
+from fleetedge.link.supervisor import LinkSupervisor
+from fleetedge.link.toxiproxy import ToxiproxyBinary
+from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, free_node_ports
+from fleetedge.runtime.ports import free_ports
+from fleetedge.runtime.waiting import wait_until
+from fleetedge.settings import RuntimeSettings
+
+
+def produce_backlog(bootstrap: str, vessel: str, reefers: int, windows_each: int) -> int:
+    """Windows of every reefer, as the edge writes them (idempotent, zstd); returns the count."""
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "acks": "all",
+            "compression.type": "zstd",
+            "linger.ms": 50,
+        }
+    )
+    count = 0
+    for seq in range(1, windows_each + 1):
+        for i in range(reefers):
+            container = f"BNCU{i:07d}"
+            producer.produce(
+                topics.AGGREGATES.name, JSON.encode(window(vessel, container, seq)), container
+            )
+            count += 1
+            if count % 5000 == 0:
+                producer.flush(60)
+    producer.flush(120)
+    return count
+
+
+def alert_ashore(shore: str, topic: str, marker: str, deadline: float) -> float | None:
+    """Seconds until a record with ``marker`` is ashore in ``topic`` (tailing from now)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": shore,
+            "group.id": f"bench-{uuid.uuid4()}",
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    began = time.monotonic()
+    try:
+        consumer.subscribe([topic])
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is not None and msg.error() is None and marker.encode() in msg.value():
+                return time.monotonic() - began
+    finally:
+        consumer.close()
+    return None
+
+
+def raw_drain(link_bootstrap: str, topic: str, partitions: int, records: int) -> float:
+    """Seconds for a raw consumer to read ``records`` through the link (bulk fetch sizes)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": link_bootstrap,
+            "group.id": f"bench-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "fetch.max.bytes": BULK.fetch_max_bytes,
+            "max.partition.fetch.bytes": BULK.fetch_max_bytes,
+        }
+    )
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    began = time.monotonic()
+    got = 0
+    while got < records and time.monotonic() - began < 1800:
+        got += sum(1 for m in consumer.consume(1000, timeout=1.0) if m.error() is None)
+    consumer.close()
+    return time.monotonic() - began
+
+
+class Rig:
+    """A vessel and a shore behind the link, supervised, as `fleet up` runs them."""
+
+    def __init__(self, runtime: KafkaRuntime, binary: Path, home: Path) -> None:
+        self.vessel = KafkaCluster.create(
+            "vessel-b", home=home, runtime=runtime, ports=free_node_ports(3, link=True)
+        )
+        self.shore = KafkaCluster.create(
+            "shore", home=home, runtime=runtime, ports=free_node_ports(3)
+        )
+        self.emulator = LinkEmulator(home / "link", binary, free_ports(1)[0])
+        self.runtime = runtime
+        self.home = home
+        self.stop = threading.Event()
+        self.supervisor: LinkSupervisor | None = None
+        self.link_bootstrap = ""
+
+    def start(self) -> None:
+        self.vessel.up()
+        self.shore.up()
+        self.emulator.start()
+        link = vessel_link(
+            self.runtime,
+            self.home / "link" / "mm2",
+            self.emulator,
+            self.vessel,
+            self.shore,
+            rest_ports=free_ports(3),
+        )
+        self.link_bootstrap = link.link_bootstrap
+        self.supervisor = LinkSupervisor([link])
+        threading.Thread(target=self.supervisor.run, args=(self.stop, 1.0), daemon=True).start()
+        wait_until(
+            lambda: self.health().last_heartbeat_age_s is not None,
+            timeout=180,
+            what="the link up",
+            interval=2,
+        )
+
+    def health(self) -> LinkHealth:
+        return measure(
+            self.vessel.name, self.vessel.bootstrap_servers, self.shore.bootstrap_servers, UPLINKS
+        )
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.supervisor is not None:
+            self.supervisor.close()
+        self.emulator.stop()
+        self.vessel.down(purge=True)
+        self.shore.down(purge=True)
+
+
+def run(rig: Rig, args: argparse.Namespace) -> None:
+    name = rig.vessel.name
+    rig.emulator.shape(name, Shape(kbps=args.kbps, latency_ms=args.latency_ms))
+    rig.emulator.cut(name)
+    windows = produce_backlog(rig.vessel.bootstrap_servers, name, args.reefers, 4 * args.hours)
+    marker = alert(name, "BNCU0000001", 1)
+    producer = Producer({"bootstrap.servers": rig.vessel.bootstrap_servers, "acks": "all"})
+    producer.produce(topics.ALERTS.name, JSON.encode(marker), b"BNCU0000001")
+    producer.flush(30)
+    up0, _ = rig.emulator.sent_bytes(name)
+    shore_alerts = topics.on_shore(name, topics.ALERTS)
+    rig.emulator.restore(name)
+    restored = time.monotonic()
+    first_alert = alert_ashore(
+        rig.shore.bootstrap_servers, shore_alerts, str(marker.alert_id), restored + 600
+    )
+    waiting = rig.health().backlog_records
+    wait_until(lambda: rig.health().backlog_records == 0, timeout=3600, what="drained", interval=1)
+    drain_s = time.monotonic() - restored
+    up1, _ = rig.emulator.sent_bytes(name)
+    link_bytes = up1 - up0
+    utilisation = link_bytes * 8 / (args.kbps * 1000 * drain_s)
+    raw_s = raw_drain(
+        rig.link_bootstrap, topics.AGGREGATES.name, topics.AGGREGATES.partitions, windows
+    )
+    per_container_day = link_bytes / args.reefers / args.hours * 24
+
+    print(f"link: {args.kbps} kbit/s each way, {args.latency_ms} ms round trip")
+    print(f"backlog: {windows} windows ({args.hours} h of {args.reefers} reefers) + 1 alert")
+    print(
+        f"first alert ashore: {first_alert:.1f} s after reconnection"
+        if first_alert is not None
+        else "first alert: not ashore in 600 s"
+    )
+    print(f"  windows still aboard then: {waiting} of {windows}")
+    print(f"MirrorMaker 2 drain: {drain_s:.1f} s, {windows / drain_s:.1f} windows/s")
+    print(
+        f"  link bytes up: {link_bytes}, utilisation of {args.kbps} kbit/s: "
+        f"{100 * utilisation:.0f} %"
+    )
+    print(
+        f"raw consumer over the same link: {raw_s:.1f} s, {windows / raw_s:.1f} windows/s;"
+        f" MirrorMaker 2 / raw = {raw_s / drain_s:.2f}"
+    )
+    print(
+        f"bytes on the link per container-day (windows every 15 min, with heartbeats"
+        f" and protocol): {per_container_day:,.0f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="link drain, first alert, link bytes")
+    parser.add_argument("--kbps", type=int, default=64)
+    parser.add_argument("--latency-ms", type=int, default=600)
+    parser.add_argument("--reefers", type=int, default=2500)
+    parser.add_argument("--hours", type=int, default=1, help="backlog, in hours of windows")
+    args = parser.parse_args()
+    cfg = RuntimeSettings()
+    runtime = KafkaRuntime(find_java(cfg.java), KafkaJars(cfg.cache_dir).require())
+    binary = ToxiproxyBinary(cfg.cache_dir.parent)
+    binary.install()
+    rig = Rig(runtime, binary.path, Path(tempfile.mkdtemp(prefix="fleet-link-bench-")))
+    try:
+        rig.start()
+        run(rig, args)
+    finally:
+        rig.close()
+
+
+if __name__ == "__main__":
+    main()
