@@ -25,7 +25,7 @@ import time
 import uuid
 from pathlib import Path
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from fleetedge.devices.synthetic import alert, window
 from fleetedge.events import JSON, topics
@@ -78,7 +78,8 @@ def alert_ashore(shore: str, topic: str, marker: str, deadline: float) -> float 
     )
     began = time.monotonic()
     try:
-        consumer.subscribe([topic])
+        # Assigned, not subscribed: a group join would add its own delay to the figure.
+        consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
         while time.monotonic() < deadline:
             msg = consumer.poll(0.2)
             if msg is not None and msg.error() is None and marker.encode() in msg.value():
@@ -97,6 +98,7 @@ def raw_drain(link_bootstrap: str, topic: str, partitions: int, records: int) ->
             "enable.auto.commit": False,
             "fetch.max.bytes": BULK.fetch_max_bytes,
             "max.partition.fetch.bytes": BULK.fetch_max_bytes,
+            "message.max.bytes": BULK.fetch_max_bytes,  # librdkafka: fetch.max.bytes >= it
         }
     )
     consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
