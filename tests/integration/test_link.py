@@ -210,6 +210,34 @@ def test_mirrormaker_killed_five_times_loses_and_repeats_nothing(linked: LinkEnv
     assert linked.supervisor.restarts(linked.name) >= before + 5
 
 
+def test_a_failed_task_is_restarted_and_its_records_arrive_once(linked: LinkEnv) -> None:
+    admin = AdminClient({"bootstrap.servers": linked.shore.bootstrap_servers})
+    shore_alerts = topics.on_shore(linked.name, topics.ALERTS)
+    resource = ConfigResource(ConfigResource.Type.TOPIC, shore_alerts)
+    wait_until(lambda: shore_alerts in admin.list_topics(timeout=10).topics, timeout=120,
+               what=shore_alerts)  # fmt: skip
+    seen = len(linked.supervisor.events)
+    traffic = linked.traffic("FAIU", containers=1)
+    # The shore refuses the alert (a batch of over 400 bytes) as too large: a non-retriable
+    # error, so MirrorMaker 2 marks the task FAILED and leaves it so. The supervisor must
+    # notice and restart the flow. (The limit stays above a transaction marker's size: Kafka's
+    # coordinator cannot recover from a marker the partition refuses.)
+    _alter(admin, resource, {"max.message.bytes": "200"})
+    try:
+        traffic.one_alert()
+
+        def failed_and_restarted() -> bool:
+            return ("priority", "task-failed") in [
+                (f, r) for _, f, r in linked.supervisor.events[seen:]
+            ]
+
+        wait_until(failed_and_restarted, timeout=180, what="a task-failed restart", interval=1)
+    finally:
+        _alter(admin, resource, {"max.message.bytes": "1048588"})
+    dups = arrived_once_in_order(linked.shore.bootstrap_servers, linked.name, traffic.acked)
+    assert dups == {topics.ALERTS.name: 0}
+
+
 def test_shore_down_three_minutes_recovers_without_help(linked: LinkEnv) -> None:
     traffic = linked.traffic("SHDU", rate=40).start()
     wait_until(lambda: traffic.acked_count >= 200, timeout=60, what="traffic before the outage")

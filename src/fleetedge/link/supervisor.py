@@ -159,6 +159,7 @@ class LinkSupervisor:
         self.max_backoff = max_backoff
         self.health_every = health_every
         self._health_at = 0.0
+        self.events: list[tuple[str, str, str]] = []  # (vessel, flow, reason) of each restart
         for link in self.links:
             link.flows = [
                 _FlowWatch(
@@ -208,15 +209,10 @@ class LinkSupervisor:
 
     def _check(self, link: VesselLink, watch: _FlowWatch) -> None:
         flow = watch.process.flow.name
+        if time.monotonic() < watch.not_before:
+            return
         if not watch.process.alive():
-            now = time.monotonic()
-            if now < watch.not_before:
-                return
-            lived = time.time() - watch.started_ms / 1000
-            watch.pause = min(300.0, max(5.0, 2 * watch.pause)) if lived < 120 else 0.0
-            watch.not_before = now + watch.pause
-            log.warning("mirrormaker gone, restarting", vessel=link.vessel, flow=flow,
-                        lived_s=round(lived), next_pause_s=watch.pause)  # fmt: skip
+            log.warning("mirrormaker gone, restarting", vessel=link.vessel, flow=flow)
             self._restart(link, watch, "exited")
             return
         try:
@@ -266,10 +262,16 @@ class LinkSupervisor:
         link.backoff = min(self.max_backoff, max(self.stall_after, 2 * link.backoff))
 
     def _restart(self, link: VesselLink, watch: _FlowWatch, reason: str) -> None:
+        lived = time.time() - watch.started_ms / 1000
+        watch.pause = min(300.0, max(5.0, 2 * watch.pause)) if lived < 120 else 0.0
+        watch.not_before = time.monotonic() + watch.pause
         watch.process.kill()
         self._start(link, watch)
         watch.restarts += 1
+        self.events.append((link.vessel, watch.process.flow.name, reason))
         RESTARTS.labels(link.vessel, watch.process.flow.name, reason).inc()
+        log.info("restart paced", vessel=link.vessel, flow=watch.process.flow.name,
+                 lived_s=round(lived), next_check_in_s=watch.pause)  # fmt: skip
 
     def _start(self, link: VesselLink, watch: _FlowWatch) -> None:
         watch.started_ms = int(time.time() * 1000)

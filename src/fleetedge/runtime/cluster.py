@@ -425,8 +425,13 @@ class KafkaCluster:
         while True:
             for node_id in watched:
                 if not self.is_alive(node_id):
+                    child = self._children.get(node_id)
+                    code = None if child is None else child.poll()
+                    how = f" (exit code {code})" if code is not None else ""
+                    if code is not None and code < 0:
+                        how = f" (killed by signal {-code})"
                     raise node.start_failure(
-                        self.state, node_id, "the node process exited during start-up"
+                        self.state, node_id, f"the node process exited during start-up{how}"
                     )
             if condition():
                 return
