@@ -164,13 +164,7 @@ def test_three_minute_outage_loses_nothing(linked: LinkEnv) -> None:
     traffic = linked.traffic("OUTU", rate=40).start()
     wait_until(lambda: traffic.acked_count >= 200, timeout=60, what="traffic before the cut")
     linked.emulator.cut(linked.name)
-    cut_at = time.monotonic()
-    wait_until(
-        lambda: time.monotonic() - cut_at >= OUTAGE_S,
-        timeout=OUTAGE_S + 10,
-        what="the outage to last",
-        interval=5,
-    )
+    _produce_through_outage(traffic, rate=40)
     during = linked.health()
     assert during.backlog_records > 40 * 60
     assert (during.oldest_unmirrored_age_s or 0) > 60
@@ -243,13 +237,7 @@ def test_shore_down_three_minutes_recovers_without_help(linked: LinkEnv) -> None
     wait_until(lambda: traffic.acked_count >= 200, timeout=60, what="traffic before the outage")
     for node in linked.shore.node_ids:
         linked.shore.kill_node(node)
-    down_at = time.monotonic()
-    wait_until(
-        lambda: time.monotonic() - down_at >= OUTAGE_S,
-        timeout=OUTAGE_S + 10,
-        what="the shore outage to last",
-        interval=5,
-    )
+    _produce_through_outage(traffic, rate=40)
     linked.shore.up()  # all three nodes at once: one alone has no quorum to register with
     linked.shore.wait_in_sync(timeout=180)
     traffic.stop()
@@ -288,8 +276,9 @@ def test_shaped_link_keeps_up_with_a_full_vessel(linked: LinkEnv) -> None:
     # 2,500 reefers, a window each per 15 minutes, at 3x that rate to show the margin.
     rate = 3 * 2500 / 900
     traffic = linked.traffic("SHPU", containers=2500, rate=rate, alert_every=50).start()
-    started = time.monotonic()
-    wait_until(lambda: time.monotonic() - started >= 90, timeout=100, what="90 s", interval=5)
+    wanted = int(rate * 90)  # 90 s of that rate, counted in acknowledged windows
+    wait_until(lambda: traffic.acked_count >= wanted, timeout=150, what="90 s of windows",
+               interval=5)  # fmt: skip
     traffic.stop()
     stopped = time.monotonic()
     arrived_once_in_order(linked.shore.bootstrap_servers, linked.name, traffic.acked, timeout=120)
@@ -329,6 +318,13 @@ def test_records_lost_to_retention_are_reported(linked: LinkEnv) -> None:
     print(report.summary())
     assert report.missing >= lost > 0, "the retention gap must show in the sequence numbers"
     assert "missing" in report.summary()
+
+
+def _produce_through_outage(traffic: EventTraffic, rate: float) -> None:
+    """Hold the outage until the vessel has produced ``OUTAGE_S`` seconds' worth of records."""
+    target = traffic.acked_count + int(rate * OUTAGE_S)
+    wait_until(lambda: traffic.acked_count >= target, timeout=OUTAGE_S * 2,
+               what="an outage's worth of records aboard", interval=5)  # fmt: skip
 
 
 def _roll_and_count_lost(traffic: EventTraffic, env: LinkEnv) -> int:
