@@ -26,7 +26,7 @@ import structlog
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 from prometheus_client import Counter, Gauge
 
-from fleetedge.link.health import DrainTracker, LinkHealth, measure
+from fleetedge.link.health import DrainTracker, LinkHealth, QuietLogger, measure
 from fleetedge.link.mirror import Flow, MirrorProcess, internal_topic
 
 log = structlog.get_logger("fleetedge.link.supervisor")
@@ -68,7 +68,7 @@ class StatusWatch:
                 "group.id": f"fleetedge-link-status-{topic}",
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
-                "logger": _Silent(),
+                "logger": QuietLogger(),
             }
         )
         self._assigned = False
@@ -107,11 +107,6 @@ class StatusWatch:
 
     def close(self) -> None:
         self._consumer.close()
-
-
-class _Silent:
-    def log(self, *args: object) -> None:
-        """librdkafka logs of a watcher that outlives the shore are not news."""
 
 
 @dataclass
@@ -286,7 +281,7 @@ def _answers(bootstrap: str) -> bool:
     A link that is down is no stall: waiting is what MirrorMaker 2 should do then.
     """
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "fleetedge-link-probe",
-                         "logger": _Silent()})  # fmt: skip
+                         "logger": QuietLogger()})  # fmt: skip
     try:
         consumer.list_topics(timeout=3)
     except KafkaException:
