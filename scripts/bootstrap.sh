@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what FleetEdge needs on a fresh machine: Debian's Java 17, Maven, Mosquitto, Go and tc when missing, a
-# Python 3.11 virtualenv with the project, and the Kafka jars from Maven Central. Idempotent:
+# Install what FleetEdge needs on a fresh machine: Debian's Java 17, Maven, Mosquitto, Go, tc and
+# PostgreSQL when missing, a Python 3.11 virtualenv with the project, and the Kafka jars from
+# Maven Central. Idempotent:
 # a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,8 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(
 # The link emulator: Toxiproxy is built once with Go; tc (iproute2) shapes the link's bandwidth.
 command -v go >/dev/null 2>&1 || missing+=(golang-go)
 command -v tc >/dev/null 2>&1 || [ -x /usr/sbin/tc ] || missing+=(iproute2)
+# The read models' second database (the tests start a private server of their own).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   apt_install "${missing[@]}"

@@ -14,7 +14,9 @@ from fleetedge.cli import (
     fleet_cmd,
     ingest_cmd,
     link_cmd,
+    replay_cmd,
     runtime_cmd,
+    shore_cmd,
     simulate_cmd,
 )
 
@@ -29,6 +31,8 @@ app.add_typer(events_cmd.app, name="events")
 app.add_typer(ingest_cmd.app, name="ingest")
 app.add_typer(edge_cmd.app, name="edge")
 app.add_typer(link_cmd.app, name="link")
+app.add_typer(shore_cmd.app, name="shore")
+app.add_typer(replay_cmd.app, name="replay")
 app.command("simulate")(simulate_cmd.simulate)
 app.command("up")(fleet_cmd.up)
 app.command("status")(fleet_cmd.status)

@@ -6,6 +6,7 @@ from fleetedge.events.base import Event
 from fleetedge.events.codec import BINARY, CODECS, EVENT_TYPES, JSON, decode
 from fleetedge.events.deadletter import DeadLetter
 from fleetedge.events.exceptions import EventError
+from fleetedge.events.link import LinkReport, LinkState
 from fleetedge.events.telemetry import Cargo, Compressor, ReeferReading
 from fleetedge.events.validation import ReadingValidator
 from fleetedge.events.vessel import Command, CommandAck, CommandAction, CommandStatus, VesselStatus
@@ -28,6 +29,8 @@ __all__ = [
     "DeadLetter",
     "Event",
     "EventError",
+    "LinkReport",
+    "LinkState",
     "ReadingValidator",
     "ReeferReading",
     "Severity",

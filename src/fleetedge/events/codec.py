@@ -34,6 +34,7 @@ from fleetedge.events.exceptions import (
     UnknownEventType,
     UnsupportedVersion,
 )
+from fleetedge.events.link import LinkReport
 from fleetedge.events.telemetry import ReeferReading
 from fleetedge.events.vessel import Command, CommandAck, VesselStatus
 
@@ -45,6 +46,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     Command,
     CommandAck,
     DeadLetter,
+    LinkReport,
 )
 BY_KIND = {cls.KIND: cls for cls in EVENT_TYPES}
 BY_TYPE_ID = {cls.TYPE_ID: cls for cls in EVENT_TYPES}

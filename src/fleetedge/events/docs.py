@@ -12,7 +12,7 @@ from typing import Any
 
 from fleetedge.events.base import Event
 from fleetedge.events.codec import EVENT_TYPES
-from fleetedge.events.topics import VESSEL_TOPICS, TopicSpec
+from fleetedge.events.topics import SHORE_INPUTS, VESSEL_TOPICS, TopicSpec
 
 SCHEMA_DIR = "schemas"
 
@@ -72,17 +72,20 @@ def asyncapi() -> dict[str, Any]:
     return {
         "asyncapi": "3.0.0",
         "info": {
-            "title": "FleetEdge vessel topics",
+            "title": "FleetEdge topics",
             "version": "1",
             "description": (
-                "Topics of a vessel's Kafka cluster. Ashore, MirrorMaker 2 mirrors the outbound "
+                "Topics of a vessel's Kafka cluster and the shore's fleet.* topics. Ashore, "
+                "MirrorMaker 2 mirrors the vessel's outbound "
                 "ones as <vessel>.<topic>. Records are JSON (content type application/json) or "
                 "the compact binary encoding (application/x-fleetedge-msgpack); see "
                 "fleetedge.events.codec."
             ),
         },
         "defaultContentType": "application/json",
-        "channels": {spec.name.replace(".", "-"): _channel(spec) for spec in VESSEL_TOPICS},
+        "channels": {
+            spec.name.replace(".", "-"): _channel(spec) for spec in VESSEL_TOPICS + SHORE_INPUTS
+        },
         "components": {
             "messages": {
                 cls.__name__: {

@@ -12,6 +12,7 @@ from fleetedge.events.aggregates import ContainerWindow
 from fleetedge.events.alerts import Alert
 from fleetedge.events.base import Event
 from fleetedge.events.deadletter import DeadLetter
+from fleetedge.events.link import LinkReport
 from fleetedge.events.telemetry import ReeferReading
 from fleetedge.events.vessel import Command, CommandAck, VesselStatus
 
@@ -114,3 +115,92 @@ VESSEL_TOPICS: tuple[TopicSpec, ...] = (
 def on_shore(vessel_id: str, spec: TopicSpec) -> str:
     """The shore name of a mirrored vessel topic (MirrorMaker 2 DefaultReplicationPolicy)."""
     return f"{vessel_id}.{spec.name}"
+
+
+# -- shore ------------------------------------------------------------------------------------
+# The normalizer merges every vessel's mirrored topics into these, keyed so that what must be
+# processed in order shares a partition; the analytics and projector read only these.
+SHORE_RETENTION_MS = 30 * DAY_MS
+
+
+def _shore_config(*, compact: bool = False) -> dict[str, str]:
+    if compact:
+        return {"cleanup.policy": "compact", "min.insync.replicas": "2"}
+    return {"retention.ms": str(SHORE_RETENTION_MS), "min.insync.replicas": "2"}
+
+
+FLEET_WINDOWS = TopicSpec(
+    "fleet.windows",
+    key="vessel_id/container_id",
+    partitions=6,
+    events=(ContainerWindow,),
+    description="every vessel's container windows, validated, keyed per container",
+    config=_shore_config(),
+)
+FLEET_ALERTS = TopicSpec(
+    "fleet.alerts",
+    key="vessel_id/alert_id",
+    partitions=3,
+    events=(Alert,),
+    description="every vessel's alerts, validated, keyed per alert so raise precedes clear",
+    config=_shore_config(),
+)
+FLEET_STATUS = TopicSpec(
+    "fleet.status",
+    key="vessel_id",
+    partitions=3,
+    events=(VesselStatus,),
+    description="every vessel's status summaries, validated",
+    config=_shore_config(),
+)
+FLEET_ACKS = TopicSpec(
+    "fleet.command_acks",
+    key="vessel_id/command_id",
+    partitions=3,
+    events=(CommandAck,),
+    description="every vessel's command acknowledgements, validated",
+    config=_shore_config(),
+)
+FLEET_LINK = TopicSpec(
+    "fleet.link",
+    key="vessel_id",
+    partitions=3,
+    events=(LinkReport,),
+    description="the link supervisor's reports on each vessel's link",
+    config=_shore_config(),
+)
+FLEET_DLQ = TopicSpec(
+    "fleet.dlq",
+    key="the rejected record's key",
+    partitions=1,
+    events=(DeadLetter,),
+    description="records from vessels the shore could not accept, with the reason in headers",
+    config=_shore_config(),
+)
+
+SHORE_INPUTS: tuple[TopicSpec, ...] = (
+    FLEET_WINDOWS,
+    FLEET_ALERTS,
+    FLEET_STATUS,
+    FLEET_ACKS,
+    FLEET_LINK,
+    FLEET_DLQ,
+)
+
+# Written by the fleet analytics, read by the projector and the API.
+FLEET_KPIS = TopicSpec(
+    "fleet.kpis",
+    key="fleet",
+    partitions=1,
+    events=(),
+    description="fleet-wide KPIs after every change (FleetKpis, shore/records.py); compacted",
+    config=_shore_config(compact=True),
+)
+FLEET_COMPLETENESS = TopicSpec(
+    "fleet.completeness",
+    key="vessel_id/container_id",
+    partitions=6,
+    events=(),
+    description="per container, the reading ranges that reached shore and the gaps; compacted",
+    config=_shore_config(compact=True),
+)

@@ -6,6 +6,7 @@
     ├── RuntimeSetupError          the machine lacks something the runtime needs
     │   ├── JavaNotFoundError      no usable Java 17+
     │   ├── MavenNotFoundError     no `mvn` to fetch the jars with
+    │   ├── PostgresError          PostgreSQL missing, or its server would not start
     │   └── JarsNotFetchedError    `fleet runtime fetch` has not been run (or failed)
     └── ClusterError               a cluster could not be brought to, or kept in, the asked state
         ├── ClusterNotFoundError   no recorded cluster of that name
@@ -33,6 +34,10 @@ class JavaNotFoundError(RuntimeSetupError):
 
 class MavenNotFoundError(RuntimeSetupError):
     """Maven is needed to fetch the Kafka jars and was not found."""
+
+
+class PostgresError(RuntimeSetupError):
+    """PostgreSQL is missing or its server would not start (its log tail is in the message)."""
 
 
 class JarsNotFetchedError(RuntimeSetupError):

@@ -1,0 +1,114 @@
+"""``fleet shore``: the normalizer, the fleet analytics workers and the projector."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fleetedge.cli._common import console, fails_cleanly, out, until_signalled
+from fleetedge.projections import Projector, open_database
+from fleetedge.runtime.health import metadata
+from fleetedge.shore import AnalyticsConfig, FleetAnalytics, Normalizer, ensure_topics
+
+app = typer.Typer(help="Shore services: normalizer, fleet analytics, projector.")
+
+Bootstrap = Annotated[str, typer.Option(help="the shore cluster's bootstrap servers")]
+MetricsPort = Annotated[int | None, typer.Option(help="serve Prometheus metrics")]
+ExitWhenIdle = Annotated[
+    float | None, typer.Option(help="stop after this many seconds with no input")
+]
+
+
+def _replication(bootstrap: str) -> int:
+    return min(3, len(metadata(bootstrap, timeout=10).brokers))
+
+
+def _stop_on(stop: threading.Event, service: Normalizer | Projector | FleetAnalytics) -> None:
+    threading.Thread(target=lambda: (stop.wait(), service.stop()), daemon=True).start()
+
+
+@app.command()
+@fails_cleanly
+def setup(bootstrap: Bootstrap, group: str = "fleet-analytics") -> None:
+    """Create the fleet topics and the analytics group's internal topics."""
+    ensure_topics(
+        AnalyticsConfig(bootstrap, Path(), group, replication_factor=_replication(bootstrap))
+    )
+    out.print("shore topics ready")
+
+
+@app.command()
+@fails_cleanly
+def normalize(
+    bootstrap: Bootstrap,
+    metrics_port: MetricsPort = None,
+    exit_when_idle: ExitWhenIdle = None,
+) -> None:
+    """Admit every vessel's mirrored topics into the fleet topics; bad records to fleet.dlq."""
+    ensure_topics(AnalyticsConfig(bootstrap, Path(), replication_factor=_replication(bootstrap)))
+    stop = until_signalled(metrics_port)
+    with Normalizer(bootstrap) as normalizer:
+        _stop_on(stop, normalizer)
+        console.print("normalizer running")
+        normalizer.run(idle_timeout=exit_when_idle)
+    out.print(f"accepted {normalizer.accepted}, dead-lettered {normalizer.rejected}")
+
+
+@app.command()
+@fails_cleanly
+def analytics(
+    bootstrap: Bootstrap,
+    state_dir: Annotated[Path, typer.Option(help="this worker's RocksDB state")],
+    group: Annotated[str, typer.Option(help="workers of one group share the work")] = (
+        "fleet-analytics"
+    ),
+    commit_interval: Annotated[float, typer.Option(help="seconds between checkpoints")] = 1.0,
+    kpis_topic: Annotated[str, typer.Option(help="where the fleet KPIs go")] = "fleet.kpis",
+    completeness_topic: Annotated[str, typer.Option(help="where completeness goes")] = (
+        "fleet.completeness"
+    ),
+    metrics_port: MetricsPort = None,
+    exit_when_idle: ExitWhenIdle = None,
+) -> None:
+    """One fleet analytics worker (state stores, exactly-once); start N to scale out."""
+    config = AnalyticsConfig(
+        bootstrap,
+        state_dir,
+        group,
+        commit_interval_s=commit_interval,
+        replication_factor=_replication(bootstrap),
+        kpis_topic=kpis_topic,
+        completeness_topic=completeness_topic,
+    )
+    ensure_topics(config)
+    stop = until_signalled(metrics_port)
+    worker = FleetAnalytics(config)
+    _stop_on(stop, worker)
+    console.print(f"fleet analytics worker of {group} running")
+    worker.run(timeout=exit_when_idle or 0.0)
+
+
+@app.command()
+@fails_cleanly
+def project(
+    bootstrap: Bootstrap,
+    database: Annotated[str, typer.Option(help="sqlite:///PATH or postgresql://...")],
+    metrics_port: MetricsPort = None,
+    exit_when_idle: ExitWhenIdle = None,
+    batch: Annotated[int, typer.Option(help="records per database transaction")] = 2000,
+    crash_in_batch: Annotated[int | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Keep the fleet read model up to date (follows rebuilds as they swap in)."""
+    db = open_database(database)
+    stop = until_signalled(metrics_port)
+    try:
+        with Projector(db, bootstrap, batch=batch, crash_in_batch=crash_in_batch) as projector:
+            _stop_on(stop, projector)
+            console.print(f"projector writing {db} generation {projector.generation}")
+            progress = projector.run(idle_timeout=exit_when_idle)
+    finally:
+        db.close()
+    out.print(f"projected {progress.records} records in {progress.batches} batches")

@@ -1,0 +1,238 @@
+"""How each fleet topic's records become rows: idempotent upserts keyed by source and sequence.
+
+The fleet topics are the shore's own, validated by the normalizer or written by the analytics,
+so records are read as plain JSON here. Every statement is safe to run twice: a window is
+inserted once per (container, seq); a latest-state row changes only for a newer sequence. So a
+mirrored or replayed duplicate never counts twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from fleetedge.events import topics as t
+from fleetedge.projections.base import Cursor, table
+from fleetedge.shore.tables import container_state
+
+Doc = dict[str, Any]
+Statement = tuple[str, tuple[Any, ...]]
+
+
+def _upsert(name: str, columns: list[str], key: str, newer: str) -> str:
+    """INSERT, or UPDATE of the non-key columns when ``newer`` holds (a SQL condition)."""
+    keys = {k.strip() for k in key.split(",")}
+    sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    marks = ", ".join("?" for _ in columns)
+    return (
+        f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks}) "
+        f"ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE {newer}"
+    )
+
+
+def _window(gen: int, w: Doc) -> list[Statement]:
+    latest_cols = [
+        "container_id",
+        "vessel_id",
+        "window_seq",
+        "cargo",
+        "state",
+        "window_end",
+        "setpoint_c",
+        "supply_mean_c",
+        "return_mean_c",
+        "mean_power_kw",
+        "lat",
+        "lon",
+    ]
+    containers = table(gen, "containers")
+    latest = _upsert(
+        containers,
+        latest_cols,
+        "container_id",
+        f"excluded.window_seq > {containers}.window_seq",
+    )
+    history_cols = [
+        "container_id",
+        "seq",
+        "vessel_id",
+        "window_start",
+        "window_end",
+        "readings",
+        "first_seq",
+        "last_seq",
+        "setpoint_c",
+        "supply_min_c",
+        "supply_max_c",
+        "supply_mean_c",
+        "return_min_c",
+        "return_max_c",
+        "return_mean_c",
+        "mean_power_kw",
+        "seconds_out_of_range",
+        "seconds_door_open",
+        "seconds_defrost",
+        "seconds_power_off",
+    ]
+    history = (
+        f"INSERT INTO {table(gen, 'container_windows')} ({', '.join(history_cols)}) "
+        f"VALUES ({', '.join('?' for _ in history_cols)}) ON CONFLICT (container_id, seq) "
+        "DO NOTHING"
+    )
+    return [
+        (
+            latest,
+            (
+                w["container_id"],
+                w["vessel_id"],
+                w["seq"],
+                w["cargo"],
+                container_state(w),
+                w["window_end"],
+                w["setpoint_c"],
+                w["supply_mean_c"],
+                w["return_mean_c"],
+                w["mean_power_kw"],
+                w["lat"],
+                w["lon"],
+            ),
+        ),
+        (
+            history,
+            (
+                w["container_id"],
+                w["seq"],
+                w["vessel_id"],
+                w["window_start"],
+                w["window_end"],
+                w["count"],
+                w["first_seq"],
+                w["last_seq"],
+                w["setpoint_c"],
+                w["supply_min_c"],
+                w["supply_max_c"],
+                w["supply_mean_c"],
+                w["return_min_c"],
+                w["return_max_c"],
+                w["return_mean_c"],
+                w["mean_power_kw"],
+                w["seconds_out_of_range"],
+                w["seconds_door_open"],
+                w["seconds_defrost"],
+                w["seconds_power_off"],
+            ),
+        ),
+    ]
+
+
+def _alert(gen: int, a: Doc) -> list[Statement]:
+    name = table(gen, "alerts")
+    cols = [
+        "alert_id",
+        "vessel_id",
+        "seq",
+        "container_id",
+        "bay",
+        "alert_kind",
+        "severity",
+        "state",
+        "raised_at",
+        "cleared_at",
+        "summary",
+    ]
+    sql = _upsert(name, cols, "alert_id", f"excluded.seq > {name}.seq")
+    return [(sql, tuple(a.get(c) for c in cols))]
+
+
+def _status(gen: int, s: Doc) -> list[Statement]:
+    name = table(gen, "vessels")
+    cols = [
+        "vessel_id",
+        "status_seq",
+        "status_time",
+        "lat",
+        "lon",
+        "containers_total",
+        "containers_ok",
+        "containers_alarm",
+        "containers_silent",
+        "reefer_power_kw",
+        "open_alerts",
+    ]
+    doc = dict(s, status_seq=s["seq"], status_time=s["event_time"])
+    newer = f"{name}.status_seq IS NULL OR excluded.status_seq > {name}.status_seq"
+    return [(_upsert(name, cols, "vessel_id", newer), tuple(doc.get(c) for c in cols))]
+
+
+def _link(gen: int, r: Doc) -> list[Statement]:
+    name = table(gen, "vessels")
+    cols = [
+        "vessel_id",
+        "link_seq",
+        "link_state",
+        "link_time",
+        "backlog_records",
+        "oldest_unmirrored_s",
+        "heartbeat_age_s",
+        "seconds_to_drain",
+    ]
+    doc = dict(r, link_seq=r["seq"], link_state=r["state"], link_time=r["event_time"])
+    newer = f"{name}.link_seq IS NULL OR excluded.link_seq > {name}.link_seq"
+    return [(_upsert(name, cols, "vessel_id", newer), tuple(doc.get(c) for c in cols))]
+
+
+def _kpis(gen: int, k: Doc) -> list[Statement]:
+    name = table(gen, "fleet_kpis")
+    sql = _upsert(name, ["name", "seq", "doc"], "name", f"excluded.seq > {name}.seq")
+    return [(sql, ("fleet", k["seq"], json.dumps(k, sort_keys=True)))]
+
+
+def _completeness(gen: int, c: Doc) -> list[Statement]:
+    name = table(gen, "completeness")
+    cols = ["container_id", "vessel_id", "received", "windows", "ranges", "gaps", "gap_count"]
+    doc = dict(
+        c, ranges=json.dumps(c["ranges"]), gaps=json.dumps(c["gaps"]), gap_count=len(c["gaps"])
+    )
+    # Ranges only grow, so more readings (or windows) received is the newer record.
+    newer = (
+        f"excluded.received > {name}.received OR (excluded.received = {name}.received "
+        f"AND excluded.windows > {name}.windows)"
+    )
+    return [(_upsert(name, cols, "container_id", newer), tuple(doc[c] for c in cols))]
+
+
+HANDLERS: dict[str, Callable[[int, Doc], list[Statement]]] = {
+    t.FLEET_WINDOWS.name: _window,
+    t.FLEET_ALERTS.name: _alert,
+    t.FLEET_STATUS.name: _status,
+    t.FLEET_LINK.name: _link,
+    t.FLEET_KPIS.name: _kpis,
+    t.FLEET_COMPLETENESS.name: _completeness,
+}
+TOPICS = tuple(HANDLERS)
+
+
+def write(cur: Cursor, gen: int, records: list[tuple[str, bytes]]) -> int:
+    """Write a batch of (topic, value) in order; returns how many were skipped as unreadable.
+
+    Consecutive statements with the same SQL run as one ``executemany``; an upsert's order
+    within a batch is kept, so the newest state wins as it would one by one.
+    """
+    skipped = 0
+    pending: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    order: list[str] = []
+    for topic, value in records:
+        try:
+            statements = HANDLERS[topic](gen, json.loads(value))
+        except (ValueError, KeyError, TypeError):
+            skipped += 1
+            continue
+        for sql, params in statements:
+            if sql not in pending:
+                order.append(sql)
+            pending[sql].append(params)
+    for sql in order:
+        cur.executemany(sql, pending[sql])
+    return skipped

@@ -1,0 +1,223 @@
+"""The fleet analytics: Quix Streams with RocksDB state, changelogs and exactly-once, in 3 stages.
+
+1. **Latest state** (keyed per container, per alert, per vessel link; scales with the
+   partitions of ``fleet.windows``, ``fleet.alerts`` and ``fleet.link``): each event updates
+   its KTable-like state (:mod:`fleetedge.shore.tables`) and emits a delta keyed by vessel.
+   Windows also emit the container's completeness (reading ranges ashore, gaps).
+2. **Vessel partials** (keyed by vessel, ``<group>.kpi-deltas``): a vessel's deltas summed
+   into its partial, emitted on change to ``<group>.kpi-partials``.
+3. **Fleet** (one small partition): the vessels' partials combined into the fleet KPIs,
+   written to ``fleet.kpis``.
+
+No partition ever carries the fleet's raw volume: stage 3 sees one record per vessel change.
+Workers of one consumer group share the partitions; when one dies the others take its
+partitions and restore their state from the changelog topics. Quix Streams' checkpoint
+commits outputs, changelogs and offsets in one Kafka transaction, so a crash doubles nothing.
+The internal topics are named after the group, so a fresh group (``fleet replay analytics``)
+rebuilds everything from the earliest offsets without reading an old generation's deltas.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from quixstreams import Application, State
+from quixstreams.models import TopicConfig
+
+from fleetedge.events import topics as t
+from fleetedge.runtime.health import create_topic
+from fleetedge.shore import kpis, ranges, tables
+
+_log = logging.getLogger(__name__)
+FLEET_KEY = "fleet"
+
+
+@dataclass(frozen=True)
+class AnalyticsConfig:
+    bootstrap: str
+    state_dir: Path
+    group: str = "fleet-analytics"
+    commit_interval_s: float = 1.0
+    replication_factor: int = 3
+    # Where the results go; a side-by-side run (a comparison, a rebuild) may write elsewhere.
+    kpis_topic: str = t.FLEET_KPIS.name
+    completeness_topic: str = t.FLEET_COMPLETENESS.name
+
+    @property
+    def deltas_topic(self) -> str:
+        return f"{self.group}.kpi-deltas"
+
+    @property
+    def partials_topic(self) -> str:
+        return f"{self.group}.kpi-partials"
+
+
+def ensure_topics(config: AnalyticsConfig) -> None:
+    """The fleet topics and this group's internal topics, created if missing."""
+    rf = config.replication_factor
+    isr = str(min(2, rf))
+    outputs = {
+        t.FLEET_KPIS.name: config.kpis_topic,
+        t.FLEET_COMPLETENESS.name: config.completeness_topic,
+    }
+    for spec in [*t.SHORE_INPUTS, t.FLEET_KPIS, t.FLEET_COMPLETENESS]:
+        create_topic(
+            config.bootstrap,
+            outputs.get(spec.name, spec.name),
+            partitions=spec.partitions,
+            replication_factor=rf,
+            config={**spec.config, "min.insync.replicas": isr},
+        )
+    internal = {"retention.ms": str(t.SHORE_RETENTION_MS), "min.insync.replicas": isr}
+    create_topic(
+        config.bootstrap,
+        config.deltas_topic,
+        partitions=t.FLEET_WINDOWS.partitions,
+        replication_factor=rf,
+        config=internal,
+    )
+    create_topic(
+        config.bootstrap,
+        config.partials_topic,
+        partitions=1,
+        replication_factor=rf,
+        config=internal,
+    )
+
+
+# -- stage 1 ---------------------------------------------------------------------------------
+
+
+def _delta(vessel: str, delta: tables.Delta) -> dict[str, Any]:
+    return {"record": "delta", "vessel_id": vessel, "add": delta}
+
+
+def on_window(value: dict[str, Any], state: State[str, Any]) -> list[dict[str, Any]]:
+    old = state.get("c")
+    result = tables.apply_window(old, value)
+    if result is None:
+        return []
+    new, delta = result
+    state.set("c", new)
+    out = [_delta(value["vessel_id"], delta)] if delta else []
+    if old is None or new["readings"] != old["readings"]:
+        out.append(
+            {
+                "record": "completeness",
+                "vessel_id": new["vessel_id"],
+                "container_id": new["container_id"],
+                "ranges": new["readings"],
+                "gaps": ranges.gaps(new["readings"]),
+                "received": ranges.size(new["readings"]),
+                "windows": ranges.size(new["windows"]),
+            }
+        )
+    return out
+
+
+def on_alert(value: dict[str, Any], state: State[str, Any]) -> list[dict[str, Any]]:
+    result = tables.apply_alert(state.get("a"), value)
+    if result is None:
+        return []
+    new, delta = result
+    state.set("a", new)
+    return [_delta(value["vessel_id"], delta)] if delta else []
+
+
+def on_link(value: dict[str, Any], state: State[str, Any]) -> list[dict[str, Any]]:
+    result = tables.apply_link(state.get("l"), value)
+    if result is None:
+        return []
+    new, delta = result
+    state.set("l", new)
+    return [_delta(value["vessel_id"], delta)] if delta else []
+
+
+# -- stages 2 and 3 --------------------------------------------------------------------------
+
+
+def on_delta(value: dict[str, Any], state: State[str, Any]) -> list[dict[str, Any]]:
+    totals = tables.add_delta(state.get("t", {}), value["add"])
+    state.set("t", totals)
+    return [{"vessel_id": value["vessel_id"], "totals": totals}]
+
+
+def on_partial(value: dict[str, Any], state: State[str, Any]) -> dict[str, Any]:
+    vessel = value["vessel_id"]
+    old = state.get(f"v:{vessel}", {})
+    fleet = tables.add_delta(tables.add_delta(state.get("t", {}), old, -1), value["totals"])
+    vessels: dict[str, int] = state.get("power", {})
+    vessels[vessel] = value["totals"].get("power_ckw", 0)
+    seq = state.get("seq", 0) + 1
+    state.set(f"v:{vessel}", value["totals"])
+    state.set("t", fleet)
+    state.set("power", vessels)
+    state.set("seq", seq)
+    return kpis.fleet_kpis(fleet, vessels, seq=seq)
+
+
+class FleetAnalytics:
+    """One worker of the fleet analytics; run several with the same group to scale out."""
+
+    def __init__(self, config: AnalyticsConfig) -> None:
+        self.config = config
+        self.app = Application(
+            broker_address=config.bootstrap,
+            consumer_group=config.group,
+            processing_guarantee="exactly-once",
+            auto_offset_reset="earliest",
+            # A committed offset below the log start means lost input: fail, never skip.
+            auto_recover_from_source_offset_out_of_range=False,
+            commit_interval=config.commit_interval_s,
+            state_dir=str(config.state_dir),
+            loglevel="WARNING",
+            consumer_extra_config={"logger": logging.getLogger("fleetedge.runtime.kafka")},
+            producer_extra_config={"logger": logging.getLogger("fleetedge.runtime.kafka")},
+        )
+        self._build()
+
+    def _topic(self, name: str, partitions: int) -> Any:
+        return self.app.topic(
+            name,
+            key_deserializer="str",
+            key_serializer="str",
+            config=TopicConfig(
+                num_partitions=partitions, replication_factor=self.config.replication_factor
+            ),
+        )
+
+    def _build(self) -> None:
+        deltas = self._topic(self.config.deltas_topic, t.FLEET_WINDOWS.partitions)
+        partials = self._topic(self.config.partials_topic, 1)
+        completeness = self._topic(self.config.completeness_topic, t.FLEET_COMPLETENESS.partitions)
+        fleet = self._topic(self.config.kpis_topic, 1)
+
+        def route(value: dict[str, Any], *_: Any) -> Any:
+            return deltas if value["record"] == "delta" else completeness
+
+        def key_of(value: dict[str, Any]) -> str:
+            if value["record"] == "delta":
+                return str(value["vessel_id"])
+            return f"{value['vessel_id']}/{value['container_id']}"
+
+        for spec, handler in (
+            (t.FLEET_WINDOWS, on_window),
+            (t.FLEET_ALERTS, on_alert),
+            (t.FLEET_LINK, on_link),
+        ):
+            sdf = self.app.dataframe(self._topic(spec.name, spec.partitions))
+            sdf = sdf.apply(handler, stateful=True, expand=True)
+            sdf.to_topic(route, key=key_of)
+        sdf = self.app.dataframe(deltas).apply(on_delta, stateful=True, expand=True)
+        sdf.to_topic(partials, key=lambda _: FLEET_KEY)
+        self.app.dataframe(partials).apply(on_partial, stateful=True).to_topic(fleet)
+
+    def run(self, *, timeout: float = 0.0) -> None:
+        """Process until stopped (SIGTERM, :meth:`stop`), or ``timeout`` s with no input."""
+        self.app.run(timeout=timeout, collect=False)
+
+    def stop(self) -> None:
+        self.app.stop()

@@ -1,0 +1,342 @@
+"""Shore on a real cluster: normalizer, fleet analytics workers, projector, rebuild by replay.
+
+Three simulated vessels' edge outputs land ashore as MirrorMaker 2 names them; every service
+runs as its own ``fleet shore`` process, so the tests SIGKILL them for real.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Producer
+
+from fleetedge.devices.synthetic import window
+from fleetedge.events import JSON, DeadLetter, LinkReport, LinkState, decode
+from fleetedge.events import topics as t
+from fleetedge.projections import digest, open_database
+from fleetedge.projections.base import current_generation, rows
+from fleetedge.runtime import KafkaCluster
+from fleetedge.runtime.ports import free_ports
+from fleetedge.runtime.exceptions import ClusterTimeoutError
+from fleetedge.runtime.postgres import PostgresServer
+from fleetedge.runtime.waiting import wait_until
+from fleetedge.shore import AnalyticsConfig, ensure_topics
+from tests.support.fleet import VesselRun, mirror, oracle, simulate
+from tests.support.services import Service, latest_json
+from tests.support.verifiable import read_topic
+
+pytestmark = pytest.mark.kafka
+VESSELS = ("vessel-1", "vessel-2", "vessel-3")
+LINK = {"vessel-1": "online", "vessel-2": "offline", "vessel-3": "online"}
+
+
+@pytest.fixture(scope="module")
+def shore(make_cluster: Callable[..., KafkaCluster]) -> KafkaCluster:
+    return make_cluster(nodes=1)
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("shore-logs")
+
+
+@pytest.fixture(scope="module")
+def runs() -> list[VesselRun]:
+    return [simulate(v, containers=40, minutes=240, seed=i) for i, v in enumerate(VESSELS, 1)]
+
+
+def _link_reports(bootstrap: str) -> None:
+    """Link reports as the supervisor writes them; vessel-3 degraded, then online again."""
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    now = datetime.now(UTC)
+    reports = [(v, 1, LinkState(s)) for v, s in LINK.items() if v != "vessel-3"]
+    reports += [("vessel-3", 1, LinkState.DEGRADED), ("vessel-3", 2, LinkState.ONLINE)]
+    for vessel, seq, state in reports:
+        report = LinkReport(
+            vessel_id=vessel, event_time=now, seq=seq, state=state, backlog_records=0,
+            backlog_bytes=0,
+        )  # fmt: skip
+        producer.produce(t.FLEET_LINK.name, key=vessel.encode(), value=JSON.encode(report))
+    assert producer.flush(30) == 0
+
+
+@pytest.fixture(scope="module")
+def fleet(shore: KafkaCluster, runs: list[VesselRun], logs: Path) -> Iterator[dict[str, Any]]:
+    """The fleet's data ashore and normalized; yields the oracle. The normalizer keeps running."""
+    bootstrap = shore.bootstrap_servers
+    ensure_topics(AnalyticsConfig(bootstrap, logs, replication_factor=1))
+    normalizer = Service(logs, "normalizer", "shore", "normalize", "--bootstrap", bootstrap)
+    try:
+        mirror(bootstrap, runs)
+        _link_reports(bootstrap)
+        expected = sum(len(r.of(t.AGGREGATES.name)) for r in runs)
+        wait_until(
+            lambda: len(read_topic(bootstrap, t.FLEET_WINDOWS.name, 6)) == expected or None,
+            timeout=180,
+            what=f"{expected} windows normalized",
+            interval=2,
+        )
+        yield {"oracle": oracle(runs, LINK), "normalizer": normalizer}
+    finally:
+        normalizer.stop()
+
+
+def _analytics(logs: Path, bootstrap: str, group: str, n: int, state: Path) -> list[Service]:
+    return [
+        Service(
+            logs,
+            f"{group}-w{i}",
+            "shore",
+            "analytics",
+            "--bootstrap",
+            bootstrap,
+            "--group",
+            group,
+            "--state-dir",
+            str(state / f"w{i}"),
+            "--kpis-topic",
+            f"{group}.kpis",
+            "--completeness-topic",
+            f"{group}.completeness",
+        )
+        for i in range(n)
+    ]
+
+
+def _final_kpis(bootstrap: str, topic: str, expected: dict[str, Any], timeout: float) -> Any:
+    """The KPIs once they equal ``expected`` (or the last seen, to show the difference)."""
+    seen: dict[str, Any] = {}
+
+    def matches() -> dict[str, Any] | None:
+        doc = latest_json(bootstrap, topic)
+        if doc is not None:
+            seen.update(doc)
+            if {k: v for k, v in doc.items() if k != "seq"} == expected:
+                return doc
+        return None
+
+    try:
+        return wait_until(matches, timeout=timeout, what=f"KPIs on {topic}", interval=1)
+    except ClusterTimeoutError:
+        diff = {k: (seen.get(k), v) for k, v in expected.items() if seen.get(k) != v}
+        pytest.fail(f"KPIs never matched the oracle; (analytics, oracle) differ at {diff}")
+
+
+def test_fleet_kpis_equal_a_brute_force_oracle(
+    shore: KafkaCluster, fleet: dict[str, Any], logs: Path, tmp_path: Path
+) -> None:
+    bootstrap = shore.bootstrap_servers
+    workers = _analytics(logs, bootstrap, "kpi-oracle", 1, tmp_path)
+    try:
+        kpis = _final_kpis(bootstrap, "kpi-oracle.kpis", fleet["oracle"], timeout=240)
+    finally:
+        for w in workers:
+            w.stop()
+    assert kpis["containers"] == 120
+    assert kpis["open_alerts"], "the busy fault rates raise alerts: the oracle must see some"
+    assert kpis["excursion_minutes_by_cargo"]
+    completeness = read_topic(bootstrap, "kpi-oracle.completeness", 6)
+    latest = {m.key(): json.loads(m.value()) for m in completeness}
+    assert len(latest) == 120
+    assert all(c["gaps"] == [] for c in latest.values()), "every reading of every window ashore"
+
+
+def test_two_workers_one_killed_give_the_one_worker_result(
+    shore: KafkaCluster, fleet: dict[str, Any], logs: Path, tmp_path: Path
+) -> None:
+    bootstrap = shore.bootstrap_servers
+    reference = _analytics(logs, bootstrap, "solo", 1, tmp_path / "solo")
+    try:
+        solo = _final_kpis(bootstrap, "solo.kpis", fleet["oracle"], timeout=240)
+    finally:
+        reference[0].stop()
+
+    pair = _analytics(logs, bootstrap, "pair", 2, tmp_path / "pair")
+    try:
+        first = wait_until(
+            lambda: latest_json(bootstrap, "pair.kpis"), timeout=120, what="pair's first KPIs"
+        )
+        pair[1].kill()
+        assert first["seq"] < solo["seq"], "the kill must land mid-run to mean anything"
+        after = _final_kpis(bootstrap, "pair.kpis", fleet["oracle"], timeout=240)
+        assert pair[0].alive, pair[0].output()[-3000:]
+    finally:
+        for w in pair:
+            w.stop()
+    assert after == solo, "same KPIs, and the same number of changes: nothing applied twice"
+
+
+def _project(logs: Path, bootstrap: str, url: str, name: str, *extra: str) -> Service:
+    return Service(
+        logs, name, "shore", "project", "--bootstrap", bootstrap, "--database", url, *extra
+    )
+
+
+def _kpis_equal(doc: dict[str, Any], expected: dict[str, Any]) -> bool:
+    return {k: v for k, v in doc.items() if k != "seq"} == expected
+
+
+@pytest.fixture(scope="module")
+def live_kpis(shore: KafkaCluster, fleet: dict[str, Any], logs: Path, tmp_path_factory: Any) -> Any:
+    """The live analytics of the fleet (group fleet-analytics), run once for the read models."""
+    state = tmp_path_factory.mktemp("live-state")
+    worker = Service(
+        logs,
+        "live-analytics",
+        "shore",
+        "analytics",
+        "--bootstrap",
+        shore.bootstrap_servers,
+        "--state-dir",
+        str(state),
+    )
+    try:
+        yield _final_kpis(shore.bootstrap_servers, t.FLEET_KPIS.name, fleet["oracle"], 240)
+    finally:
+        worker.stop()
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    with PostgresServer(tmp_path_factory.mktemp("pg"), free_ports(1)[0]) as server:
+        yield server
+
+
+def _database_url(kind: str, tmp: Path, postgres: Callable[[], PostgresServer]) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp / 'fleet.db'}"
+    server = postgres()
+    name = f"db_{uuid.uuid4().hex[:8]}"
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return server.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _caught_up(url: str, expected: dict[str, Any]) -> Callable[[], bool]:
+    def check() -> bool:
+        db = open_database(url)
+        try:
+            gen = current_generation(db)
+            if gen is None:
+                return False
+            docs = [json.loads(r[2]) for r in rows(db, gen, "fleet_kpis")]
+            return bool(docs) and _kpis_equal(docs[0], expected)
+        finally:
+            db.close()
+
+    return check
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_rebuilt_projection_equals_the_live_one_row_for_row(
+    kind: str,
+    shore: KafkaCluster,
+    fleet: dict[str, Any],
+    live_kpis: dict[str, Any],
+    logs: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    bootstrap = shore.bootstrap_servers
+    url = _database_url(kind, tmp_path, lambda: request.getfixturevalue("postgres"))
+    live = _project(logs, bootstrap, url, f"projector-{kind}")
+    try:
+        wait_until(_caught_up(url, fleet["oracle"]), timeout=180, what="live read model")
+        from tests.support.cli import fleet as run_fleet  # noqa: PLC0415
+
+        done = run_fleet(
+            "replay", "projection", "fleet", "--bootstrap", bootstrap, "--database", url,
+            home=tmp_path, settings=request.getfixturevalue("settings"),
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "swapped in" in done.stdout
+        db = open_database(url)
+        try:
+            assert current_generation(db) == 2
+            assert digest(db, 1) == digest(db, 2), "rebuilt tables differ from the live ones"
+            assert len(list(rows(db, 2, "containers"))) == 120
+            windows = len(list(rows(db, 2, "container_windows")))
+            assert windows == len(read_topic(bootstrap, t.FLEET_WINDOWS.name, 6))
+        finally:
+            db.close()
+        assert live.alive, live.output()[-3000:]
+        # The live projector follows the swap and keeps writing generation 2.
+        wait_until(
+            lambda: "follows a swap" in live.output(), timeout=30, what="projector follows swap"
+        )
+    finally:
+        live.stop()
+
+
+def test_a_projector_killed_before_its_commit_counts_nothing_twice(
+    shore: KafkaCluster, fleet: dict[str, Any], live_kpis: dict[str, Any], logs: Path,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    bootstrap = shore.bootstrap_servers
+    clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
+    crash_url = f"sqlite:///{tmp_path / 'crash.db'}"
+    clean = _project(logs, bootstrap, clean_url, "projector-clean", "--exit-when-idle", "5")
+    assert clean.wait(240) == 0, clean.output()[-3000:]
+    crashing = _project(
+        logs, bootstrap, crash_url, "projector-crash", "--batch", "300", "--crash-in-batch", "4"
+    )
+    assert crashing.wait(120) == -9, "the seam kills the projector inside its 4th transaction"
+    db = open_database(crash_url)
+    try:
+        (count,) = next(iter(_count(db, "offsets")))
+        assert count > 0, "three batches committed before the crash"
+    finally:
+        db.close()
+    again = _project(logs, bootstrap, crash_url, "projector-again", "--exit-when-idle", "5")
+    assert again.wait(240) == 0, again.output()[-3000:]
+    a, b = open_database(clean_url), open_database(crash_url)
+    try:
+        assert digest(a, 1) == digest(b, 1)
+    finally:
+        a.close()
+        b.close()
+
+
+def _count(db: Any, table: str) -> list[tuple[int]]:
+    with db.transaction() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM g1_{table}")  # noqa: S608 - a fixed test table
+        return [tuple(r) for r in cur.fetchall()]
+
+
+def test_garbage_from_a_vessel_is_dead_lettered_and_a_new_vessel_is_picked_up(
+    shore: KafkaCluster, fleet: dict[str, Any]
+) -> None:
+    bootstrap = shore.bootstrap_servers
+    topic = t.on_shore("vessel-9", t.AGGREGATES)  # a vessel the normalizer has never seen
+    from fleetedge.runtime.health import create_topic  # noqa: PLC0415
+
+    create_topic(bootstrap, topic, partitions=1, replication_factor=1)
+    good = window("vessel-9", "ZZZU0000019", 1)
+    impostor = window("vessel-2", "MSCU0000001", 1)
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for value in (b"\x00garbage\xff", JSON.encode(impostor), b'{"kind": "reefer.window"}'):
+        producer.produce(topic, key=b"k", value=value)
+    producer.produce(topic, key=b"k", value=JSON.encode(good))
+    assert producer.flush(30) == 0
+
+    def letters() -> list[DeadLetter] | None:
+        found = [decode(m.value()) for m in read_topic(bootstrap, t.FLEET_DLQ.name, 1)]
+        mine = [d for d in found if isinstance(d, DeadLetter) and d.source_topic == topic]
+        return mine if len(mine) >= 3 else None
+
+    dead = wait_until(letters, timeout=60, what="3 dead letters", interval=1)
+    assert sorted(d.error for d in dead) == ["DecodeError", "SchemaViolation", "WrongVessel"]
+    assert all(d.service == "shore-normalizer" and d.reason for d in dead)
+    assert {d.payload for d in dead} >= {b"\x00garbage\xff"}
+    windows = read_topic(bootstrap, t.FLEET_WINDOWS.name, 6)
+    assert any(m.key() == b"vessel-9/ZZZU0000019" for m in windows)
+    assert fleet["normalizer"].alive, "bad input must not stop the normalizer"

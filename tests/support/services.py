@@ -1,0 +1,89 @@
+"""Shore services as separate processes (``fleet shore ...``), so tests can SIGKILL them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+
+class Service:
+    """One ``fleet`` sub-command running in the background, its output in a log file."""
+
+    def __init__(self, log_dir: Path, name: str, *args: str) -> None:
+        self.name = name
+        self.log = log_dir / f"{name}.log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "fleetedge.cli", *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.alive:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+
+    def stop(self, timeout: float = 60) -> int:
+        if self.alive:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        return self.proc.returncode
+
+    def wait(self, timeout: float) -> int:
+        return self.proc.wait(timeout)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def latest_json(bootstrap: str, topic: str, partition: int = 0) -> dict[str, Any] | None:
+    """The last committed record of a partition, decoded from JSON (None if empty)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "verify-latest",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        }
+    )
+    try:
+        tp = TopicPartition(topic, partition)
+        try:
+            low, high = consumer.get_watermark_offsets(tp, timeout=10)
+        except KafkaException as exc:
+            if exc.args[0].code() in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_PARTITION):
+                return None  # not created yet
+            raise
+        if high <= low:
+            return None
+        # Transaction markers take offsets: look back a little and keep the last record.
+        consumer.assign([TopicPartition(topic, partition, max(low, high - 50))])
+        last = None
+        while True:
+            msgs = consumer.consume(100, timeout=2)
+            records = [m for m in msgs if not m.error()]
+            if records:
+                last = records[-1]
+            if not msgs or consumer.position([tp])[0].offset >= high:
+                break
+        return None if last is None else json.loads(last.value())
+    finally:
+        consumer.close()
