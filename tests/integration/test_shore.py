@@ -205,8 +205,11 @@ def live_kpis(shore: KafkaCluster, fleet: dict[str, Any], logs: Path, tmp_path_f
 
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    with PostgresServer(tmp_path_factory.mktemp("pg"), free_ports(1)[0]) as server:
-        yield server
+    server = PostgresServer(tmp_path_factory.mktemp("pg"), free_ports(1)[0])
+    try:
+        yield server.start()
+    finally:
+        server.purge()
 
 
 def _database_url(kind: str, tmp: Path, postgres: Callable[[], PostgresServer]) -> str:
@@ -323,7 +326,11 @@ def test_garbage_from_a_vessel_is_dead_lettered_and_a_new_vessel_is_picked_up(
     good = window("vessel-9", "ZZZU0000019", 1)
     impostor = window("vessel-2", "MSCU0000001", 1)
     producer = Producer({"bootstrap.servers": bootstrap})
-    for value in (b"\x00garbage\xff", JSON.encode(impostor), b'{"kind": "reefer.window"}'):
+    for value in (
+        b"\x00garbage\xff",
+        JSON.encode(impostor),
+        b'{"kind": "reefer.window", "schema_version": 1}',
+    ):
         producer.produce(topic, key=b"k", value=value)
     producer.produce(topic, key=b"k", value=JSON.encode(good))
     assert producer.flush(30) == 0

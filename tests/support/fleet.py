@@ -137,8 +137,6 @@ def oracle(runs: list[VesselRun], link_states: dict[str, str]) -> dict[str, Any]
         "containers_by_cargo": dict(sorted(by_cargo.items())),
         "open_alerts": {k: dict(sorted(v.items())) for k, v in sorted(open_alerts.items())},
         "reefer_power_kw_by_vessel": dict(sorted(power.items())),
-        "excursion_minutes_by_cargo": {
-            c: float(m) for c, m in sorted(excursion_min.items()) if m
-        },
+        "excursion_minutes_by_cargo": {c: float(m) for c, m in sorted(excursion_min.items()) if m},
         "vessels_by_link_state": dict(sorted(Counter(link_states.values()).items())),
     }

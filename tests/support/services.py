@@ -69,7 +69,10 @@ def latest_json(bootstrap: str, topic: str, partition: int = 0) -> dict[str, Any
         try:
             low, high = consumer.get_watermark_offsets(tp, timeout=10)
         except KafkaException as exc:
-            if exc.args[0].code() in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_PARTITION):
+            if exc.args[0].code() in (
+                KafkaError.UNKNOWN_TOPIC_OR_PART,
+                KafkaError._UNKNOWN_PARTITION,
+            ):
                 return None  # not created yet
             raise
         if high <= low:

@@ -135,6 +135,8 @@ def drop_tables(db: Database, generation: int) -> None:
 
 
 def current_generation(db: Database, name: str = "fleet") -> int | None:
+    """The generation readers should use; None before the first projector ran."""
+    create_catalog(db)
     with db.transaction() as cur:
         cur.execute(f"SELECT generation FROM {CATALOG} WHERE name = ?", (name,))
         rows = cur.fetchall()

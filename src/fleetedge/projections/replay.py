@@ -107,7 +107,7 @@ def rebuild(
     seconds = time.monotonic() - started
     _log.info(
         "read model rebuilt and swapped",
-        extra={"name": name, "generation": generation, "records": progress.records},
+        extra={"projection": name, "generation": generation, "records": progress.records},
     )
     return RebuildResult(previous, generation, progress.records, seconds)
 
