@@ -119,3 +119,13 @@ def reefer_manifest(
     if manifest_file is not None:
         return [line.strip() for line in manifest_file.read_text().splitlines() if line.strip()]
     return [entry.container_id for entry in manifest(vessel, containers, seed, 0.0)]
+
+
+def stop_when(stop: threading.Event, service_stop: Callable[[], None]) -> None:
+    """Call ``service_stop`` once ``stop`` is set (from a daemon thread)."""
+
+    def wait_then_stop() -> None:
+        stop.wait()
+        service_stop()
+
+    threading.Thread(target=wait_then_stop, daemon=True).start()

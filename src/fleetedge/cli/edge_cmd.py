@@ -13,12 +13,15 @@ from fleetedge.cli._common import (
     fails_cleanly,
     out,
     reefer_manifest,
+    stop_when,
     until_signalled,
 )
+from fleetedge.edge.backfill import Resender
 from fleetedge.edge.logic import EdgeLogic, EdgeTopics
 from fleetedge.edge.service import EdgeService
 from fleetedge.edge.windows import WindowConfig
 from fleetedge.events import ReadingValidator
+from fleetedge.link.mirror import commands_topic
 from fleetedge.runtime.health import metadata
 
 app = typer.Typer(help="The vessel's edge processor.", no_args_is_help=True)
@@ -76,3 +79,34 @@ def run(
         f"processed {c.processed}, dead letters {c.dead_letters} "
         f"(late {c.late}, duplicates {c.duplicates})"
     )
+
+
+@app.command()
+@fails_cleanly
+def resend(
+    vessel: Annotated[str, typer.Option(help="vessel id, e.g. vessel-1")],
+    bootstrap: Annotated[str, typer.Option(help="the vessel cluster's bootstrap servers")],
+    window_minutes: Annotated[int, typer.Option(min=1, max=60)] = 15,
+    grace_minutes: Annotated[int, typer.Option(min=0, max=120)] = 5,
+    topic_prefix: Annotated[str, typer.Option(help="prefix of every topic name")] = "",
+    metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus metrics")] = None,
+) -> None:
+    """Answer the shore's backfill requests with windows rebuilt from raw telemetry."""
+    topics = topics_with_prefix(topic_prefix)
+    resender = Resender(
+        vessel,
+        bootstrap,
+        commands_topic=f"{topic_prefix}shore.{commands_topic(vessel)}",
+        telemetry_topic=topics.telemetry,
+        aggregates_topic=topics.aggregates,
+        acks_topic=f"{topic_prefix}vessel.command_acks",
+        window=WindowConfig(
+            size=timedelta(minutes=window_minutes), grace=timedelta(minutes=grace_minutes)
+        ),
+    )
+    stop = until_signalled(metrics_port)
+    with resender:
+        stop_when(stop, resender.stop)
+        console.print(f"resender of {vessel} answering {resender.commands_topic}")
+        resender.run()
+    out.print(f"answered {resender.answered} backfill commands")

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from fleetedge.cli._common import console, fails_cleanly, out, until_signalled
+from fleetedge.cli._common import console, fails_cleanly, out, stop_when, until_signalled
 from fleetedge.projections import Projector, open_database
 from fleetedge.runtime.health import metadata
 from fleetedge.shore import AnalyticsConfig, FleetAnalytics, Normalizer, ensure_topics
+from fleetedge.shore.backfill import BackfillRequester, read_completeness
 
 app = typer.Typer(help="Shore services: normalizer, fleet analytics, projector.")
 
@@ -24,10 +25,6 @@ ExitWhenIdle = Annotated[
 
 def _replication(bootstrap: str) -> int:
     return min(3, len(metadata(bootstrap, timeout=10).brokers))
-
-
-def _stop_on(stop: threading.Event, service: Normalizer | Projector | FleetAnalytics) -> None:
-    threading.Thread(target=lambda: (stop.wait(), service.stop()), daemon=True).start()
 
 
 @app.command()
@@ -51,7 +48,7 @@ def normalize(
     ensure_topics(AnalyticsConfig(bootstrap, Path(), replication_factor=_replication(bootstrap)))
     stop = until_signalled(metrics_port)
     with Normalizer(bootstrap) as normalizer:
-        _stop_on(stop, normalizer)
+        stop_when(stop, normalizer.stop)
         console.print("normalizer running")
         normalizer.run(idle_timeout=exit_when_idle)
     out.print(f"accepted {normalizer.accepted}, dead-lettered {normalizer.rejected}")
@@ -86,7 +83,7 @@ def analytics(
     ensure_topics(config)
     stop = until_signalled(metrics_port)
     worker = FleetAnalytics(config)
-    _stop_on(stop, worker)
+    stop_when(stop, worker.stop)
     console.print(f"fleet analytics worker of {group} running")
     worker.run(timeout=exit_when_idle or 0.0)
 
@@ -106,9 +103,48 @@ def project(
     stop = until_signalled(metrics_port)
     try:
         with Projector(db, bootstrap, batch=batch, crash_in_batch=crash_in_batch) as projector:
-            _stop_on(stop, projector)
+            stop_when(stop, projector.stop)
             console.print(f"projector writing {db} generation {projector.generation}")
             progress = projector.run(idle_timeout=exit_when_idle)
     finally:
         db.close()
     out.print(f"projected {progress.records} records in {progress.batches} batches")
+
+
+@app.command()
+@fails_cleanly
+def gaps(bootstrap: Bootstrap) -> None:
+    """List the containers whose readings have gaps ashore."""
+    containers = read_completeness(bootstrap)
+    holed = [c for c in containers if c.gaps]
+    for c in holed:
+        ranges = ", ".join(f"{lo}-{hi}" for lo, hi in c.gaps)
+        out.print(f"{c.vessel_id} {c.container_id}: missing {c.missing} readings ({ranges})")
+    out.print(
+        f"{len(containers)} containers, {sum(c.received for c in containers)} readings ashore, "
+        f"{len(holed)} with gaps, {sum(c.missing for c in holed)} readings missing"
+    )
+
+
+@app.command()
+@fails_cleanly
+def backfill(
+    bootstrap: Bootstrap,
+    every: Annotated[float, typer.Option(help="seconds between looks at completeness")] = 60.0,
+    once: Annotated[bool, typer.Option(help="look once, request, and exit")] = False,
+    cooldown_minutes: Annotated[float, typer.Option(help="ask again for a gap after")] = 10.0,
+    metrics_port: MetricsPort = None,
+) -> None:
+    """Ask vessels to re-send the readings the shore lacks (resend commands over the link)."""
+    stop = until_signalled(metrics_port)
+    requester = BackfillRequester(bootstrap, cooldown=timedelta(minutes=cooldown_minutes))
+    try:
+        while not stop.is_set():
+            sent = requester.request(read_completeness(bootstrap))
+            if sent or once:
+                out.print(f"{len(sent)} backfill requests sent")
+            if once:
+                break
+            stop.wait(every)
+    finally:
+        requester.close()

@@ -206,6 +206,8 @@ class Normalizer:
             return True
         if error.code() == KafkaError._PARTITION_EOF:
             return False
+        if error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            return False  # no vessel's topic matches yet; the next metadata refresh may find one
         raise ShoreError(f"normalizer consumer error: {error}")
 
     def _commit_batch(self, msgs: list[Message]) -> None:

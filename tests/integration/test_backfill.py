@@ -1,0 +1,160 @@
+"""A gap made on purpose closes end to end: shore detects it, asks the vessel, the vessel re-sends.
+
+Real vessel and shore clusters, the real link (Toxiproxy and three MirrorMaker 2 flows under the
+supervisor), and the real services as processes: normalizer and analytics ashore, the resender
+aboard. One window of one container never reaches the vessel's aggregates topic, as if the edge
+had lost it; its readings stay in the vessel's raw telemetry.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+
+from fleetedge.events import JSON, CommandAck, ContainerWindow, decode
+from fleetedge.events import topics as t
+from fleetedge.link.emulator import LinkEmulator
+from fleetedge.link.setup import vessel_link
+from fleetedge.link.supervisor import LinkSupervisor
+from fleetedge.link.toxiproxy import ToxiproxyBinary
+from fleetedge.runtime import KafkaCluster, KafkaRuntime
+from fleetedge.runtime.ports import free_ports
+from fleetedge.runtime.waiting import wait_until
+from fleetedge.settings import RuntimeSettings
+from fleetedge.shore import AnalyticsConfig, ensure_topics
+from fleetedge.shore.backfill import ContainerGaps, read_completeness
+from tests.support.fleet import VesselRun, simulate
+from tests.support.services import Service
+from tests.support.verifiable import read_topic
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture(scope="module")
+def linked(
+    make_cluster: Callable[..., KafkaCluster],
+    runtime: KafkaRuntime,
+    settings: RuntimeSettings,
+    fleet_home: Path,
+) -> Iterator[tuple[KafkaCluster, KafkaCluster]]:
+    binary = ToxiproxyBinary(settings.cache_dir.parent)
+    binary.install()
+    vessel = make_cluster(nodes=1, link=True)
+    shore = make_cluster(nodes=1)
+    emulator = LinkEmulator(fleet_home / "backfill-link", binary.path, free_ports(1)[0])
+    emulator.start()
+    link = vessel_link(
+        runtime, fleet_home / "backfill-mm2", emulator, vessel, shore, rest_ports=free_ports(3)
+    )
+    supervisor = LinkSupervisor([link], stall_after=60, health_every=3)
+    stop = threading.Event()
+    thread = threading.Thread(target=supervisor.run, args=(stop, 1.0), daemon=True)
+    thread.start()
+    try:
+        yield vessel, shore
+    finally:
+        stop.set()
+        thread.join(60)
+        supervisor.close()
+        emulator.stop()
+
+
+def _aboard(bootstrap: str, run: VesselRun, dropped: ContainerWindow) -> None:
+    """Raw readings and the edge's outputs into the vessel's topics, less the dropped window."""
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    for reading in run.readings:
+        producer.produce(t.TELEMETRY.name, key=reading.container_id, value=JSON.encode(reading))
+        producer.poll(0)
+    for o in run.outputs:
+        if o.topic == t.AGGREGATES.name and decode(o.value).event_id == dropped.event_id:
+            continue
+        if o.topic in (t.AGGREGATES.name, t.ALERTS.name, t.STATUS.name):
+            producer.produce(o.topic, key=o.key, value=o.value)
+            producer.poll(0)
+    assert producer.flush(60) == 0
+
+
+def _gaps_of(shore: str, container: str) -> ContainerGaps | None:
+    return next((c for c in read_completeness(shore) if c.container_id == container), None)
+
+
+def _with_gap(shore: str, container: str, gap: tuple[int, int]) -> ContainerGaps | None:
+    found = _gaps_of(shore, container)
+    return found if found is not None and gap in found.gaps else None
+
+
+def _without_gaps(shore: str, container: str) -> ContainerGaps | None:
+    found = _gaps_of(shore, container)
+    return found if found is not None and not found.gaps else None
+
+
+def test_a_dropped_window_is_detected_requested_and_closed(
+    linked: tuple[KafkaCluster, KafkaCluster], tmp_path: Path
+) -> None:
+    vessel, shore = linked
+    run = simulate(vessel.name, containers=8, minutes=120, seed=7)
+    windows = [
+        w for o in run.of(t.AGGREGATES.name) if isinstance(w := decode(o.value), ContainerWindow)
+    ]
+    target = windows[0].container_id
+    mine = [w for w in windows if w.container_id == target]
+    dropped = mine[len(mine) // 2]
+    ensure_topics(AnalyticsConfig(shore.bootstrap_servers, tmp_path, replication_factor=1))
+    services = [
+        Service(tmp_path, "normalizer", "shore", "normalize", "--bootstrap", shore.bootstrap_servers),
+        Service(
+            tmp_path, "analytics", "shore", "analytics", "--bootstrap", shore.bootstrap_servers,
+            "--state-dir", str(tmp_path / "state"),
+        ),
+        Service(
+            tmp_path, "resender", "edge", "resend", "--vessel", vessel.name, "--bootstrap",
+            vessel.bootstrap_servers,
+        ),
+    ]  # fmt: skip
+    try:
+        _aboard(vessel.bootstrap_servers, run, dropped)
+        gap = (dropped.first_seq, dropped.last_seq)
+        detected = wait_until(
+            lambda: _with_gap(shore.bootstrap_servers, target, gap),
+            timeout=240,
+            what=f"gap {gap} of {target} detected ashore",
+            interval=2,
+        )
+        assert detected.gaps == (gap,), "exactly the dropped window's readings are missing"
+
+        requester = Service(
+            tmp_path, "backfill", "shore", "backfill", "--bootstrap", shore.bootstrap_servers,
+            "--once",
+        )  # fmt: skip
+        assert requester.wait(120) == 0, requester.output()[-3000:]
+        assert "1 backfill requests sent" in requester.output()
+
+        closed = wait_until(
+            lambda: _without_gaps(shore.bootstrap_servers, target),
+            timeout=240,
+            what=f"gap {gap} of {target} closed",
+            interval=2,
+        )
+        assert closed.received == max(w.last_seq for w in mine)
+        everyone = read_completeness(shore.bootstrap_servers)
+        assert len(everyone) == 8 and not any(c.gaps for c in everyone)
+
+        acks = wait_until(
+            lambda: read_topic(shore.bootstrap_servers, t.FLEET_ACKS.name, 3) or None,
+            timeout=120,
+            what="the vessel's ack ashore",
+            interval=2,
+        )
+        ack = decode(acks[0].value())
+        assert isinstance(ack, CommandAck)
+        assert ack.status.value == "succeeded", ack.reason
+        assert ack.container_id == target
+        for s in services:
+            assert s.alive, f"{s.name} died:\n{s.output()[-3000:]}"
+    finally:
+        for s in services:
+            s.stop()
