@@ -105,7 +105,9 @@ def test_a_dropped_window_is_detected_requested_and_closed(
     dropped = mine[len(mine) // 2]
     ensure_topics(AnalyticsConfig(shore.bootstrap_servers, tmp_path, replication_factor=1))
     services = [
-        Service(tmp_path, "normalizer", "shore", "normalize", "--bootstrap", shore.bootstrap_servers),
+        Service(
+            tmp_path, "normalizer", "shore", "normalize", "--bootstrap", shore.bootstrap_servers
+        ),
         Service(
             tmp_path, "analytics", "shore", "analytics", "--bootstrap", shore.bootstrap_servers,
             "--state-dir", str(tmp_path / "state"),
@@ -141,7 +143,8 @@ def test_a_dropped_window_is_detected_requested_and_closed(
         )
         assert closed.received == max(w.last_seq for w in mine)
         everyone = read_completeness(shore.bootstrap_servers)
-        assert len(everyone) == 8 and not any(c.gaps for c in everyone)
+        assert len(everyone) == 8
+        assert not any(c.gaps for c in everyone)
 
         acks = wait_until(
             lambda: read_topic(shore.bootstrap_servers, t.FLEET_ACKS.name, 3) or None,

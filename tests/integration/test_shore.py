@@ -7,7 +7,6 @@ runs as its own ``fleet shore`` process, so the tests SIGKILL them for real.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -23,8 +22,8 @@ from fleetedge.events import topics as t
 from fleetedge.projections import digest, open_database
 from fleetedge.projections.base import current_generation, rows
 from fleetedge.runtime import KafkaCluster
-from fleetedge.runtime.ports import free_ports
 from fleetedge.runtime.exceptions import ClusterTimeoutError
+from fleetedge.runtime.ports import free_ports
 from fleetedge.runtime.postgres import PostgresServer
 from fleetedge.runtime.waiting import wait_until
 from fleetedge.shore import AnalyticsConfig, ensure_topics
