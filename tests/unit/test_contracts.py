@@ -30,6 +30,8 @@ from fleetedge.events import (
     ContainerWindow,
     DeadLetter,
     Event,
+    LinkReport,
+    LinkState,
     ReeferReading,
     Severity,
     VesselStatus,
@@ -146,6 +148,16 @@ EXAMPLES: list[Event] = [
         source_partition=2,
         source_offset=991,
         payload=b"\x00\xff{not json",
+    ),
+    LinkReport(
+        **COMMON,
+        state=LinkState.DEGRADED,
+        backlog_records=5120,
+        backlog_bytes=1_843_200,
+        oldest_unmirrored_s=412.5,
+        heartbeat_age_s=3.2,
+        seconds_to_drain=96.0,
+        lost_to_retention=0,
     ),
 ]
 
