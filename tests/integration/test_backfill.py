@@ -1,4 +1,7 @@
-"""A gap made on purpose closes end to end: shore detects it, asks the vessel, the vessel re-sends.
+"""The shore's view of one vessel through the real link.
+
+A gap made on purpose closes end to end: shore detects it, asks the vessel, the vessel re-sends;
+and the link's state, as the supervisor reports it, reaches the fleet KPIs.
 
 Real vessel and shore clusters, the real link (Toxiproxy and three MirrorMaker 2 flows under the
 supervisor), and the real services as processes: normalizer and analytics ashore, the resender
@@ -18,17 +21,19 @@ from confluent_kafka import Producer
 from fleetedge.events import JSON, CommandAck, ContainerWindow, decode
 from fleetedge.events import topics as t
 from fleetedge.link.emulator import LinkEmulator
+from fleetedge.link.reports import LinkReporter, StateRules
 from fleetedge.link.setup import vessel_link
 from fleetedge.link.supervisor import LinkSupervisor
 from fleetedge.link.toxiproxy import ToxiproxyBinary
 from fleetedge.runtime import KafkaCluster, KafkaRuntime
+from fleetedge.runtime.exceptions import ClusterTimeoutError
 from fleetedge.runtime.ports import free_ports
 from fleetedge.runtime.waiting import wait_until
 from fleetedge.settings import RuntimeSettings
 from fleetedge.shore import AnalyticsConfig, ensure_topics
 from fleetedge.shore.backfill import ContainerGaps, read_completeness
 from tests.support.fleet import VesselRun, simulate
-from tests.support.services import Service
+from tests.support.services import Service, latest_json
 from tests.support.verifiable import read_topic
 
 pytestmark = pytest.mark.kafka
@@ -40,22 +45,29 @@ def linked(
     runtime: KafkaRuntime,
     settings: RuntimeSettings,
     fleet_home: Path,
-) -> Iterator[tuple[KafkaCluster, KafkaCluster]]:
+) -> Iterator[tuple[KafkaCluster, KafkaCluster, LinkEmulator]]:
     binary = ToxiproxyBinary(settings.cache_dir.parent)
     binary.install()
     vessel = make_cluster(nodes=1, link=True)
     shore = make_cluster(nodes=1)
+    ensure_topics(AnalyticsConfig(shore.bootstrap_servers, fleet_home, replication_factor=1))
     emulator = LinkEmulator(fleet_home / "backfill-link", binary.path, free_ports(1)[0])
     emulator.start()
     link = vessel_link(
         runtime, fleet_home / "backfill-mm2", emulator, vessel, shore, rest_ports=free_ports(3)
     )
-    supervisor = LinkSupervisor([link], stall_after=60, health_every=3)
+    # Offline after 20 s without a heartbeat, so a short cut shows; stalls judged after 30 s.
+    reporter = LinkReporter(
+        shore.bootstrap_servers, fleet_home / "backfill-link", StateRules(offline_after_s=20)
+    )
+    supervisor = LinkSupervisor(
+        [link], stall_after=30, health_every=3, reporter=reporter, heartbeat_stale_after=15
+    )
     stop = threading.Event()
     thread = threading.Thread(target=supervisor.run, args=(stop, 1.0), daemon=True)
     thread.start()
     try:
-        yield vessel, shore
+        yield vessel, shore, emulator
     finally:
         stop.set()
         thread.join(60)
@@ -93,9 +105,9 @@ def _without_gaps(shore: str, container: str) -> ContainerGaps | None:
 
 
 def test_a_dropped_window_is_detected_requested_and_closed(
-    linked: tuple[KafkaCluster, KafkaCluster], tmp_path: Path
+    linked: tuple[KafkaCluster, KafkaCluster, LinkEmulator], tmp_path: Path
 ) -> None:
-    vessel, shore = linked
+    vessel, shore, _ = linked
     run = simulate(vessel.name, containers=8, minutes=120, seed=7)
     windows = [
         w for o in run.of(t.AGGREGATES.name) if isinstance(w := decode(o.value), ContainerWindow)
@@ -103,7 +115,6 @@ def test_a_dropped_window_is_detected_requested_and_closed(
     target = windows[0].container_id
     mine = [w for w in windows if w.container_id == target]
     dropped = mine[len(mine) // 2]
-    ensure_topics(AnalyticsConfig(shore.bootstrap_servers, tmp_path, replication_factor=1))
     services = [
         Service(
             tmp_path, "normalizer", "shore", "normalize", "--bootstrap", shore.bootstrap_servers
@@ -161,3 +172,50 @@ def test_a_dropped_window_is_detected_requested_and_closed(
     finally:
         for s in services:
             s.stop()
+
+
+def _link_states(shore: str, wanted: dict[str, int]) -> dict[str, int] | None:
+    doc = latest_json(shore, "link-states.kpis")
+    states = None if doc is None else doc["vessels_by_link_state"]
+    return states if states == wanted else None
+
+
+def test_the_link_state_reaches_the_fleet_kpis_and_follows_a_cut(
+    linked: tuple[KafkaCluster, KafkaCluster, LinkEmulator], tmp_path: Path
+) -> None:
+    vessel, shore, emulator = linked
+    worker = Service(
+        tmp_path, "analytics", "shore", "analytics", "--bootstrap", shore.bootstrap_servers,
+        "--group", "link-states", "--state-dir", str(tmp_path / "state"),
+        "--kpis-topic", "link-states.kpis", "--completeness-topic", "link-states.completeness",
+    )  # fmt: skip
+    try:
+        wait_until(
+            lambda: _link_states(shore.bootstrap_servers, {"online": 1}),
+            timeout=120,
+            what="the vessel online in the KPIs",
+            interval=2,
+        )
+        emulator.cut(vessel.name)
+        wait_until(
+            lambda: _link_states(shore.bootstrap_servers, {"offline": 1}),
+            timeout=180,
+            what="the vessel offline in the KPIs after the cut",
+            interval=2,
+        )
+        emulator.restore(vessel.name)
+        try:
+            wait_until(
+                lambda: _link_states(shore.bootstrap_servers, {"online": 1}),
+                timeout=180,
+                what="the vessel online again after the restore",
+                interval=2,
+            )
+        except ClusterTimeoutError:
+            reports = read_topic(shore.bootstrap_servers, t.FLEET_LINK.name, 3)
+            last = [decode(m.value()) for m in reports[-3:]]
+            pytest.fail(f"not online again; last reports: {last}")
+        assert worker.alive, worker.output()[-3000:]
+    finally:
+        emulator.restore(vessel.name)
+        worker.stop()

@@ -21,13 +21,16 @@ from fleetedge.cli._common import (
     settings,
     until_signalled,
 )
+from fleetedge.events import topics
 from fleetedge.link.emulator import LinkEmulator, Shape, emulator_dir
 from fleetedge.link.health import DrainTracker, measure
 from fleetedge.link.mirror import FLOWS, UPLINKS, internal_topic
+from fleetedge.link.reports import LinkReporter
 from fleetedge.link.setup import vessel_link
 from fleetedge.link.supervisor import LinkSupervisor
 from fleetedge.link.toxiproxy import ToxiproxyBinary
 from fleetedge.runtime import KafkaCluster, list_clusters
+from fleetedge.runtime.health import create_topic
 from fleetedge.runtime.jvm import find_processes, send_signal, wait_gone
 from fleetedge.runtime.ports import free_ports
 from fleetedge.settings import RuntimeSettings
@@ -79,7 +82,18 @@ def build_supervisor(
                 telemetry=telemetry,
             )
         )
-    return emu, LinkSupervisor(links)
+    create_topic(
+        shore.bootstrap_servers,
+        topics.FLEET_LINK.name,
+        partitions=topics.FLEET_LINK.partitions,
+        replication_factor=shore.replication_factor,
+        config={
+            **topics.FLEET_LINK.config,
+            "min.insync.replicas": str(min(2, shore.replication_factor)),
+        },
+    )
+    reporter = LinkReporter(shore.bootstrap_servers, emulator_dir(cfg.home))
+    return emu, LinkSupervisor(links, reporter=reporter)
 
 
 RUN_PID = "run.pid"

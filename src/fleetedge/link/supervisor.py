@@ -8,7 +8,8 @@ nothing restarts a JVM that died. The supervisor does both, checking every few s
   is newer than the process): restart the process, which restarts every task of the flow;
 - the flow is stalled: records wait aboard, the vessel answers, and the mirrored offsets have
   not moved for ``stall_after`` seconds: restart, backing off up to ``max_backoff``. This
-  catches what the status topic cannot say, for instance when the shore itself was down.
+  catches what the status topic cannot say, for instance when the shore itself was down;
+- heartbeats are stale while the link answers: restart the downlink, which emits them.
 
 A restart is safe at any point: uplinks are exactly-once, so resumed tasks neither lose nor
 repeat records.
@@ -28,6 +29,7 @@ from prometheus_client import Counter, Gauge
 
 from fleetedge.link.health import DrainTracker, LinkHealth, QuietLogger, measure
 from fleetedge.link.mirror import Flow, MirrorProcess, internal_topic
+from fleetedge.link.reports import LinkReporter
 
 log = structlog.get_logger("fleetedge.link.supervisor")
 
@@ -136,6 +138,8 @@ class VesselLink:
     progress_at: float = field(default_factory=time.monotonic)
     last_mirrored: int = -1
     backoff: float = 0.0
+    beats_at: float = field(default_factory=time.monotonic)
+    beat_backoff: float = 0.0
 
 
 class LinkSupervisor:
@@ -148,8 +152,12 @@ class LinkSupervisor:
         stall_after: float = 90.0,
         max_backoff: float = 600.0,
         health_every: float = 5.0,
+        reporter: LinkReporter | None = None,
+        heartbeat_stale_after: float = 30.0,
     ) -> None:
         self.links = list(links)
+        self.heartbeat_stale_after = heartbeat_stale_after
+        self.reporter = reporter
         self.stall_after = stall_after
         self.max_backoff = max_backoff
         self.health_every = health_every
@@ -190,6 +198,8 @@ class LinkSupervisor:
             self.step()
 
     def close(self, stop_processes: bool = True) -> None:
+        if self.reporter is not None:
+            self.reporter.close()
         for link in self.links:
             for watch in link.flows:
                 watch.status.close()
@@ -235,19 +245,29 @@ class LinkSupervisor:
             return
         link.health = health
         _export(health)
-        mirrored = sum(p.next_to_mirror for p in health.partitions)
+        if self.reporter is not None:
+            self.reporter.report(health)
         now = time.monotonic()
+        answers = self._check_uplinks(link, health, now)
+        self._check_heartbeats(link, health, now, answers)
+
+    def _check_uplinks(self, link: VesselLink, health: LinkHealth, now: float) -> bool | None:
+        """Restart the uplinks if records wait, the link answers and nothing moves.
+
+        Returns whether the link answered, if it had to ask (None when it did not).
+        """
+        mirrored = sum(p.next_to_mirror for p in health.partitions)
         if mirrored != link.last_mirrored or health.backlog_records == 0:
             link.last_mirrored = mirrored
             link.progress_at = now
             link.backoff = 0.0
-            return
+            return None
         if not _answers(link.link_bootstrap):
             link.progress_at = now  # the link is down: waiting is right, and no stall
-            return
+            return False
         waited = now - link.progress_at
         if waited < self.stall_after + link.backoff:
-            return
+            return True
         log.warning("link stalled, restarting its uplinks", vessel=link.vessel,
                     backlog=health.backlog_records, stalled_s=round(waited))  # fmt: skip
         for watch in link.flows:
@@ -255,6 +275,36 @@ class LinkSupervisor:
                 self._restart(link, watch, "stalled")
         link.progress_at = now
         link.backoff = min(self.max_backoff, max(self.stall_after, 2 * link.backoff))
+        return True
+
+    def _check_heartbeats(
+        self, link: VesselLink, health: LinkHealth, now: float, answers: bool | None
+    ) -> None:
+        """Restart the downlink if heartbeats stay stale while the link answers.
+
+        The downlink emits the heartbeats aboard; when its worker does not recover from a cut
+        (its Connect coordinator is aboard), nothing waits aboard, so the backlog rule above
+        cannot see it: stale heartbeats can.
+        """
+        beat = health.last_heartbeat_age_s
+        if beat is not None and beat < self.heartbeat_stale_after:
+            link.beats_at = now
+            link.beat_backoff = 0.0
+            return
+        if answers is None:
+            answers = _answers(link.link_bootstrap)
+        if not answers:
+            link.beats_at = now
+            return
+        if now - link.beats_at < self.stall_after + link.beat_backoff:
+            return
+        log.warning("heartbeats stale while the link answers, restarting the downlink",
+                    vessel=link.vessel, heartbeat_age_s=beat)  # fmt: skip
+        for watch in link.flows:
+            if not watch.process.flow.uplink:
+                self._restart(link, watch, "heartbeats-stale")
+        link.beats_at = now
+        link.beat_backoff = min(self.max_backoff, max(self.stall_after, 2 * link.beat_backoff))
 
     def _restart(self, link: VesselLink, watch: _FlowWatch, reason: str) -> None:
         lived = time.time() - watch.started_ms / 1000
