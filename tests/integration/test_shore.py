@@ -27,6 +27,7 @@ from fleetedge.runtime.ports import free_ports
 from fleetedge.runtime.postgres import PostgresServer
 from fleetedge.runtime.waiting import wait_until
 from fleetedge.shore import AnalyticsConfig, ensure_topics
+from tests.support.cli import fleet as run_fleet
 from tests.support.fleet import VesselRun, mirror, oracle, simulate
 from tests.support.services import Service, latest_json
 from tests.support.verifiable import read_topic
@@ -202,6 +203,19 @@ def live_kpis(shore: KafkaCluster, fleet: dict[str, Any], logs: Path, tmp_path_f
         worker.stop()
 
 
+def test_replay_analytics_rebuilds_the_state_stores_from_the_events(
+    shore: KafkaCluster, live_kpis: dict[str, Any], tmp_path: Path, settings: Any
+) -> None:
+    done = run_fleet(
+        "replay", "analytics", "--bootstrap", shore.bootstrap_servers, "--group", "rebuilt",
+        "--state-dir", str(tmp_path / "rebuilt"), "--idle", "10",
+        "--kpis-topic", "rebuilt.kpis", "--completeness-topic", "rebuilt.completeness",
+        home=tmp_path, settings=settings,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert latest_json(shore.bootstrap_servers, "rebuilt.kpis") == live_kpis
+
+
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
     server = PostgresServer(tmp_path_factory.mktemp("pg"), free_ports(1)[0])
@@ -253,8 +267,6 @@ def test_a_rebuilt_projection_equals_the_live_one_row_for_row(
     live = _project(logs, bootstrap, url, f"projector-{kind}")
     try:
         wait_until(_caught_up(url, fleet["oracle"]), timeout=180, what="live read model")
-        from tests.support.cli import fleet as run_fleet  # noqa: PLC0415
-
         done = run_fleet(
             "replay", "projection", "fleet", "--bootstrap", bootstrap, "--database", url,
             home=tmp_path, settings=request.getfixturevalue("settings"),

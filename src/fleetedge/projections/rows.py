@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from fleetedge.events import topics as t
 from fleetedge.projections.base import Cursor, table
 from fleetedge.shore.tables import container_state
@@ -225,8 +227,8 @@ def write(cur: Cursor, gen: int, records: list[tuple[str, bytes]]) -> int:
     order: list[str] = []
     for topic, value in records:
         try:
-            statements = HANDLERS[topic](gen, json.loads(value))
-        except (ValueError, KeyError, TypeError):
+            statements = HANDLERS[topic](gen, orjson.loads(value))
+        except (orjson.JSONDecodeError, ValueError, KeyError, TypeError):
             skipped += 1
             continue
         for sql, params in statements:
