@@ -119,3 +119,24 @@ def test_shaper_idents_are_bounded() -> None:
         LinkShaper(0, [1])
     with pytest.raises(ValueError, match="ident"):
         LinkShaper(0x8000, [1])
+
+
+def test_a_link_is_judged_by_its_heartbeats_and_what_waits_aboard() -> None:
+    from fleetedge.link.health import LinkHealth  # noqa: PLC0415
+    from fleetedge.link.reports import StateRules  # noqa: PLC0415
+
+    rules = StateRules(offline_after_s=60, degraded_after_s=300)
+
+    def judged(**fields: object) -> str:
+        health = LinkHealth(vessel="vessel-1", checked_at_ms=0, vessel_reachable=True)
+        for name, value in fields.items():
+            setattr(health, name, value)
+        return rules.judge(health).value
+
+    assert judged(last_heartbeat_age_s=2.0) == "online"
+    assert judged(last_heartbeat_age_s=2.0, oldest_unmirrored_age_s=30.0) == "online"
+    assert judged(last_heartbeat_age_s=2.0, oldest_unmirrored_age_s=900.0) == "degraded"
+    assert judged(last_heartbeat_age_s=2.0, lost_to_retention=3) == "degraded"
+    assert judged(last_heartbeat_age_s=61.0) == "offline"
+    assert judged(last_heartbeat_age_s=None) == "offline", "never heard from"
+    assert judged(last_heartbeat_age_s=2.0, vessel_reachable=False) == "offline"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from fleetedge.devices.synthetic import alert, window
 from fleetedge.shore import ranges, tables
-from fleetedge.shore.kpis import fleet_kpis
+from fleetedge.shore.kpis import FleetKpis, fleet_kpis
 
 Doc = dict[str, Any]
 
@@ -132,6 +132,7 @@ def test_kpis_are_shaped_from_the_counters() -> None:
         "link/online": 1,
     }
     doc = fleet_kpis(totals, {"vessel-1": 1234}, seq=7)
+    assert FleetKpis.model_validate(doc).model_dump() == doc, "the record keeps its contract"
     assert doc["open_alerts"] == {"power_loss": {"warning": 1}}
     assert doc["excursion_minutes_by_cargo"] == {"frozen": 1.5}
     assert doc["reefer_power_kw_by_vessel"] == {"vessel-1": 12.34}

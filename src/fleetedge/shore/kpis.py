@@ -34,21 +34,25 @@ def _group(totals: Delta, prefix: str) -> dict[str, int]:
 
 
 def fleet_kpis(totals: Delta, power_ckw: dict[str, int], *, seq: int) -> dict[str, Any]:
-    """The KPIs record (JSON-able) from fleet-wide counters and each vessel's power."""
+    """The KPIs record (JSON-able) from fleet-wide counters and each vessel's power.
+
+    Built as a plain dict on the hot path (stage 3 runs it for every change); its shape is
+    :class:`FleetKpis`, which the tests hold it to.
+    """
     alerts: dict[str, dict[str, int]] = {}
     for name, count in _group(totals, "alerts/").items():
         kind, severity = name.split("/")
         alerts.setdefault(kind, {})[severity] = count
-    return FleetKpis(
-        seq=seq,
-        vessels=len(power_ckw),
-        containers=totals.get("containers", 0),
-        containers_by_state=_group(totals, "state/"),
-        containers_by_cargo=_group(totals, "cargo/"),
-        open_alerts=alerts,
-        reefer_power_kw_by_vessel={v: ckw / 100 for v, ckw in sorted(power_ckw.items())},
-        excursion_minutes_by_cargo={
+    return {
+        "seq": seq,
+        "vessels": len(power_ckw),
+        "containers": totals.get("containers", 0),
+        "containers_by_state": _group(totals, "state/"),
+        "containers_by_cargo": _group(totals, "cargo/"),
+        "open_alerts": alerts,
+        "reefer_power_kw_by_vessel": {v: ckw / 100 for v, ckw in sorted(power_ckw.items())},
+        "excursion_minutes_by_cargo": {
             cargo: seconds / 60 for cargo, seconds in _group(totals, "excursion_s/").items()
         },
-        vessels_by_link_state=_group(totals, "link/"),
-    ).model_dump()
+        "vessels_by_link_state": _group(totals, "link/"),
+    }
