@@ -106,3 +106,20 @@ def test_the_shore_refuses_what_a_vessel_may_not_send() -> None:
         with pytest.raises(Rejected) as caught:
             check(topic, value)
         assert caught.value.error == error, caught.value.reason
+
+
+def test_a_batch_written_at_once_equals_its_records_one_by_one(run, tmp_path: Path) -> None:
+    records = _records(run)
+    # Duplicates and a stale copy of every tenth record, as a replay or a mirror might bring.
+    noisy = records + records[::10] + records[:50]
+    at_once, one_by_one = SqliteDatabase(tmp_path / "a.db"), SqliteDatabase(tmp_path / "b.db")
+    for db in (at_once, one_by_one):
+        ensure_projection(db)
+    with at_once.transaction() as cur:
+        projection_rows.write(cur, 1, noisy)
+    for record in noisy:
+        with one_by_one.transaction() as cur:
+            projection_rows.write(cur, 1, [record])
+    assert digest(at_once, 1) == digest(one_by_one, 1)
+    at_once.close()
+    one_by_one.close()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -20,17 +22,57 @@ from fleetedge.projections.base import Cursor, table
 from fleetedge.shore.tables import container_state
 
 Doc = dict[str, Any]
-Statement = tuple[str, tuple[Any, ...]]
+CHUNK = 500  # rows per multi-row INSERT
 
 
-def _upsert(name: str, columns: list[str], key: str, newer: str) -> str:
+@dataclass(frozen=True)
+class Shape:
+    """One kind of row write: ``INSERT INTO t (cols) VALUES (...), ... ON CONFLICT ...``.
+
+    The first ``key`` parameters are the row's key. Among rows of a batch with the same key,
+    the one with the highest ``rank`` parameters is the one that counts (newer wins), or the
+    first one when ``rank`` is None (insert once): so a batch can be written as one statement
+    per shape, with the same result as its rows one by one.
+    """
+
+    head: str
+    width: int
+    tail: str
+    key: int
+    rank: tuple[int, ...] | None
+
+    def sql(self, rows: int) -> str:
+        one = "(" + ", ".join("?" * self.width) + ")"
+        return f"{self.head} VALUES {', '.join([one] * rows)}{self.tail}"
+
+
+Statement = tuple[Shape, tuple[Any, ...]]
+
+
+@lru_cache(maxsize=256)
+def _upsert(
+    name: str, columns: tuple[str, ...], key: str, newer: str, rank: tuple[int, ...]
+) -> Shape:
     """INSERT, or UPDATE of the non-key columns when ``newer`` holds (a SQL condition)."""
     keys = {k.strip() for k in key.split(",")}
     sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
-    marks = ", ".join("?" for _ in columns)
-    return (
-        f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks}) "
-        f"ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE {newer}"
+    return Shape(
+        f"INSERT INTO {name} ({', '.join(columns)})",
+        len(columns),
+        f" ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE {newer}",
+        len(keys),
+        rank,
+    )
+
+
+@lru_cache(maxsize=256)
+def _insert_once(name: str, columns: tuple[str, ...], key: str) -> Shape:
+    return Shape(
+        f"INSERT INTO {name} ({', '.join(columns)})",
+        len(columns),
+        f" ON CONFLICT ({key}) DO NOTHING",
+        len(key.split(",")),
+        None,
     )
 
 
@@ -52,9 +94,10 @@ def _window(gen: int, w: Doc) -> list[Statement]:
     containers = table(gen, "containers")
     latest = _upsert(
         containers,
-        latest_cols,
+        tuple(latest_cols),
         "container_id",
         f"excluded.window_seq > {containers}.window_seq",
+        (2,),
     )
     history_cols = [
         "container_id",
@@ -78,10 +121,8 @@ def _window(gen: int, w: Doc) -> list[Statement]:
         "seconds_defrost",
         "seconds_power_off",
     ]
-    history = (
-        f"INSERT INTO {table(gen, 'container_windows')} ({', '.join(history_cols)}) "
-        f"VALUES ({', '.join('?' for _ in history_cols)}) ON CONFLICT (container_id, seq) "
-        "DO NOTHING"
+    history = _insert_once(
+        table(gen, "container_windows"), tuple(history_cols), "container_id, seq"
     )
     return [
         (
@@ -144,7 +185,7 @@ def _alert(gen: int, a: Doc) -> list[Statement]:
         "cleared_at",
         "summary",
     ]
-    sql = _upsert(name, cols, "alert_id", f"excluded.seq > {name}.seq")
+    sql = _upsert(name, tuple(cols), "alert_id", f"excluded.seq > {name}.seq", (2,))
     return [(sql, tuple(a.get(c) for c in cols))]
 
 
@@ -165,7 +206,8 @@ def _status(gen: int, s: Doc) -> list[Statement]:
     ]
     doc = dict(s, status_seq=s["seq"], status_time=s["event_time"])
     newer = f"{name}.status_seq IS NULL OR excluded.status_seq > {name}.status_seq"
-    return [(_upsert(name, cols, "vessel_id", newer), tuple(doc.get(c) for c in cols))]
+    shape = _upsert(name, tuple(cols), "vessel_id", newer, (1,))
+    return [(shape, tuple(doc.get(c) for c in cols))]
 
 
 def _link(gen: int, r: Doc) -> list[Statement]:
@@ -182,12 +224,13 @@ def _link(gen: int, r: Doc) -> list[Statement]:
     ]
     doc = dict(r, link_seq=r["seq"], link_state=r["state"], link_time=r["event_time"])
     newer = f"{name}.link_seq IS NULL OR excluded.link_seq > {name}.link_seq"
-    return [(_upsert(name, cols, "vessel_id", newer), tuple(doc.get(c) for c in cols))]
+    shape = _upsert(name, tuple(cols), "vessel_id", newer, (1,))
+    return [(shape, tuple(doc.get(c) for c in cols))]
 
 
 def _kpis(gen: int, k: Doc) -> list[Statement]:
     name = table(gen, "fleet_kpis")
-    sql = _upsert(name, ["name", "seq", "doc"], "name", f"excluded.seq > {name}.seq")
+    sql = _upsert(name, ("name", "seq", "doc"), "name", f"excluded.seq > {name}.seq", (1,))
     return [(sql, ("fleet", k["seq"], json.dumps(k, sort_keys=True)))]
 
 
@@ -202,7 +245,8 @@ def _completeness(gen: int, c: Doc) -> list[Statement]:
         f"excluded.received > {name}.received OR (excluded.received = {name}.received "
         f"AND excluded.windows > {name}.windows)"
     )
-    return [(_upsert(name, cols, "container_id", newer), tuple(doc[c] for c in cols))]
+    shape = _upsert(name, tuple(cols), "container_id", newer, (2, 3))
+    return [(shape, tuple(doc[c] for c in cols))]
 
 
 HANDLERS: dict[str, Callable[[int, Doc], list[Statement]]] = {
@@ -216,25 +260,42 @@ HANDLERS: dict[str, Callable[[int, Doc], list[Statement]]] = {
 TOPICS = tuple(HANDLERS)
 
 
-def write(cur: Cursor, gen: int, records: list[tuple[str, bytes]]) -> int:
-    """Write a batch of (topic, value) in order; returns how many were skipped as unreadable.
+def _ranked(row: tuple[Any, ...], rank: tuple[int, ...]) -> tuple[Any, ...]:
+    return tuple(row[i] for i in rank)
 
-    Consecutive statements with the same SQL run as one ``executemany``; an upsert's order
-    within a batch is kept, so the newest state wins as it would one by one.
+
+def _winners(shape: Shape, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows of a batch that count, one per key (see :class:`Shape`), in first-seen order."""
+    chosen: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    rank = shape.rank
+    for row in rows:
+        key = row[: shape.key]
+        held = chosen.get(key)
+        newer = rank is not None and held is not None and _ranked(row, rank) > _ranked(held, rank)
+        if held is None or newer:
+            chosen[key] = row
+    return list(chosen.values())
+
+
+def write(cur: Cursor, gen: int, records: list[tuple[str, bytes]]) -> int:
+    """Write a batch of (topic, value); returns how many were skipped as unreadable.
+
+    Rows are grouped by shape, reduced to the one row per key that counts, and written as
+    multi-row INSERTs: the same result as the records one by one, in far fewer statements.
     """
     skipped = 0
-    pending: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    order: list[str] = []
+    pending: dict[Shape, list[tuple[Any, ...]]] = defaultdict(list)
     for topic, value in records:
         try:
             statements = HANDLERS[topic](gen, orjson.loads(value))
         except (orjson.JSONDecodeError, ValueError, KeyError, TypeError):
             skipped += 1
             continue
-        for sql, params in statements:
-            if sql not in pending:
-                order.append(sql)
-            pending[sql].append(params)
-    for sql in order:
-        cur.executemany(sql, pending[sql])
+        for shape, params in statements:
+            pending[shape].append(params)
+    for shape, rows in pending.items():
+        winners = _winners(shape, rows)
+        for i in range(0, len(winners), CHUNK):
+            chunk = winners[i : i + CHUNK]
+            cur.execute(shape.sql(len(chunk)), [v for row in chunk for v in row])
     return skipped
