@@ -20,16 +20,18 @@ rebuilds everything from the earliest offsets without reading an old generation'
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from quixstreams import Application, State
-from quixstreams.models import TopicConfig
+from typing import TYPE_CHECKING, Any
 
 from fleetedge.events import topics as t
 from fleetedge.runtime.health import create_topic
 from fleetedge.shore import kpis, ranges, tables
+
+if TYPE_CHECKING:
+    from quixstreams import Application, State
+    from quixstreams.models import TopicConfig
 
 _log = logging.getLogger(__name__)
 FLEET_KEY = "fleet"
@@ -159,12 +161,30 @@ def on_partial(value: dict[str, Any], state: State[str, Any]) -> dict[str, Any]:
     return kpis.fleet_kpis(fleet, vessels, seq=seq)
 
 
+def _quix() -> tuple[type[Application], type[TopicConfig]]:
+    """Quix Streams, imported on first use: its import costs every ``fleet`` command half a
+    second otherwise.
+
+    It imports confluent-kafka's schema-registry client, which imports authlib's deprecated
+    httpx integration. We use neither. authlib.deprecate installs an "always" filter for that
+    warning on import, so ours goes in front of it, or the warning reaches every service log.
+    """
+    import authlib.deprecate  # noqa: PLC0415, F401
+
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from quixstreams import Application  # noqa: PLC0415
+    from quixstreams.models import TopicConfig  # noqa: PLC0415
+
+    return Application, TopicConfig
+
+
 class FleetAnalytics:
     """One worker of the fleet analytics; run several with the same group to scale out."""
 
     def __init__(self, config: AnalyticsConfig) -> None:
         self.config = config
-        self.app = Application(
+        application, self._topic_config = _quix()
+        self.app: Application = application(
             broker_address=config.bootstrap,
             consumer_group=config.group,
             processing_guarantee="exactly-once",
@@ -184,7 +204,7 @@ class FleetAnalytics:
             name,
             key_deserializer="str",
             key_serializer="str",
-            config=TopicConfig(
+            config=self._topic_config(
                 num_partitions=partitions, replication_factor=self.config.replication_factor
             ),
         )
