@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -163,25 +164,40 @@ def test_sigkilled_ten_times_the_output_equals_a_failure_free_run(
         }
     )
     end = watcher.get_watermark_offsets(TopicPartition(crashed.telemetry, 0), timeout=30)[1]
-    while kills < 10:
+    tp = TopicPartition(crashed.telemetry, 0)
+
+    def committed() -> int:
+        return int(watcher.committed([tp], timeout=30)[0].offset)
+
+    while kills < 10 and (before := max(committed(), 0)) < end:
         proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            proc.wait(timeout=rng.uniform(2.0, 6.0))
-        except subprocess.TimeoutExpired:
+            # Kill once this instance has committed something, a random moment later: every
+            # kill lands mid-stream, however long the process takes to start.
+            wait_until(
+                lambda: proc.poll() is not None or committed() > before,  # noqa: B023
+                timeout=120,
+                what="the edge to commit progress",
+                interval=0.1,
+            )
+            if proc.poll() is not None:
+                errors = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+                pytest.fail(f"edge exited by itself: {errors}")
+            time.sleep(rng.uniform(0.0, 0.5))  # where in its next batches the kill lands
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1
-            tp = TopicPartition(crashed.telemetry, 0)
-            progress.append(watcher.committed([tp], timeout=30)[0].offset)
-        else:
-            errors = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
-            pytest.fail(f"edge exited by itself: {errors}")
+            progress.append(committed())
         finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
             if proc.stderr:
                 proc.stderr.close()
     watcher.close()
     # The kills landed mid-stream: progress between them, the end still ahead.
     mid_stream = {c for c in progress if 0 < c < end}
+    assert kills == 10, (progress, end)
     assert len(mid_stream) >= 5, (progress, end)
     done = subprocess.run(
         [*command, "--exit-when-idle"],
