@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install what FleetEdge needs on a fresh machine: Debian's Java 17, Maven, Mosquitto, Go, tc and
-# PostgreSQL when missing, a Python 3.11 virtualenv with the project, and the Kafka jars from
+# Install what FleetEdge needs on a fresh machine: Debian's Java 17, Maven, Mosquitto, Go, tc,
+# PostgreSQL and Chromium when missing, a Python 3.11 virtualenv with the project, and the Kafka jars from
 # Maven Central. Idempotent:
 # a second run only checks.
 set -euo pipefail
@@ -25,6 +25,8 @@ command -v go >/dev/null 2>&1 || missing+=(golang-go)
 command -v tc >/dev/null 2>&1 || [ -x /usr/sbin/tc ] || missing+=(iproute2)
 # The read models' second database (the tests start a private server of their own).
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+# The dashboard's browser tests drive Debian's headless Chromium (never a downloaded build).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   apt_install "${missing[@]}"

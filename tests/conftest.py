@@ -13,6 +13,7 @@ import pytest
 from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, free_node_ports
 from fleetedge.runtime.jvm import find_processes
 from fleetedge.settings import RuntimeSettings
+from tests.support.running_fleet import RunningFleet, start_fleet
 
 
 @pytest.fixture(scope="session")
@@ -85,3 +86,17 @@ def cluster(shared_cluster: KafkaCluster) -> Iterator[KafkaCluster]:
 @pytest.fixture
 def topic_name() -> str:
     return f"t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def running_fleet(
+    tmp_path_factory: pytest.TempPathFactory, settings: RuntimeSettings
+) -> Iterator[RunningFleet]:
+    """Two vessels, the link, the shore and the API, started by `fleet up --detach` once for
+    the browser and e2e tests (the story test stops it first: one fleet at a time fits 2
+    cores)."""
+    fleet = start_fleet(
+        tmp_path_factory.mktemp("whole-fleet"), settings, "--vessels", "2", "--containers", "60"
+    )
+    yield fleet
+    fleet.stop()

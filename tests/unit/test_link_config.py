@@ -140,3 +140,13 @@ def test_a_link_is_judged_by_its_heartbeats_and_what_waits_aboard() -> None:
     assert judged(last_heartbeat_age_s=61.0) == "offline"
     assert judged(last_heartbeat_age_s=None) == "offline", "never heard from"
     assert judged(last_heartbeat_age_s=2.0, vessel_reachable=False) == "offline"
+
+
+def test_a_link_that_does_not_answer_through_the_emulator_is_offline_at_once() -> None:
+    from fleetedge.link.health import LinkHealth  # noqa: PLC0415
+    from fleetedge.link.reports import StateRules  # noqa: PLC0415
+
+    fresh = LinkHealth(vessel="vessel-1", checked_at_ms=0, vessel_reachable=True)
+    fresh.last_heartbeat_age_s = 1.0
+    assert StateRules().judge(fresh, link_answers=False).value == "offline"
+    assert StateRules().judge(fresh, link_answers=True).value == "online"

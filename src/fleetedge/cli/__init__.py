@@ -8,7 +8,10 @@ import typer
 
 from fleetedge import logs
 from fleetedge.cli import (
+    api_cmd,
+    chaos_cmd,
     cluster_cmd,
+    demo_cmd,
     edge_cmd,
     events_cmd,
     fleet_cmd,
@@ -33,10 +36,14 @@ app.add_typer(edge_cmd.app, name="edge")
 app.add_typer(link_cmd.app, name="link")
 app.add_typer(shore_cmd.app, name="shore")
 app.add_typer(replay_cmd.app, name="replay")
+app.add_typer(api_cmd.app, name="api")
+app.add_typer(chaos_cmd.app, name="chaos")
 app.command("simulate")(simulate_cmd.simulate)
 app.command("up")(fleet_cmd.up)
 app.command("status")(fleet_cmd.status)
 app.command("down")(fleet_cmd.down)
+app.command("demo")(demo_cmd.demo)
+app.command("check")(fleet_cmd.check)
 
 
 @app.callback()

@@ -1,10 +1,27 @@
-"""``fleet up|status|down``: the whole local fleet: vessel and shore clusters and the link."""
+"""``fleet up|status|down``: the whole local fleet, supervised.
+
+``up`` starts every vessel's cluster and the shore cluster, then every service under the process
+supervisor (see :mod:`fleetedge.fleet.supervisor`), and stays until Ctrl-C (or returns at once
+with ``--detach``, leaving a supervisor in the background). ``down`` stops all of it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
+import psutil
 import typer
+from rich.table import Table
 
 from fleetedge.cli import link_cmd
 from fleetedge.cli._common import (
@@ -18,77 +35,324 @@ from fleetedge.cli._common import (
     until_signalled,
 )
 from fleetedge.cli.cluster_cmd import open_or_create
+from fleetedge.fleet.exceptions import FleetError
+from fleetedge.fleet.plan import SUPERVISOR_METRICS_PORT, FleetOptions, build_plan
+from fleetedge.fleet.spec import FleetPlan
+from fleetedge.fleet.state import (
+    Snapshot,
+    ensure_token,
+    fleet_dir,
+    logs_dir,
+    plan_path,
+    snapshot_path,
+    token_path,
+)
+from fleetedge.fleet.supervisor import ProcessSupervisor
 from fleetedge.runtime import KafkaCluster, list_clusters
+from fleetedge.settings import RuntimeSettings
+from fleetedge.shore import AnalyticsConfig, ensure_topics
+
+SUPERVISOR_PID = "supervisor.pid"
+START_TIMEOUT_S = 300.0
+# Services start in stages, each once the one before is healthy: on two cores, thirteen Python
+# processes and six MirrorMaker 2 JVMs starting at once slow each other past their deadlines.
+STAGES = (
+    ("vessel services", ("simulator", "edge", "resend")),
+    ("the link", ("link",)),
+    ("shore services", ("normalizer", "analytics", "projector", "backfill", "api")),
+)
 
 
-def fleet_names(vessels: int) -> list[str]:
-    return [*(f"vessel-{i}" for i in range(1, vessels + 1)), "shore"]
+@dataclass
+class RunningFleet:
+    plan: FleetPlan
+    clusters: dict[str, KafkaCluster]
+    supervisor: ProcessSupervisor
+    started_s: float
+
+    def stop(self, cfg: RuntimeSettings) -> None:
+        console.print("stopping the fleet")
+        self.supervisor.stop()
+        link_cmd.stop_link(cfg)
+        for cluster in reversed(list(self.clusters.values())):
+            cluster.down()
+        (fleet_dir(cfg.home) / SUPERVISOR_PID).unlink(missing_ok=True)
+
+
+def launch(options: FleetOptions, *, nodes: int = 3) -> RunningFleet:
+    """Start clusters, then services; return once every service is healthy."""
+    began = time.monotonic()
+    cfg = settings()
+    names = [*(f"vessel-{i}" for i in range(1, options.vessels + 1)), "shore"]
+    clusters: dict[str, KafkaCluster] = {}
+    supervisor: ProcessSupervisor | None = None
+    try:
+        for name in names:
+            cluster = open_or_create(
+                name,
+                nodes=nodes,
+                slot=None,
+                free_ports=options.free_ports,
+                data_dir=None,
+                link=name != "shore",
+            )
+            clusters[name] = cluster
+            with progress(f"starting cluster {name}") as step:
+                cluster.up(progress=step)
+        shore = clusters["shore"]
+        with progress("creating the shore topics"):
+            ensure_topics(
+                AnalyticsConfig(
+                    shore.bootstrap_servers, Path(), replication_factor=shore.replication_factor
+                )
+            )
+        plan = build_plan(
+            options,
+            home=cfg.home,
+            bootstraps={n: c.bootstrap_servers for n, c in clusters.items()},
+            started_at=_voyage_start(cfg, names),
+        )
+        plan.save(plan_path(cfg.home))
+        ensure_token(cfg.home)
+        (fleet_dir(cfg.home) / SUPERVISOR_PID).write_text(str(os.getpid()))
+        supervisor = ProcessSupervisor(
+            plan.services,
+            logs=logs_dir(cfg.home),
+            snapshot=snapshot_path(cfg.home),
+            clusters=list(clusters.values()),
+            on_event=lambda message: console.print(f"[yellow]supervisor:[/] {message}"),
+        )
+        for stage, kinds in STAGES:
+            supervisor.start(kinds)
+            _wait_healthy(supervisor, stage)
+    except BaseException:
+        if supervisor is not None:
+            supervisor.stop()
+        link_cmd.stop_link(cfg)
+        for cluster in reversed(list(clusters.values())):
+            cluster.down()
+        raise
+    return RunningFleet(plan, clusters, supervisor, time.monotonic() - began)
+
+
+def _voyage_start(cfg: RuntimeSettings, names: list[str]) -> datetime:
+    """The simulated start: kept from the last run of the same fleet (the simulators resume)."""
+    path = plan_path(cfg.home)
+    if path.exists():
+        previous = FleetPlan.load(path)
+        if [*previous.vessels, previous.shore] == names:
+            return datetime.fromisoformat(previous.started_at)
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _wait_healthy(supervisor: ProcessSupervisor, stage: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    shown = ""
+    with progress(f"starting {stage}") as step:
+        while pending := supervisor.pending():
+            if time.monotonic() > deadline:
+                raise FleetError(
+                    f"services not healthy after {START_TIMEOUT_S:.0f}s: {', '.join(pending)}",
+                    hint=f"see their logs in {supervisor.logs}",
+                )
+            if (text := f"waiting for {', '.join(pending)}") != shown:
+                step(text)
+                shown = text
+            time.sleep(0.5)  # the supervisor's round; the deadline above bounds the wait
+            supervisor.step()
+
+
+def supervise(fleet: RunningFleet, stop: threading.Event) -> threading.Thread:
+    """Run the supervisor's rounds in a thread until ``stop``."""
+    thread = threading.Thread(target=fleet.supervisor.run, args=(stop,), name="supervisor")
+    thread.start()
+    return thread
+
+
+def print_ready(fleet: RunningFleet, cfg: RuntimeSettings) -> None:
+    console.print(
+        f"the fleet is up in {fleet.started_s:.0f}s: {len(fleet.plan.vessels)} vessels, "
+        f"{len(fleet.plan.services)} services"
+    )
+    out.print(f"dashboard: {fleet.plan.api_url}/")
+    console.print(f"API: {fleet.plan.api_url}/docs · operator token in {token_path(cfg.home)}")
 
 
 @fails_cleanly
 def up(
-    vessels: Annotated[int, typer.Option(min=1, max=99, help="vessels, each its own cluster")] = 1,
+    vessels: Annotated[int, typer.Option(min=1, max=9, help="vessels, each its own cluster")] = 2,
+    containers: Annotated[int, typer.Option(min=1, max=2000, help="reefers per vessel")] = 200,
+    speedup: Annotated[float, typer.Option(help="simulated/real time")] = 60.0,
+    analytics_workers: Annotated[int, typer.Option(min=1, max=8)] = 2,
     nodes: Annotated[int, typer.Option(min=1, max=9, help="KRaft nodes per cluster")] = 3,
+    database: Annotated[str | None, typer.Option(help="read model URL; default SQLite")] = None,
     free_ports: Annotated[bool, typer.Option("--free-ports", help="any free ports")] = False,
-    detach: Annotated[bool, typer.Option("--detach", help="leave it running and return")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print the status as JSON")] = False,
+    detach: Annotated[bool, typer.Option("--detach", help="supervise in the background")] = False,
 ) -> None:
-    """Start every vessel's cluster and the shore cluster; stay until Ctrl-C unless --detach."""
-    names = fleet_names(vessels)
-    clusters: list[KafkaCluster] = []
-    for name in names:
-        cluster = open_or_create(
-            name,
-            nodes=nodes,
-            slot=None,
-            free_ports=free_ports,
-            data_dir=None,
-            link=name != "shore",
-        )
-        with progress(f"starting cluster {name}") as step:
-            cluster.up(progress=step)
-        clusters.append(cluster)
-    print_status([c.status() for c in clusters], as_json)
-    if detach:
-        pid = link_cmd.spawn_detached(settings(), free_ports=free_ports)
-        console.print(f"link supervisor running (pid {pid}); `fleet link status` shows it")
-        console.print("running; `fleet status` shows it, `fleet down` stops it")
-        return
+    """Start the whole fleet (clusters, link, services, API) and supervise it until Ctrl-C."""
     cfg = settings()
-    _emulator, supervisor = link_cmd.build_supervisor(
-        cfg, "shore", free=free_ports, telemetry=False
-    )
-    stop = until_signalled(None if free_ports else link_cmd.LINK_METRICS_PORT)
-    console.print("the fleet is running; `fleet link status` shows the link; Ctrl-C stops it")
+    if detach:
+        _detach(sys.argv[1:], cfg)
+        return
+    options = FleetOptions(vessels, containers, speedup, analytics_workers, free_ports, database)
+    stop = until_signalled(None if free_ports else SUPERVISOR_METRICS_PORT)
+    fleet = launch(options, nodes=nodes)
     try:
-        supervisor.run(stop)
+        print_ready(fleet, cfg)
+        console.print("supervising; `fleet status` shows every process; Ctrl-C stops the fleet")
+        fleet.supervisor.run(stop)
     finally:
-        console.print("stopping the fleet")
-        supervisor.close()
-        link_cmd.stop_link(cfg)
-        for cluster in reversed(clusters):
-            cluster.down()
+        fleet.stop(cfg)
+
+
+def _detach(argv: list[str], cfg: RuntimeSettings) -> None:
+    """Run ``fleet up`` (without --detach) in the background; return once it is healthy."""
+    command = [sys.executable, "-m", "fleetedge.cli", *[a for a in argv if a != "--detach"]]
+    logs_dir(cfg.home).mkdir(parents=True, exist_ok=True)
+    snapshot_path(cfg.home).unlink(missing_ok=True)
+    log_path = logs_dir(cfg.home) / "fleet-up.log"
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + START_TIMEOUT_S + 300
+    while True:
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace").splitlines()[-15:]
+            raise FleetError("`fleet up` stopped while starting:\n" + "\n".join(tail))
+        snap = Snapshot.load(snapshot_path(cfg.home))
+        if (
+            snap is not None
+            and snap.supervisor_pid == proc.pid
+            and all(s.phase == "healthy" for s in snap.services)
+        ):
+            break
+        if time.monotonic() > deadline:
+            raise FleetError(f"the fleet was not healthy in time; see {log_path}")
+        time.sleep(1.0)  # polling the supervisor's snapshot; the deadline bounds it
+    plan = FleetPlan.load(plan_path(cfg.home))
+    out.print(f"dashboard: {plan.api_url}/")
+    console.print(f"supervisor running (pid {proc.pid}); `fleet status`, `fleet down`")
+
+
+def services_table(snap: Snapshot) -> Table:
+    fresh = snap.age_s < 10
+    table = Table(
+        title=f"services  supervisor pid {snap.supervisor_pid} "
+        + ("[green]running[/]" if fresh else f"[red]silent for {snap.age_s:.0f}s[/]")
+    )
+    for column in ("service", "kind", "pid", "phase", "restarts", "last exit"):
+        table.add_column(column)
+    colours = {"healthy": "green", "starting": "yellow", "backoff": "red", "stopped": "red"}
+    for s in snap.services:
+        table.add_row(
+            s.name,
+            s.kind,
+            str(s.pid or "-"),
+            f"[{colours[s.phase]}]{s.phase}[/]",
+            str(s.restarts),
+            "-" if s.last_exit is None else str(s.last_exit),
+        )
+    return table
 
 
 @fails_cleanly
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Status of every recorded cluster."""
+    """Every cluster, and every supervised service with its health."""
     cfg = settings()
     runtime = kafka_runtime(cfg)
     clusters = [
         KafkaCluster.open(n, home=cfg.home, runtime=runtime) for n in list_clusters(cfg.home)
     ]
-    print_status([c.status() for c in clusters], as_json)
+    snap = Snapshot.load(snapshot_path(cfg.home))
+    if as_json:
+        import json  # noqa: PLC0415
+
+        typer.echo(
+            json.dumps(
+                {
+                    "clusters": [c.status().as_dict() for c in clusters],
+                    "supervisor": snap.model_dump() if snap else None,
+                },
+                indent=2,
+            )
+        )
+        return
+    print_status([c.status() for c in clusters], as_json=False)
+    if snap is not None:
+        out.print(services_table(snap))
 
 
 @fails_cleanly
 def down(
     purge: Annotated[bool, typer.Option("--purge", help="delete all data too")] = False,
 ) -> None:
-    """Stop every recorded cluster."""
+    """Stop the supervisor, every service, the link and every recorded cluster."""
     cfg = settings()
+    pid_file = fleet_dir(cfg.home) / SUPERVISOR_PID
+    if pid_file.exists():
+        pid = int(pid_file.read_text())
+        if _is_fleet(pid):
+            os.kill(pid, signal.SIGTERM)
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
+                psutil.Process(pid).wait(180)
+        pid_file.unlink(missing_ok=True)
+    snap = Snapshot.load(snapshot_path(cfg.home))
+    for s in snap.services if snap else []:
+        if s.pid is not None and _is_fleet(s.pid):
+            os.kill(s.pid, signal.SIGKILL)
+            out.print(f"service {s.name} killed (its supervisor had gone)")
     runtime = kafka_runtime(cfg)
     link_cmd.stop_link(cfg)
     for name in list_clusters(cfg.home):
         KafkaCluster.open(name, home=cfg.home, runtime=runtime).down(purge=purge)
         out.print(f"cluster {name} {'purged' if purge else 'stopped'}")
+    if purge:
+        import shutil  # noqa: PLC0415
+
+        shutil.rmtree(fleet_dir(cfg.home), ignore_errors=True)
+
+
+def _is_fleet(pid: int) -> bool:
+    """The pid is a ``fleet`` process (run as ``fleet`` or ``python -m fleetedge.cli``)."""
+    try:
+        args = psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return False
+    return any(a == "fleetedge.cli" or a.endswith("/fleet") for a in args)
+
+
+@fails_cleanly
+def check(
+    timeout: Annotated[float, typer.Option(help="seconds to wait for records on their way")] = 180,
+) -> None:
+    """Check that nothing was lost: every window and alert aboard is ashore, and no gaps."""
+    from fleetedge.api.reader import ReadModel  # noqa: PLC0415
+    from fleetedge.fleet.check import check as check_fleet  # noqa: PLC0415
+
+    cfg = settings()
+    path = plan_path(cfg.home)
+    if not path.exists():
+        raise FleetError("no fleet is recorded here", hint="start one with `fleet up`")
+    plan = FleetPlan.load(path)
+    runtime = kafka_runtime(cfg)
+    clusters = {
+        n: KafkaCluster.open(n, home=cfg.home, runtime=runtime) for n in [*plan.vessels, plan.shore]
+    }
+    reader = ReadModel(plan.database)
+    try:
+        report = check_fleet(
+            {v: clusters[v].bootstrap_servers for v in plan.vessels},
+            clusters[plan.shore].bootstrap_servers,
+            reader,
+            timeout=timeout,
+            on_wait=console.print,
+        )
+    finally:
+        reader.close()
+    for line in report.lines():
+        out.print(line)
+    if not report.nothing_lost:
+        raise FleetError("records are missing ashore (see above)")
+    out.print("nothing lost")

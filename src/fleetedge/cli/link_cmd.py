@@ -93,7 +93,9 @@ def build_supervisor(
         },
     )
     reporter = LinkReporter(shore.bootstrap_servers, emulator_dir(cfg.home))
-    return emu, LinkSupervisor(links, reporter=reporter)
+    # MirrorMaker 2 can take minutes to start mirroring on a loaded two-core machine: a stall
+    # is judged after three, not one and a half.
+    return emu, LinkSupervisor(links, reporter=reporter, stall_after=180.0)
 
 
 RUN_PID = "run.pid"

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from fleetedge.cli._common import console, fails_cleanly, out, until_signalled
 from fleetedge.devices import FaultRates, TelemetryProducer, VesselSimulator, parse_script, run
 from fleetedge.devices.faults import parse_duration
+from fleetedge.devices.resume import fast_forward, last_seqs
 from fleetedge.events import CODECS
 from fleetedge.events.topics import TELEMETRY
 from fleetedge.runtime.health import create_topic, metadata
@@ -31,11 +32,16 @@ def simulate(
     faults: Annotated[Path | None, typer.Option(help="fault script file")] = None,
     random_faults: Annotated[bool, typer.Option(help="random faults at default rates")] = True,
     metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus metrics")] = None,
+    resume: Annotated[
+        bool, typer.Option(help="go on after the readings already in the topic (needs --start)")
+    ] = False,
 ) -> None:
     """Produce a vessel's reefer readings with an idempotent acks=all producer."""
     if encoding not in CODECS:
         raise typer.BadParameter(f"encoding must be one of {', '.join(CODECS)}")
     began = datetime.fromisoformat(start) if start else datetime.now(UTC).replace(microsecond=0)
+    if resume and start is None:
+        raise typer.BadParameter("--resume needs the --start of the run it resumes")
     if began.tzinfo is None:
         raise typer.BadParameter("--start needs a timezone, e.g. 2026-11-01T00:00:00+00:00")
     sim = VesselSimulator(
@@ -55,6 +61,11 @@ def simulate(
         replication_factor=min(3, brokers),
         config=TELEMETRY.config,
     )
+    missing = []
+    if resume:
+        missing = fast_forward(sim, last_seqs(bootstrap, TELEMETRY.name, vessel, containers))
+        if sim.tick:
+            console.print(f"resuming after tick {sim.tick}: {len(missing)} readings to re-send")
     stop = until_signalled(metrics_port)
     columns = (
         TextColumn(f"{vessel}: {containers} reefers"),
@@ -67,6 +78,8 @@ def simulate(
         Progress(*columns, console=console, disable=not console.is_terminal) as progress,
         TelemetryProducer(bootstrap, TELEMETRY.name, CODECS[encoding]) as producer,
     ):
+        for reading in missing:
+            producer.send(reading)
         task = progress.add_task(
             "simulate", total=int(parse_duration(duration) / sim.interval) * containers
         )

@@ -37,15 +37,17 @@ def run(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> RunStats:
     """Produce ``duration`` of simulated readings. ``speedup`` 60 runs an hour in a minute; 0
-    runs as fast as the cluster takes it. The readings do not depend on the pace."""
+    runs as fast as the cluster takes it. The readings do not depend on the pace. A resumed
+    simulation (see :mod:`fleetedge.devices.resume`) goes on from its current tick."""
     ticks = int(duration / sim.interval)
     began = time.monotonic()
     produced = 0
-    for tick in range(1, ticks + 1):
+    first = sim.tick
+    for tick in range(first + 1, ticks + 1):
         if should_stop():
             break
         if speedup > 0:
-            due = began + tick * sim.interval.total_seconds() / speedup
+            due = began + (tick - first) * sim.interval.total_seconds() / speedup
             delay = due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)  # pacing the simulated clock, not waiting for a condition

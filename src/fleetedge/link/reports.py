@@ -1,7 +1,8 @@
 """The supervisor's word on each link, written ashore as :class:`LinkReport` events.
 
-A vessel's link is ``offline`` when its cluster does not answer through the link or its newest
-heartbeat is older than ``offline_after``; ``degraded`` when it answers but records wait aboard
+A vessel's link is ``offline`` when its cluster does not answer through the link (a probe from
+the shore's side), its cluster does not answer at all, or its newest heartbeat is older than
+``offline_after``; ``degraded`` when it answers but records wait aboard
 longer than ``degraded_after`` or retention removed some before they were mirrored; else
 ``online``. Reports go to ``fleet.link`` keyed by vessel, numbered per vessel from a counter
 kept in the supervisor's directory, so a restarted supervisor goes on from where it was.
@@ -30,9 +31,11 @@ class StateRules:
     offline_after_s: float = 60.0
     degraded_after_s: float = 300.0
 
-    def judge(self, health: LinkHealth) -> LinkState:
+    def judge(self, health: LinkHealth, *, link_answers: bool = True) -> LinkState:
         beat = health.last_heartbeat_age_s
-        if not health.vessel_reachable or beat is None or beat > self.offline_after_s:
+        if not link_answers or not health.vessel_reachable:
+            return LinkState.OFFLINE
+        if beat is None or beat > self.offline_after_s:
             return LinkState.OFFLINE
         waiting = health.oldest_unmirrored_age_s or 0.0
         if waiting > self.degraded_after_s or health.lost_to_retention > 0:
@@ -61,14 +64,14 @@ class LinkReporter:
             }
         )
 
-    def report(self, health: LinkHealth) -> LinkReport:
+    def report(self, health: LinkHealth, *, link_answers: bool = True) -> LinkReport:
         seq = self._seqs.get(health.vessel, 0) + 1
         report = LinkReport(
             event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"fleetedge:link:{health.vessel}:{seq}"),
             vessel_id=health.vessel,
             event_time=datetime.fromtimestamp(health.checked_at_ms / 1000, UTC),
             seq=seq,
-            state=self.rules.judge(health),
+            state=self.rules.judge(health, link_answers=link_answers),
             backlog_records=health.backlog_records,
             backlog_bytes=health.backlog_bytes,
             oldest_unmirrored_s=health.oldest_unmirrored_age_s,

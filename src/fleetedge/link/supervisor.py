@@ -154,9 +154,11 @@ class LinkSupervisor:
         health_every: float = 5.0,
         reporter: LinkReporter | None = None,
         heartbeat_stale_after: float = 30.0,
+        heartbeat_restart_after: float = 45.0,
     ) -> None:
         self.links = list(links)
         self.heartbeat_stale_after = heartbeat_stale_after
+        self.heartbeat_restart_after = heartbeat_restart_after
         self.reporter = reporter
         self.stall_after = stall_after
         self.max_backoff = max_backoff
@@ -245,29 +247,31 @@ class LinkSupervisor:
             return
         link.health = health
         _export(health)
+        # Through the link, as the shore sees the vessel: a cut shows at once, not only when
+        # heartbeats grow old.
+        answers = _answers(link.link_bootstrap)
         if self.reporter is not None:
-            self.reporter.report(health)
+            self.reporter.report(health, link_answers=answers)
         now = time.monotonic()
-        answers = self._check_uplinks(link, health, now)
+        self._check_uplinks(link, health, now, answers)
         self._check_heartbeats(link, health, now, answers)
 
-    def _check_uplinks(self, link: VesselLink, health: LinkHealth, now: float) -> bool | None:
-        """Restart the uplinks if records wait, the link answers and nothing moves.
-
-        Returns whether the link answered, if it had to ask (None when it did not).
-        """
+    def _check_uplinks(
+        self, link: VesselLink, health: LinkHealth, now: float, answers: bool
+    ) -> None:
+        """Restart the uplinks if records wait, the link answers and nothing moves."""
         mirrored = sum(p.next_to_mirror for p in health.partitions)
         if mirrored != link.last_mirrored or health.backlog_records == 0:
             link.last_mirrored = mirrored
             link.progress_at = now
             link.backoff = 0.0
-            return None
-        if not _answers(link.link_bootstrap):
+            return
+        if not answers:
             link.progress_at = now  # the link is down: waiting is right, and no stall
-            return False
+            return
         waited = now - link.progress_at
         if waited < self.stall_after + link.backoff:
-            return True
+            return
         log.warning("link stalled, restarting its uplinks", vessel=link.vessel,
                     backlog=health.backlog_records, stalled_s=round(waited))  # fmt: skip
         for watch in link.flows:
@@ -275,10 +279,9 @@ class LinkSupervisor:
                 self._restart(link, watch, "stalled")
         link.progress_at = now
         link.backoff = min(self.max_backoff, max(self.stall_after, 2 * link.backoff))
-        return True
 
     def _check_heartbeats(
-        self, link: VesselLink, health: LinkHealth, now: float, answers: bool | None
+        self, link: VesselLink, health: LinkHealth, now: float, answers: bool
     ) -> None:
         """Restart the downlink if heartbeats stay stale while the link answers.
 
@@ -291,12 +294,10 @@ class LinkSupervisor:
             link.beats_at = now
             link.beat_backoff = 0.0
             return
-        if answers is None:
-            answers = _answers(link.link_bootstrap)
         if not answers:
             link.beats_at = now
             return
-        if now - link.beats_at < self.stall_after + link.beat_backoff:
+        if now - link.beats_at < self.heartbeat_restart_after + link.beat_backoff:
             return
         log.warning("heartbeats stale while the link answers, restarting the downlink",
                     vessel=link.vessel, heartbeat_age_s=beat)  # fmt: skip
@@ -304,7 +305,9 @@ class LinkSupervisor:
             if not watch.process.flow.uplink:
                 self._restart(link, watch, "heartbeats-stale")
         link.beats_at = now
-        link.beat_backoff = min(self.max_backoff, max(self.stall_after, 2 * link.beat_backoff))
+        link.beat_backoff = min(
+            self.max_backoff, max(self.heartbeat_restart_after, 2 * link.beat_backoff)
+        )
 
     def _restart(self, link: VesselLink, watch: _FlowWatch, reason: str) -> None:
         lived = time.time() - watch.started_ms / 1000

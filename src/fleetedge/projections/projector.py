@@ -63,8 +63,9 @@ class Projector:
     """Write the ``fleet`` read model from the fleet topics (see the module docstring).
 
     ``generation`` pins a table set (a rebuild writes its new one); None follows the catalog.
-    ``crash_in_batch`` is a test seam: SIGKILL the process in that batch, after the rows are
-    written and before the transaction commits.
+    ``stop_at`` bounds each partition (next offset not to read): a rebuild up to the offsets
+    a live read model had reaches the same state. ``crash_in_batch`` is a test seam: SIGKILL the
+    process in that batch, after the rows are written and before the transaction commits.
     """
 
     def __init__(
@@ -76,8 +77,10 @@ class Projector:
         generation: int | None = None,
         batch: int = 2000,
         crash_in_batch: int | None = None,
+        stop_at: dict[tuple[str, int], int] | None = None,
     ) -> None:
         self.db = db
+        self.stop_at = stop_at
         self.name = name
         self.follow = generation is None
         self.generation = generation or base.ensure_projection(db, name)
@@ -118,6 +121,12 @@ class Projector:
                 tp.offset = OFFSET_BEGINNING
         self._consumer.assign(assignment)
         self.at_end.clear()
+        if self.stop_at is not None:
+            self.at_end.update(
+                (tp.topic, tp.partition)
+                for tp in assignment
+                if self.stop_at.get((tp.topic, tp.partition), 0) <= max(0, tp.offset)
+            )
         GENERATION.set(self.generation)
         _log.info(
             "projector assigned",
@@ -173,11 +182,18 @@ class Projector:
 
     def _usable(self, msg: Message) -> bool:
         error = msg.error()
+        key = (msg.topic(), msg.partition())
+        if error is None and self.stop_at is not None:
+            bound = self.stop_at.get(key, 0)
+            if msg.offset() >= bound - 1:
+                self.at_end.add(key)
+            return bool(msg.offset() < bound)
         if error is None:
-            self.at_end.discard((msg.topic(), msg.partition()))
+            self.at_end.discard(key)
             return True
         if error.code() == KafkaError._PARTITION_EOF:
-            self.at_end.add((msg.topic(), msg.partition()))
+            if self.stop_at is None or msg.offset() >= self.stop_at.get(key, 0):
+                self.at_end.add(key)
             return False
         raise ProjectionError(f"projector consumer error: {error}")
 

@@ -65,8 +65,15 @@ def rebuild(
     deadline_s: float = 600.0,
     stall_s: float = 60.0,
     on_progress: Callable[[int], None] | None = None,
+    stop_at: dict[tuple[str, int], int] | None = None,
+    verify: Callable[[int], None] | None = None,
 ) -> RebuildResult:
-    """Replay the fleet topics into a new generation of ``name`` and swap it in."""
+    """Replay the fleet topics into a new generation of ``name`` and swap it in.
+
+    ``stop_at`` replays up to given offsets instead of the ends (the live projector then goes
+    on from there after the swap); ``verify(generation)`` runs before the swap and may raise to
+    refuse it.
+    """
     base.check_name(name)
     previous, generation = _next_generation(db, name)
     started = time.monotonic()
@@ -94,10 +101,12 @@ def rebuild(
         return False
 
     base.drop_tables(db, generation)
-    projector = Projector(db, bootstrap, name=name, generation=generation)
+    projector = Projector(db, bootstrap, name=name, generation=generation, stop_at=stop_at)
     try:
         with projector:
             progress = projector.run(until=done)
+        if verify is not None:
+            verify(generation)
     except BaseException:
         base.drop_tables(db, generation)
         raise
@@ -114,11 +123,37 @@ def rebuild(
 
 def digest(db: base.Database, generation: int) -> str:
     """A hash over every row of a generation's tables (offsets excepted), for comparisons."""
+    with db.transaction() as cur:
+        return _digest(cur, generation)
+
+
+def _digest(cur: base.Cursor, generation: int) -> str:
     h = hashlib.sha256()
-    for name in base.TABLES:
+    for name, (_, key) in base.TABLES.items():
         if name == "offsets":
             continue
         h.update(name.encode())
-        for row in base.rows(db, generation, name):
+        cur.execute(f"SELECT * FROM {base.table(generation, name)} ORDER BY {key}")
+        for row in cur.fetchall():
             h.update(repr(tuple(round(v, 6) if isinstance(v, float) else v for v in row)).encode())
     return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    generation: int
+    offsets: dict[tuple[str, int], int]
+    digest: str
+
+
+def live_snapshot(db: base.Database, name: str = "fleet") -> LiveSnapshot:
+    """The live generation's digest and the offsets it was read up to, in one transaction, so
+    that a rebuild with ``stop_at=offsets`` can be compared with it while the fleet runs."""
+    with db.transaction() as cur:
+        if db.dialect == "postgresql":
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cur.execute(f"SELECT generation FROM {base.CATALOG} WHERE name = ?", (name,))
+        generation = int(cur.fetchall()[0][0])
+        cur.execute(f"SELECT topic, part, next_offset FROM {base.table(generation, 'offsets')}")
+        offsets = {(str(r[0]), int(r[1])): int(r[2]) for r in cur.fetchall()}
+        return LiveSnapshot(generation, offsets, _digest(cur, generation))

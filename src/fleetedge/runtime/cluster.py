@@ -196,6 +196,11 @@ class KafkaCluster:
     def live_nodes(self) -> set[int]:
         return {i for i in self.node_ids if self.is_alive(i)}
 
+    def refresh(self) -> None:
+        """Re-read the recorded state (another ``fleet`` process may have changed it)."""
+        with self._locked():
+            self._reload()
+
     # -- lifecycle ------------------------------------------------------------------------------
 
     def up(self, timeout: float = 180.0, progress: Progress | None = None) -> ClusterStatus:

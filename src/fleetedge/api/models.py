@@ -1,0 +1,151 @@
+"""What the API answers: the read model's rows as typed records (the OpenAPI document's schemas)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Health(_Model):
+    status: Literal["ok"] = "ok"
+    generation: int | None = Field(description="read-model generation served; null before data")
+
+
+class LinkHealth(_Model):
+    state: str | None = Field(description="online, degraded or offline (the link supervisor's)")
+    reported_at: str | None
+    backlog_records: int | None = Field(description="records waiting aboard")
+    oldest_unmirrored_s: float | None = Field(description="age of the oldest waiting record")
+    heartbeat_age_s: float | None
+    seconds_to_drain: float | None = Field(description="at the current drain rate")
+
+
+class Vessel(_Model):
+    vessel_id: str
+    lat: float | None
+    lon: float | None
+    status_time: str | None
+    containers_total: int | None
+    containers_ok: int | None
+    containers_alarm: int | None
+    containers_silent: int | None
+    reefer_power_kw: float | None
+    open_alerts: int | None
+    link: LinkHealth
+
+
+class Container(_Model):
+    container_id: str
+    vessel_id: str
+    cargo: str
+    state: str
+    window_end: str
+    setpoint_c: float | None
+    supply_mean_c: float | None
+    return_mean_c: float | None
+    mean_power_kw: float | None
+
+
+class Window(_Model):
+    seq: int
+    window_start: str
+    window_end: str
+    readings: int
+    setpoint_c: float | None
+    supply_min_c: float | None
+    supply_max_c: float | None
+    supply_mean_c: float | None
+    return_mean_c: float | None
+    mean_power_kw: float | None
+    seconds_out_of_range: int | None
+    seconds_power_off: int | None
+
+
+class Alert(_Model):
+    alert_id: str
+    vessel_id: str
+    container_id: str | None
+    bay: int | None
+    kind: str
+    severity: str
+    state: str
+    raised_at: str
+    cleared_at: str | None
+    summary: str
+
+
+class Kpis(_Model):
+    seq: int = Field(description="changes applied so far (0: none yet)")
+    kpis: dict[str, Any] = Field(description="the fleet KPIs record (see docs/shore.md)")
+
+
+class ContainerGaps(_Model):
+    container_id: str
+    vessel_id: str
+    missing: int
+    gaps: list[tuple[int, int]]
+
+
+class Completeness(_Model):
+    containers: int
+    readings: int
+    windows: int
+    containers_with_gaps: int
+    missing: int
+    gaps: list[ContainerGaps]
+
+
+class ReplayStatus(_Model):
+    generation: int | None
+    running: bool
+    last: dict[str, Any] | None = Field(description="the last rebuild's result or error")
+
+
+class ServiceStatus(_Model):
+    name: str
+    kind: str
+    vessel: str | None
+    pid: int | None
+    phase: str
+    restarts: int
+
+
+class NodeStatus(_Model):
+    cluster: str
+    node: int
+    alive: bool
+    restarts: int
+
+
+class FleetProcesses(_Model):
+    supervised: bool = Field(description="false when no supervisor snapshot is fresh")
+    services: list[ServiceStatus]
+    nodes: list[NodeStatus]
+
+
+class VesselRequest(_Model):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    vessel: str = Field(pattern=r"^vessel-[0-9]{1,2}$", examples=["vessel-1"])
+
+
+class BrokerRequest(VesselRequest):
+    node: int = Field(ge=1, le=9)
+
+
+class ServiceRequest(_Model):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str = Field(pattern=r"^[a-z0-9-]{1,40}$", examples=["edge-vessel-1"])
+
+
+class BackfillRequest(_Model):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    vessel: str | None = Field(default=None, pattern=r"^vessel-[0-9]{1,2}$")
+
+
+class Accepted(_Model):
+    done: str = Field(description="what was done")

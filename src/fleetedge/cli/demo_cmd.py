@@ -1,0 +1,65 @@
+"""``fleet demo``: ``fleet up``, then the story of an outage and its recovery, told as it
+happens; then the dashboard stays up until Ctrl-C (``--no-wait``: stop after the story)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.request
+from typing import Annotated
+
+import typer
+
+from fleetedge.cli._common import console, fails_cleanly, out, settings, until_signalled
+from fleetedge.cli.fleet_cmd import launch, print_ready, supervise
+from fleetedge.fleet.chaos import Chaos
+from fleetedge.fleet.exceptions import StoryError
+from fleetedge.fleet.plan import SUPERVISOR_METRICS_PORT, FleetOptions
+from fleetedge.fleet.story import Story
+
+
+@fails_cleanly
+def demo(
+    vessels: Annotated[int, typer.Option(min=1, max=9)] = 2,
+    containers: Annotated[int, typer.Option(min=1, max=2000)] = 200,
+    speedup: Annotated[float, typer.Option(help="simulated/real time")] = 60.0,
+    outage: Annotated[float, typer.Option(help="seconds the link stays cut")] = 45.0,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="stop after the story")] = False,
+    free_ports: Annotated[bool, typer.Option("--free-ports", help="any free ports")] = False,
+) -> None:
+    """Run the fleet and tell the outage-and-recovery story on it."""
+    cfg = settings()
+    stop = until_signalled(None if free_ports else SUPERVISOR_METRICS_PORT)
+    fleet = launch(FleetOptions(vessels, containers, speedup, free_ports=free_ports))
+    began = time.monotonic()
+
+    def say(line: str) -> None:
+        out.print(f"[{time.monotonic() - began:6.1f}s] {line}", highlight=False)
+        out.file.flush()
+
+    rounds = threading.Event()
+    supervisor = supervise(fleet, rounds)
+    try:
+        print_ready(fleet, cfg)
+        _check_dashboard(fleet.plan.api_url)
+        say("the dashboard answers")
+        story = Story(fleet.plan, fleet.clusters, Chaos(cfg), say, outage_s=outage, stop=stop)
+        result = story.tell()
+        if not (result.nothing_lost and result.replay_equal):
+            raise StoryError("the story ended with records missing or a replay that differs")
+        _check_dashboard(fleet.plan.api_url)
+        say(f"the story is told; the dashboard is still up at {fleet.plan.api_url}/")
+        if not no_wait:
+            console.print("Ctrl-C stops the fleet")
+            stop.wait()
+    finally:
+        rounds.set()
+        supervisor.join()
+        fleet.stop(cfg)
+
+
+def _check_dashboard(url: str) -> None:
+    with urllib.request.urlopen(f"{url}/", timeout=10) as response:  # noqa: S310 - 127.0.0.1
+        page = response.read().decode()
+    if response.status != 200 or "FleetEdge" not in page:
+        raise StoryError(f"the dashboard at {url}/ did not answer as expected")

@@ -1,0 +1,186 @@
+"""The services of a fleet: per vessel a simulator, an edge processor and its resender; one link
+(Toxiproxy and every MirrorMaker 2); ashore the normalizer, N analytics workers, the projector,
+the backfill requester and the API.
+
+Ports follow the README's demo scheme unless ``free`` (tests): the API on 18080, the services'
+Prometheus metrics from 18300 in plan order, the link supervisor's on 18090.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from fleetedge.fleet.spec import FleetPlan, ServiceSpec
+from fleetedge.fleet.state import fleet_dir
+from fleetedge.runtime.ports import free_ports
+
+API_PORT = 18080
+SUPERVISOR_METRICS_PORT = 18091
+METRICS_BASE = 18300
+LINK_METRICS_PORT = 18090
+
+# The story's incident: bay 3 of vessel-1 loses power two simulated hours in, for 40 minutes.
+INCIDENT_SCRIPT = "2h bay 3 power-loss 40m\n"
+
+
+@dataclass(frozen=True)
+class FleetOptions:
+    vessels: int = 2
+    containers: int = 200
+    speedup: float = 60.0
+    analytics_workers: int = 2
+    free_ports: bool = False
+    database: str | None = None
+    incident: bool = True
+
+
+def build_plan(
+    options: FleetOptions,
+    *,
+    home: Path,
+    bootstraps: dict[str, str],
+    started_at: datetime,
+) -> FleetPlan:
+    """The plan for clusters already up (``bootstraps``: cluster name → bootstrap servers)."""
+    directory = fleet_dir(home)
+    vessels = [f"vessel-{i}" for i in range(1, options.vessels + 1)]
+    shore = bootstraps["shore"]
+    database = options.database or f"sqlite:///{directory / 'fleet.db'}"
+    count = 3 * len(vessels) + 5 + options.analytics_workers
+    ports = free_ports(count + 1) if options.free_ports else None
+    metrics: Iterator[int] = iter(ports[1:] if ports else range(METRICS_BASE, METRICS_BASE + count))
+    api_port = ports[0] if ports else API_PORT
+    incident = directory / "incident.faults"
+    if options.incident:
+        directory.mkdir(parents=True, exist_ok=True)
+        incident.write_text(INCIDENT_SCRIPT)
+
+    services: list[ServiceSpec] = []
+    for index, vessel in enumerate(vessels):
+        boot = bootstraps[vessel]
+        sim_args = [
+            "simulate", "--vessel", vessel, "--bootstrap", boot,
+            "--containers", str(options.containers), "--speedup", str(options.speedup),
+            "--duration", "100000h", "--start", started_at.isoformat(), "--resume",
+        ]  # fmt: skip
+        if options.incident and index == 0:
+            sim_args += ["--faults", str(incident)]
+        services += [
+            _spec(f"sim-{vessel}", "simulator", sim_args, metrics, vessel),
+            _spec(
+                f"edge-{vessel}",
+                "edge",
+                [
+                    "edge",
+                    "run",
+                    "--vessel",
+                    vessel,
+                    "--bootstrap",
+                    boot,
+                    "--containers",
+                    str(options.containers),
+                ],
+                metrics,
+                vessel,
+            ),
+            _spec(
+                f"resend-{vessel}",
+                "resend",
+                ["edge", "resend", "--vessel", vessel, "--bootstrap", boot],
+                metrics,
+                vessel,
+            ),
+        ]
+    link_args = ["link", "run", "--shore", "shore"]
+    if options.free_ports:
+        link_args.append("--free-ports")
+    services.append(_spec("link", "link", link_args, metrics))
+    services.append(
+        _spec("normalizer", "normalizer", ["shore", "normalize", "--bootstrap", shore], metrics)
+    )
+    services += [
+        _spec(
+            f"analytics-{k}",
+            "analytics",
+            [
+                "shore",
+                "analytics",
+                "--bootstrap",
+                shore,
+                "--state-dir",
+                str(directory / f"analytics-{k}"),
+                "--commit-interval",
+                "2",
+            ],
+            metrics,
+        )
+        for k in range(1, options.analytics_workers + 1)
+    ]
+    services.append(
+        _spec(
+            "projector",
+            "projector",
+            ["shore", "project", "--bootstrap", shore, "--database", database],
+            metrics,
+        )
+    )
+    services.append(
+        _spec(
+            "backfill",
+            "backfill",
+            [
+                "shore",
+                "backfill",
+                "--bootstrap",
+                shore,
+                "--every",
+                "30",
+                "--cooldown-minutes",
+                "2",
+            ],
+            metrics,
+        )
+    )
+    api_url = f"http://127.0.0.1:{api_port}"
+    services.append(
+        ServiceSpec(
+            name="api",
+            kind="api",
+            args=(
+                "api",
+                "serve",
+                "--bootstrap",
+                shore,
+                "--database",
+                database,
+                "--port",
+                str(api_port),
+            ),
+            health_url=f"{api_url}/api/health",
+        )
+    )
+    return FleetPlan(
+        vessels=vessels,
+        containers=options.containers,
+        speedup=options.speedup,
+        started_at=started_at.isoformat(),
+        database=database,
+        api_url=api_url,
+        services=services,
+    )
+
+
+def _spec(
+    name: str, kind: str, args: list[str], ports: Iterator[int], vessel: str | None = None
+) -> ServiceSpec:
+    port = next(ports)
+    return ServiceSpec(
+        name=name,
+        kind=kind,
+        args=(*args, "--metrics-port", str(port)),
+        vessel=vessel,
+        metrics_port=int(port),
+    )

@@ -1,0 +1,71 @@
+"""Read a topic from its start to its current end, committed records only."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+
+from fleetedge.runtime.exceptions import ClusterError
+
+_kafka_log = logging.getLogger("fleetedge.runtime.kafka")
+
+
+def read_to_end(bootstrap: str, topic: str, *, timeout: float = 120.0) -> list[bytes]:
+    """Every committed value of ``topic`` up to the end it had when reading began (partition by
+    partition order). A missing topic reads as empty."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "fleetedge-reader",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+            "logger": _kafka_log,
+        }
+    )
+    values: list[bytes] = []
+    try:
+        meta = consumer.list_topics(topic, timeout=30).topics.get(topic)
+        if meta is None or meta.error is not None:
+            return values
+        parts = [TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(meta.partitions)]
+        ends = {tp.partition: consumer.get_watermark_offsets(tp, timeout=30)[1] for tp in parts}
+        pending = {p for p, end in ends.items() if end > 0}
+        consumer.assign(parts)
+        deadline = time.monotonic() + timeout
+        while pending:
+            if time.monotonic() > deadline:
+                raise ClusterError(f"reading {topic} did not reach its end in {timeout:.0f}s")
+            for msg in consumer.consume(5000, 1.0):
+                error = msg.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        pending.discard(msg.partition())
+                        continue
+                    raise ClusterError(f"reading {topic}: {error}")
+                if msg.offset() < ends[msg.partition()]:
+                    values.append(msg.value() or b"")
+                if msg.offset() + 1 >= ends[msg.partition()]:
+                    pending.discard(msg.partition())
+        return values
+    finally:
+        consumer.close()
+
+
+def end_offset(bootstrap: str, topic: str) -> int:
+    """The sum of the high watermarks of ``topic``'s partitions (0 for a missing topic)."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "fleetedge-reader", "logger": _kafka_log}
+    )
+    try:
+        meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if meta is None or meta.error is not None:
+            return 0
+        return sum(
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in meta.partitions
+        )
+    finally:
+        consumer.close()

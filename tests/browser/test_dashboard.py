@@ -1,0 +1,115 @@
+"""The dashboard in Debian's headless Chromium (Playwright), against a whole running fleet.
+
+Screenshots go to ``test-artifacts/browser``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.support.running_fleet import ARTIFACTS, RunningFleet, wait_for
+
+pytestmark = pytest.mark.kafka
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ARTIFACTS / "browser"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, running_fleet: RunningFleet) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: outside.append(r.url) if not r.url.startswith(running_fleet.url) else None,
+    )
+    page.goto(f"{running_fleet.url}/#token={running_fleet.token}")
+    yield page
+    context.close()
+    assert not outside, f"the dashboard fetched from outside the API: {outside}"
+
+
+def test_the_map_shows_every_vessel_at_its_position(
+    page: Page, running_fleet: RunningFleet
+) -> None:
+    for vessel in running_fleet.plan.vessels:
+        marker = page.locator(f'#vessel-markers [data-vessel="{vessel}"]')
+        expect(marker).to_be_visible(timeout=240_000)
+    positions = {v["vessel_id"]: (v["lat"], v["lon"]) for v in running_fleet.get("/api/vessels")}
+    for vessel, (lat, lon) in positions.items():
+        transform = page.locator(f'#vessel-markers [data-vessel="{vessel}"]').get_attribute(
+            "transform"
+        )
+        assert transform is not None
+        x, y = (float(n) for n in transform.removeprefix("translate(").rstrip(")").split(","))
+        assert abs(x - (lon + 180)) < 1.0, (vessel, transform)
+        assert abs(y - (90 - lat)) < 1.0, (vessel, transform)
+    expect(page.locator("#live")).to_have_text("live")
+    expect(page.locator('[data-kpi="vessels"] b')).to_have_text(str(len(positions)))
+    page.screenshot(path=str(SHOTS / "fleet-map.png"), full_page=True)
+
+
+def test_an_alert_raised_aboard_appears_in_the_feed_without_a_reload(
+    page: Page, running_fleet: RunningFleet
+) -> None:
+    # The fleet's plan scripts a bay power incident on vessel-1 two simulated hours in.
+    incident = page.locator("#alert-feed li.critical", has_text="bay power incident")
+    expect(incident.first).to_be_visible(timeout=300_000)
+    navigations = page.evaluate("performance.getEntriesByType('navigation').length")
+    assert navigations == 1, "the page was reloaded"
+    page.screenshot(path=str(SHOTS / "alert-feed.png"), full_page=True)
+
+
+def test_cutting_a_link_from_the_page_turns_the_vessel_offline_and_back(
+    page: Page, running_fleet: RunningFleet
+) -> None:
+    vessel = running_fleet.plan.vessels[-1]
+    row = page.locator(f'#links tr[data-vessel="{vessel}"]')
+    state = row.locator("[data-link-state]")
+    expect(state).to_have_text("online", timeout=300_000)
+    row.locator('[data-action="cut-link"]').click()
+    expect(state).to_have_text("offline", timeout=30_000)
+    expect(page.locator(f'#vessel-markers [data-vessel="{vessel}"]')).to_have_class(
+        "vessel offline"
+    )
+    page.screenshot(path=str(SHOTS / "link-cut.png"), full_page=True)
+    row.locator('[data-action="restore-link"]').click()
+    expect(state).to_have_text("online", timeout=120_000)
+    page.screenshot(path=str(SHOTS / "link-restored.png"), full_page=True)
+
+
+def test_a_container_chart_draws_its_points(page: Page, running_fleet: RunningFleet) -> None:
+    vessel = running_fleet.plan.vessels[0]
+    wait_for(
+        lambda: any(
+            len(running_fleet.get(f"/api/containers/{c['container_id']}/history")) >= 3
+            for c in running_fleet.get(f"/api/vessels/{vessel}/containers")[:1]
+        ),
+        240,
+        "three windows of a container ashore",
+    )
+    page.goto(f"{running_fleet.url}/#/vessel/{vessel}")
+    cells = page.locator("#containers .cell")
+    expect(cells.first).to_be_visible(timeout=30_000)
+    assert cells.count() == running_fleet.plan.containers
+    cells.first.click()
+    points = page.locator("#chart circle.point")
+    expect(points.nth(2)).to_be_attached(timeout=30_000)
+    expect(page.locator("#chart polyline.setpoint")).to_be_attached()
+    history = running_fleet.get(
+        f"/api/containers/{cells.first.get_attribute('data-container')}/history?limit=96"
+    )
+    assert points.count() >= min(len(history), 96) - 1
+    page.screenshot(path=str(SHOTS / "container-chart.png"), full_page=True)

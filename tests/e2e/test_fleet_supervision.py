@@ -1,0 +1,57 @@
+"""The supervisor of `fleet up`: every kind of service SIGKILLed once comes back, a killed
+broker too, and the completeness check still finds nothing lost."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.running_fleet import RunningFleet, wait_for
+
+pytestmark = pytest.mark.kafka
+
+
+def test_every_kind_of_service_killed_once_comes_back_and_nothing_is_lost(
+    running_fleet: RunningFleet,
+) -> None:
+    snapshot = running_fleet.snapshot()
+    kinds: dict[str, str] = {}
+    for service in snapshot.services:
+        kinds.setdefault(service.kind, service.name)
+    assert set(kinds) == {
+        "simulator", "edge", "resend", "link", "normalizer", "analytics", "projector",
+        "backfill", "api",
+    }  # fmt: skip
+    before = {s.name: (s.pid, s.restarts) for s in snapshot.services}
+
+    for kind, name in kinds.items():
+        out = running_fleet.fleet("chaos", "kill-service", name)
+        assert f"{name} (pid {before[name][0]}) killed" in out, kind
+
+        def back(name: str = name) -> bool:
+            now = next(s for s in running_fleet.snapshot().services if s.name == name)
+            return (
+                now.phase == "healthy"
+                and now.pid != before[name][0]
+                and now.restarts == before[name][1] + 1
+            )
+
+        wait_for(back, 120, f"{name} restarted and healthy")
+
+    vessel = running_fleet.plan.vessels[0]
+    running_fleet.fleet("chaos", "kill-broker", vessel, "2")
+
+    def broker_back() -> bool:
+        nodes = running_fleet.snapshot().nodes
+        node = next(n for n in nodes if n.cluster == vessel and n.node == 2)
+        return node.alive and node.restarts == 1
+
+    wait_for(broker_back, 240, f"{vessel} broker 2 restarted by the supervisor")
+
+    report = running_fleet.fleet("check", "--timeout", "300", timeout=600)
+    assert "nothing lost" in report
+    assert "0 missing" in report
+    processes = running_fleet.get("/api/processes")
+    assert processes["supervised"] is True
+    assert all(s["phase"] == "healthy" for s in processes["services"])
+    restarts = {s["name"]: s["restarts"] for s in processes["services"]}
+    assert all(restarts[name] >= 1 for name in kinds.values())

@@ -1,0 +1,100 @@
+"""A whole fleet started as a user does (``fleet up --detach``), shared by the browser and e2e
+tests, and stopped by ``fleet down``; its processes are checked gone afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from fleetedge.fleet.spec import FleetPlan
+from fleetedge.fleet.state import Snapshot, plan_path, snapshot_path, token_path
+from fleetedge.runtime.jvm import find_processes
+from fleetedge.settings import RuntimeSettings
+from tests.support.cli import fleet
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@dataclass
+class RunningFleet:
+    home: Path
+    settings: RuntimeSettings
+    plan: FleetPlan
+    token: str
+    stopped: bool = False
+
+    @property
+    def url(self) -> str:
+        return self.plan.api_url
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:  # noqa: S310
+            return json.loads(response.read())
+
+    def snapshot(self) -> Snapshot:
+        snap = Snapshot.load(snapshot_path(self.home))
+        assert snap is not None
+        return snap
+
+    def fleet(self, *args: str, timeout: float = 300) -> str:
+        done = fleet(*args, home=self.home, settings=self.settings, timeout=timeout)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
+        pids = [s.pid for s in self.snapshot().services if s.pid]
+        done = fleet("down", "--purge", home=self.home, settings=self.settings, timeout=400)
+        left = [p for p in pids if psutil.pid_exists(p) and _alive(p)]
+        jvms = find_processes(self.home)
+        assert done.returncode == 0, done.stderr
+        assert not left, f"services left running after `fleet down`: {left}"
+        assert not jvms, f"JVMs left running after `fleet down`: {jvms}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def start_fleet(home: Path, settings: RuntimeSettings, *args: str) -> RunningFleet:
+    done = fleet("up", "--detach", "--free-ports", *args, home=home, settings=settings,
+                 timeout=900)  # fmt: skip
+    if done.returncode != 0:
+        log = home / "fleet" / "logs" / "fleet-up.log"
+        tail = log.read_text()[-3000:] if log.exists() else ""
+        fleet("down", "--purge", home=home, settings=settings, timeout=400)
+        raise AssertionError(f"fleet up failed: {done.stderr}\n{tail}")
+    plan = FleetPlan.load(plan_path(home))
+    return RunningFleet(home, settings, plan, token_path(home).read_text().strip())
+
+
+def wait_for(probe: Any, timeout: float, what: str, every: float = 1.0) -> Any:
+    """Poll ``probe`` until it returns something truthy; fail with ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            found = probe()
+        except Exception as exc:  # noqa: BLE001 - a service restarting: ask again
+            last_error = exc
+            found = None
+        if found:
+            return found
+        time.sleep(every)  # polling; the deadline bounds it
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} ({last_error})")
+
+
+def env_without_proxy() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
