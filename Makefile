@@ -5,7 +5,7 @@ setup:
 	@scripts/bootstrap.sh
 
 demo: setup
-	.venv/bin/fleet up
+	.venv/bin/fleet demo
 
 test: setup
 	.venv/bin/pytest

@@ -56,6 +56,8 @@ class Window(_Model):
     window_start: str
     window_end: str
     readings: int
+    first_seq: int = Field(description="the first reading in the window")
+    last_seq: int = Field(description="the last reading in the window")
     setpoint_c: float | None
     supply_min_c: float | None
     supply_max_c: float | None

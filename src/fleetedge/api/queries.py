@@ -72,7 +72,8 @@ def container(db: ReadModel, container_id: str) -> Container | None:
 def history(db: ReadModel, container_id: str, limit: int) -> list[Window]:
     found = db.rows(
         "SELECT seq, window_start, window_end, readings, setpoint_c, supply_min_c, supply_max_c, "
-        "supply_mean_c, return_mean_c, mean_power_kw, seconds_out_of_range, seconds_power_off "
+        "supply_mean_c, return_mean_c, mean_power_kw, seconds_out_of_range, seconds_power_off, "
+        "first_seq, last_seq "
         "FROM {container_windows} WHERE container_id = ? ORDER BY window_start DESC, seq DESC "
         "LIMIT ?",
         (container_id, limit),
@@ -91,6 +92,8 @@ def history(db: ReadModel, container_id: str, limit: int) -> list[Window]:
             mean_power_kw=r[9],
             seconds_out_of_range=r[10],
             seconds_power_off=r[11],
+            first_seq=r[12],
+            last_seq=r[13],
         )
         for r in reversed(found)
     ]

@@ -3,7 +3,7 @@
 the backfill requester and the API.
 
 Ports follow the README's demo scheme unless ``free`` (tests): the API on 18080, the services'
-Prometheus metrics from 18300 in plan order, the link supervisor's on 18090.
+Prometheus metrics from 18300 in plan order, the supervisor's own on 18091.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from fleetedge.runtime.ports import free_ports
 API_PORT = 18080
 SUPERVISOR_METRICS_PORT = 18091
 METRICS_BASE = 18300
-LINK_METRICS_PORT = 18090
 
 # The story's incident: bay 3 of vessel-1 loses power two simulated hours in, for 40 minutes.
 INCIDENT_SCRIPT = "2h bay 3 power-loss 40m\n"
