@@ -96,7 +96,9 @@ def running_fleet(
     the browser and e2e tests (the story test stops it first: one fleet at a time fits 2
     cores)."""
     fleet = start_fleet(
-        tmp_path_factory.mktemp("whole-fleet"), settings, "--vessels", "2", "--containers", "60"
+        tmp_path_factory.mktemp("whole-fleet"),
+        settings,
+        *("--vessels", "2", "--containers", "60", "--incident-at", "6h"),
     )
     yield fleet
     fleet.stop()

@@ -35,6 +35,7 @@ from fleetedge.cli._common import (
     until_signalled,
 )
 from fleetedge.cli.cluster_cmd import open_or_create
+from fleetedge.devices.faults import parse_duration
 from fleetedge.fleet.exceptions import FleetError
 from fleetedge.fleet.plan import SUPERVISOR_METRICS_PORT, FleetOptions, build_plan
 from fleetedge.fleet.spec import FleetPlan
@@ -188,13 +189,25 @@ def up(
     database: Annotated[str | None, typer.Option(help="read model URL; default SQLite")] = None,
     free_ports: Annotated[bool, typer.Option("--free-ports", help="any free ports")] = False,
     detach: Annotated[bool, typer.Option("--detach", help="supervise in the background")] = False,
+    incident_at: Annotated[
+        str, typer.Option(help="simulated time of vessel-1's scripted bay power incident")
+    ] = "2h",
 ) -> None:
     """Start the whole fleet (clusters, link, services, API) and supervise it until Ctrl-C."""
     cfg = settings()
     if detach:
         _detach(sys.argv[1:], cfg)
         return
-    options = FleetOptions(vessels, containers, speedup, analytics_workers, free_ports, database)
+    parse_duration(incident_at)
+    options = FleetOptions(
+        vessels,
+        containers,
+        speedup,
+        analytics_workers,
+        free_ports,
+        database,
+        incident_at=incident_at,
+    )
     stop = until_signalled(None if free_ports else SUPERVISOR_METRICS_PORT)
     fleet = launch(options, nodes=nodes)
     try:

@@ -21,8 +21,9 @@ API_PORT = 18080
 SUPERVISOR_METRICS_PORT = 18091
 METRICS_BASE = 18300
 
-# The story's incident: bay 3 of vessel-1 loses power two simulated hours in, for 40 minutes.
-INCIDENT_SCRIPT = "2h bay 3 power-loss 40m\n"
+# The story's incident: bay 3 of vessel-1 loses power (by default two simulated hours in) for
+# 40 minutes.
+INCIDENT_SCRIPT = "{at} bay 3 power-loss 40m\n"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class FleetOptions:
     free_ports: bool = False
     database: str | None = None
     incident: bool = True
+    incident_at: str = "2h"
 
 
 def build_plan(
@@ -55,7 +57,7 @@ def build_plan(
     incident = directory / "incident.faults"
     if options.incident:
         directory.mkdir(parents=True, exist_ok=True)
-        incident.write_text(INCIDENT_SCRIPT)
+        incident.write_text(INCIDENT_SCRIPT.format(at=options.incident_at))
 
     services: list[ServiceSpec] = []
     for index, vessel in enumerate(vessels):
@@ -64,6 +66,7 @@ def build_plan(
             "simulate", "--vessel", vessel, "--bootstrap", boot,
             "--containers", str(options.containers), "--speedup", str(options.speedup),
             "--duration", "100000h", "--start", started_at.isoformat(), "--resume",
+            "--seed", str(index + 1),  # each vessel its own route and cargo
         ]  # fmt: skip
         if options.incident and index == 0:
             sim_args += ["--faults", str(incident)]
@@ -81,6 +84,8 @@ def build_plan(
                     boot,
                     "--containers",
                     str(options.containers),
+                    "--seed",
+                    str(index + 1),
                 ],
                 metrics,
                 vessel,

@@ -145,6 +145,10 @@ class ProcessSupervisor:
                 child.proc.kill()
                 child.proc.wait(10)
         for child in self.children:
+            if child.proc is not None:
+                child.last_exit = child.proc.poll()
+            child.proc = None
+            child.healthy = False
             self._close_log(child)
             UP.labels(child.spec.name, child.spec.kind).set(0)
         for node in self.nodes:

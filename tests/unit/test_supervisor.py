@@ -1,0 +1,98 @@
+"""The process supervisor with real processes (no Kafka): a crashing service is restarted with
+a growing backoff; a killed one comes back healthy with a new pid; stop leaves nothing."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+
+from fleetedge.fleet.spec import ServiceSpec
+from fleetedge.fleet.state import Snapshot
+from fleetedge.fleet.supervisor import Backoff, ProcessSupervisor
+from fleetedge.runtime.ports import free_ports
+
+
+def test_backoff_doubles_while_a_service_dies_young_and_resets_after() -> None:
+    b = Backoff(initial=1, maximum=8, healthy_after=30)
+    delays = [b.next(0, 0)]
+    for _ in range(5):
+        delays.append(b.next(delays[-1], 0.5))
+    assert delays == [1, 2, 4, 8, 8, 8]
+    assert b.next(8, 31) == 1
+
+
+def _run(sup: ProcessSupervisor, until, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not until():
+        assert time.monotonic() < deadline, sup.snapshot().model_dump()
+        sup.step()
+        time.sleep(0.1)
+
+
+def test_a_crashing_service_is_restarted_with_growing_backoff(tmp_path: Path) -> None:
+    spec = ServiceSpec(name="broken", kind="test", args=("no-such-command",))
+    restarts: list[float] = []
+    sup = ProcessSupervisor(
+        [spec],
+        logs=tmp_path / "logs",
+        snapshot=tmp_path / "services.json",
+        backoff=Backoff(initial=0.5, maximum=4, healthy_after=30),
+        on_event=lambda m: restarts.append(time.monotonic()) if "restarted" in m else None,
+    )
+    sup.start()
+    _run(sup, lambda: len(restarts) >= 3, 60)
+    snap = Snapshot.load(tmp_path / "services.json")
+    sup.stop()
+    gaps = [b - a for a, b in itertools.pairwise(restarts)]
+    assert gaps[1] > gaps[0], f"the backoff did not grow: {gaps}"
+    assert snap is not None
+    (state,) = snap.services
+    assert state.restarts >= 3
+    assert state.last_exit == 2, "typer's usage error"
+    assert "No such command" in (tmp_path / "logs" / "broken.log").read_text()
+
+
+def test_a_killed_service_comes_back_healthy_and_stop_leaves_nothing(tmp_path: Path) -> None:
+    port = free_ports(1)[0]
+    spec = ServiceSpec(
+        name="api",
+        kind="api",
+        args=(
+            "api",
+            "serve",
+            "--bootstrap",
+            "127.0.0.1:1",
+            "--database",
+            f"sqlite:///{tmp_path / 'none.db'}",
+            "--port",
+            str(port),
+        ),
+        health_url=f"http://127.0.0.1:{port}/api/health",
+    )
+    env = {"FLEET_HOME": str(tmp_path / "home"), "FLEET_API_TOKEN": "t"}
+    sup = ProcessSupervisor(
+        [spec], logs=tmp_path / "logs", snapshot=tmp_path / "services.json", env=env
+    )
+    sup.start()
+    try:
+        _run(sup, sup.all_healthy, 60)
+        first = sup.snapshot().services[0].pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        _run(sup, lambda: not sup.all_healthy(), 10)
+        _run(sup, sup.all_healthy, 60)
+        (state,) = sup.snapshot().services
+        assert state.pid != first
+        assert state.restarts == 1
+        assert state.last_exit == -signal.SIGKILL
+        second = state.pid
+    finally:
+        sup.stop()
+    assert second is not None
+    assert not psutil.pid_exists(second) or psutil.Process(second).status() == "zombie"
+    assert sup.snapshot().services[0].phase == "stopped"
