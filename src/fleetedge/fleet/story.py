@@ -28,7 +28,7 @@ from fleetedge.link.mirror import UPLINKS
 from fleetedge.projections import open_database
 from fleetedge.projections.replay import digest, live_snapshot, rebuild
 from fleetedge.runtime import KafkaCluster
-from fleetedge.runtime.reading import end_offset
+from fleetedge.runtime.reading import end_offset, read_to_end
 
 T = TypeVar("T")
 
@@ -87,8 +87,14 @@ class Story:
                 for v in queries.vessels(self.reader)
                 if v.link.state == "online" and (v.containers_total or 0) >= self.plan.containers
             }
-            counted = queries.kpis(self.reader).kpis.get("containers", 0)
-            return ready >= expected and counted >= len(expected) * self.plan.containers
+            kpis = queries.kpis(self.reader).kpis
+            counted = kpis.get("containers", 0)
+            online = kpis.get("vessels_by_link_state", {}).get("online", 0)
+            return (
+                ready >= expected
+                and counted >= len(expected) * self.plan.containers
+                and online == len(expected)
+            )
 
         self._wait(reporting, 300, "every vessel online with all its containers ashore")
         k = queries.kpis(self.reader).kpis
@@ -113,6 +119,7 @@ class Story:
 
     def cut_link(self) -> None:
         self.say(f"3. the satellite link of {self.vessel} is cut; the vessel keeps collecting")
+        self._alerts_at_cut = self._alert_events(self.clusters[self.vessel])
         self.chaos.cut_link(self.vessel)
         self._cut_at = time.monotonic()
         self._wait(
@@ -140,10 +147,16 @@ class Story:
         self._wait(back, 180, f"the supervisor to restart broker {node}")
         self.say(f"   the supervisor restarted broker {node}")
         self.say(f"   {self._backlog()} records wait aboard for the link")
-        remaining = self.outage_s - (time.monotonic() - self._cut_at)
-        if remaining > 0:
-            self._wait(lambda: time.monotonic() - self._cut_at >= self.outage_s, remaining + 5,
-                       "the end of the outage")  # fmt: skip
+        # The outage lasts at least ``outage_s`` and until an alert event is written aboard
+        # during it (the incident clearing, at the latest), so that one waits for the link.
+        self._wait(
+            lambda: (
+                time.monotonic() - self._cut_at >= self.outage_s
+                and self._alert_events(cluster) > self._alerts_at_cut
+            ),
+            self.outage_s + 300,
+            "an alert event aboard during the outage",
+        )
 
     def restore_link(self) -> tuple[float | None, float | None]:
         cluster = self.clusters[self.vessel]
@@ -208,6 +221,11 @@ class Story:
     # -- helpers --------------------------------------------------------------------------------
 
     _cut_at: float = 0.0
+    _alerts_at_cut: int = 0
+
+    @staticmethod
+    def _alert_events(cluster: KafkaCluster) -> int:
+        return len(read_to_end(cluster.bootstrap_servers, t.ALERTS.name))
 
     def _link(self, vessel: str) -> str | None:
         found = queries.vessel(self.reader, vessel)

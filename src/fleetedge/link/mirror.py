@@ -42,6 +42,10 @@ from fleetedge.runtime.jvm import KafkaRuntime, find_processes, send_signal, tai
 MM2_MAIN = "org.apache.kafka.connect.mirror.MirrorMaker"
 SHORE = "shore"
 MM2_HEAP_MB = 256
+# Six of these run in the demo fleet on two cores: the client-side JIT only (no C2 compiler
+# threads and arenas), smaller thread stacks and a bounded metaspace keep each one's memory and
+# start-up CPU down; a satellite link never needs C2's peak throughput.
+MM2_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:MaxMetaspaceSize=128m")
 INT_MAX = 2_147_483_647
 
 
@@ -217,7 +221,9 @@ class MirrorProcess:
         rest_port: int,
         extra: Mapping[str, str] | None = None,
     ) -> None:
-        self.runtime = dataclasses.replace(runtime, heap_mb=MM2_HEAP_MB)
+        self.runtime = dataclasses.replace(
+            runtime, heap_mb=MM2_HEAP_MB, extra_options=MM2_JVM_OPTIONS
+        )
         self.directory = directory
         self.ends = ends
         self.flow = flow

@@ -32,6 +32,7 @@ class KafkaRuntime:
     java: Java
     jars: KafkaJars
     heap_mb: int = 384
+    extra_options: tuple[str, ...] = ()
 
     def jvm_options(self, log_dir: Path, log4j_config: Path, marker: Path) -> list[str]:
         return [
@@ -47,6 +48,7 @@ class KafkaRuntime:
             f"-Dfleetedge.process={marker}",
             f"-Dlog4j2.configurationFile=file:{log4j_config}",
             f"-Dkafka.logs.dir={log_dir}",
+            *self.extra_options,
         ]
 
     def spawn(
