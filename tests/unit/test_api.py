@@ -116,6 +116,9 @@ def test_reads_answer_from_the_read_model(client: TestClient) -> None:
     assert client.get(f"/api/containers/{one}").json()["vessel_id"] == "vessel-7"
     assert client.get("/api/containers/NOPE0000000").status_code == 404
     assert client.get("/api/health").json() == {"status": "ok", "generation": 1}
+    (link,) = client.get("/api/link").json()
+    assert link["vessel_id"] == "vessel-7"
+    assert link["link"]["state"] is None, "no link report was projected in this read model"
 
 
 def test_the_dashboard_and_its_files_are_served(client: TestClient) -> None:

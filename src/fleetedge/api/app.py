@@ -39,6 +39,7 @@ from fleetedge.api.models import (
     ServiceRequest,
     ServiceStatus,
     Vessel,
+    VesselLink,
     VesselRequest,
     Window,
 )
@@ -108,6 +109,11 @@ def create_app(
     @app.get("/api/vessels/{vessel_id}", tags=["fleet"], responses={404: {}})
     def vessel(vessel_id: str) -> Vessel:
         return _found(queries.vessel(reader, vessel_id), f"vessel {vessel_id}")
+
+    @app.get("/api/link", tags=["fleet"])
+    def link_health() -> list[VesselLink]:
+        """Each vessel's link as its supervisor last reported it."""
+        return [VesselLink(vessel_id=v.vessel_id, link=v.link) for v in queries.vessels(reader)]
 
     @app.get("/api/vessels/{vessel_id}/containers", tags=["fleet"])
     def vessel_containers(vessel_id: str) -> list[Container]:

@@ -39,6 +39,11 @@ class Vessel(_Model):
     link: LinkHealth
 
 
+class VesselLink(_Model):
+    vessel_id: str
+    link: LinkHealth
+
+
 class Container(_Model):
     container_id: str
     vessel_id: str
