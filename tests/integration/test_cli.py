@@ -5,19 +5,14 @@ from __future__ import annotations
 import json
 import socket
 import sys
-import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
 
 from fleetedge.runtime import KafkaCluster, KafkaRuntime, free_node_ports
 from fleetedge.runtime import node as kafka_node
 from fleetedge.runtime.cluster import state_path
-from fleetedge.runtime.health import create_topic
 from fleetedge.runtime.jvm import find_processes
-from fleetedge.runtime.waiting import wait_until
 from fleetedge.settings import RuntimeSettings
 from tests.support.cli import fleet, fleet_json
 
@@ -74,95 +69,6 @@ def test_cluster_commands_control_a_cluster_from_separate_processes(
     assert done.returncode == 0, done.stderr
     assert find_processes(home) == []
     assert not state_path(home, "ops").exists()
-
-
-def _roundtrip(bootstrap: str, topic: str, payload: bytes) -> list[bytes]:
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
-    producer.produce(topic, payload)
-    assert producer.flush(30) == 0
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": uuid.uuid4().hex,
-            "auto.offset.reset": "earliest",
-        }
-    )
-    try:
-        consumer.assign([TopicPartition(topic, 0, 0)])
-        got: list[bytes] = []
-        for _ in range(30):
-            got += [m.value() for m in consumer.consume(10, timeout=1.0) if not m.error()]
-            if got:
-                break
-        return got
-    finally:
-        consumer.close()
-
-
-def test_fleet_up_runs_a_vessel_the_shore_and_the_link_between_them(
-    tmp_path: Path, settings: RuntimeSettings
-) -> None:
-    home = tmp_path / "home"
-    try:
-        statuses = fleet_json("up", "--free-ports", "--detach", home=home, settings=settings)
-        by_name = {s["name"]: s for s in statuses}
-        assert set(by_name) == {"vessel-1", "shore"}
-        vessel, shore = by_name["vessel-1"], by_name["shore"]
-        assert vessel["healthy"]
-        assert shore["healthy"]
-        assert vessel["cluster_id"] != shore["cluster_id"]
-        ports = [n["broker_port"] for s in statuses for n in s["nodes"]]
-        ports += [n["controller_port"] for s in statuses for n in s["nodes"]]
-        ports += [n["link_port"] for n in vessel["nodes"]] + [
-            n["proxy_port"] for n in vessel["nodes"]
-        ]
-        assert len(set(ports)) == 18
-        assert vessel["directory"] != shore["directory"]
-        assert vessel["link_bootstrap_servers"]
-        assert shore["link_bootstrap_servers"] is None
-
-        # Same topic name on both: each cluster keeps its own records.
-        for status in statuses:
-            create_topic(status["bootstrap_servers"], "scratch", partitions=1)
-        assert _roundtrip(vessel["bootstrap_servers"], "scratch", b"from the vessel") == [
-            b"from the vessel"
-        ]
-        assert _roundtrip(shore["bootstrap_servers"], "scratch", b"ashore") == [b"ashore"]
-
-        # The detached link supervisor runs both MirrorMaker 2 flows; heartbeats come ashore.
-        def link_status() -> dict[str, Any]:
-            found = fleet_json(
-                "link", "status", "--json", "--sample", "0", home=home, settings=settings
-            )
-            assert isinstance(found, list)
-            return dict(found[0])
-
-        def healthy() -> bool:
-            st = link_status()
-            age = st["last_heartbeat_age_s"]
-            return all(st["mirrormaker"].values()) and age is not None and age < 15
-
-        wait_until(healthy, timeout=240, what="the link up with fresh heartbeats", interval=3)
-        assert len(find_processes(home)) == 9  # six brokers, three MirrorMaker 2
-
-        assert fleet("link", "cut", "vessel-1", home=home, settings=settings).returncode == 0
-        assert link_status()["link"] == "cut"
-        shaped = fleet(
-            "link", "shape", "vessel-1", "--kbps", "64", "--latency-ms", "600",
-            home=home, settings=settings,
-        )  # fmt: skip
-        assert shaped.returncode == 0, shaped.stderr
-        assert link_status()["shape"] == {"kbps": 64, "latency_ms": 600, "jitter_ms": 0}
-        assert fleet("link", "restore", "vessel-1", home=home, settings=settings).returncode == 0
-        assert link_status()["link"] == "up"
-        bad = fleet("link", "cut", "vessel-9", home=home, settings=settings)
-        assert bad.returncode == 1
-        assert "no link is recorded for 'vessel-9'" in bad.stderr
-    finally:
-        done = fleet("down", "--purge", home=home, settings=settings)
-    assert done.returncode == 0, done.stderr
-    assert find_processes(home) == []
-    assert find_processes(home) == []
 
 
 # -- bad input: a clear message, and nothing left running ------------------------------------
