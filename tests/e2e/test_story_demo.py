@@ -38,28 +38,28 @@ def test_the_demo_tells_its_story_and_loses_nothing(
         "FLEET_CACHE_DIR": str(settings.cache_dir),
         "PYTHONUNBUFFERED": "1",
     }
-    proc = subprocess.Popen(
+    lines: list[str] = []
+    dashboard: str | None = None
+    with subprocess.Popen(
         [sys.executable, "-m", "fleetedge.cli", "demo", "--no-wait", "--free-ports",
          "--outage", "30"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-    )  # fmt: skip
-    timer = threading.Timer(1500, proc.kill)
-    timer.start()
-    lines: list[str] = []
-    dashboard: str | None = None
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line.rstrip())
-            if line.startswith("dashboard: ") and dashboard is None:
-                url = line.removeprefix("dashboard: ").strip()
-                with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
-                    dashboard = response.read().decode()
-        code = proc.wait()
-    finally:
-        timer.cancel()
-        ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / "demo-story.txt").write_text("\n".join(lines))
+    ) as proc:  # fmt: skip
+        timer = threading.Timer(1500, proc.kill)
+        timer.start()
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line.rstrip())
+                if line.startswith("dashboard: ") and dashboard is None:
+                    url = line.removeprefix("dashboard: ").strip()
+                    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
+                        dashboard = response.read().decode()
+            code = proc.wait()
+        finally:
+            timer.cancel()
+            ARTIFACTS.mkdir(exist_ok=True)
+            (ARTIFACTS / "demo-story.txt").write_text("\n".join(lines))
     text = "\n".join(lines)
     assert code == 0, text[-4000:]
     assert dashboard is not None

@@ -13,7 +13,7 @@ import psutil
 
 from fleetedge.fleet.exceptions import FleetError, ServiceNotFoundError
 from fleetedge.fleet.state import Snapshot, snapshot_path
-from fleetedge.link.emulator import LinkEmulator, emulator_dir
+from fleetedge.link.emulator import LinkEmulator, Shape, emulator_dir
 from fleetedge.link.toxiproxy import ToxiproxyBinary
 from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, list_clusters
 from fleetedge.runtime.jvm import send_signal, wait_gone
@@ -59,6 +59,10 @@ class Chaos:
             raise FleetError("no link emulator is recorded", hint="start the fleet with `fleet up`")
         binary = ToxiproxyBinary(self.cfg.cache_dir.parent)
         return LinkEmulator(directory, binary.path, 0)
+
+    def shape_link(self, vessel: str, shape: Shape) -> None:
+        """Limit the vessel's link (``Shape()`` lifts every limit)."""
+        self.emulator().shape(vessel, shape)
 
     def cut_link(self, vessel: str) -> None:
         self.emulator().cut(vessel)

@@ -23,6 +23,8 @@ from fleetedge.fleet.chaos import Chaos
 from fleetedge.fleet.check import aboard, check, compare
 from fleetedge.fleet.exceptions import StoryError
 from fleetedge.fleet.spec import FleetPlan
+from fleetedge.link.emulator import Shape
+from fleetedge.link.exceptions import LinkError
 from fleetedge.link.health import measure
 from fleetedge.link.mirror import UPLINKS
 from fleetedge.projections import open_database
@@ -31,6 +33,9 @@ from fleetedge.runtime import KafkaCluster
 from fleetedge.runtime.reading import end_offset, read_to_end
 
 T = TypeVar("T")
+# The story's satellite link: what a vessel's guaranteed share of a VSAT link looks like. The
+# bulk backlog then takes tens of seconds to drain, and the alerts' own flow overtakes it.
+SATELLITE = Shape(kbps=128, latency_ms=600, jitter_ms=50)
 
 
 @dataclass
@@ -118,7 +123,15 @@ class Story:
         self.say(f"   alert ashore: {summary}")
 
     def cut_link(self) -> None:
-        self.say(f"3. the satellite link of {self.vessel} is cut; the vessel keeps collecting")
+        try:
+            self.chaos.shape_link(self.vessel, SATELLITE)
+            self._shaped = True
+        except LinkError as exc:
+            self.say(f"   (the link is not shaped: {exc.message})")
+        self.say(
+            f"3. the satellite link of {self.vessel} ({SATELLITE.kbps} kbit/s, "
+            f"{SATELLITE.latency_ms} ms) is cut; the vessel keeps collecting"
+        )
         self._alerts_at_cut = self._alert_events(self.clusters[self.vessel])
         self.chaos.cut_link(self.vessel)
         self._cut_at = time.monotonic()
@@ -180,7 +193,13 @@ class Story:
 
         self._wait(drain, 300, "the backlog to drain ashore", every=0.25)
         alerts_s, windows_s = drained["alerts"], drained["windows"]
-        self.say(f"   ashore: the alerts after {alerts_s:.1f}s, the windows after {windows_s:.1f}s")
+        order = "alerts first" if alerts_s <= windows_s else "windows first"
+        self.say(
+            f"   ashore: the alerts after {alerts_s:.1f}s, the windows after {windows_s:.1f}s "
+            f"({order})"
+        )
+        if self._shaped:
+            self.chaos.shape_link(self.vessel, Shape())
         self._wait(lambda: self._link(self.vessel) == "online", 180, f"{self.vessel} online")
         self.say(f"   {self.vessel} is online again")
         return alerts_s, windows_s
@@ -221,6 +240,7 @@ class Story:
     # -- helpers --------------------------------------------------------------------------------
 
     _cut_at: float = 0.0
+    _shaped: bool = False
     _alerts_at_cut: int = 0
 
     @staticmethod
