@@ -5,6 +5,8 @@ breaks its own schema."""
 
 from __future__ import annotations
 
+import hashlib
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,6 @@ import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
-from pydantic import SecretStr
 
 from fleetedge.api import ReadModel, create_app
 from fleetedge.events import topics as t
@@ -21,9 +22,9 @@ from fleetedge.fleet.state import Snapshot
 from fleetedge.projections import ensure_projection
 from fleetedge.projections import rows as projection_rows
 from fleetedge.projections.sqlite import SqliteDatabase
+from fleetedge.security.tokens import TokenBook
 from tests.support.fleet import simulate
 
-TOKEN = "operator-token-for-tests"  # noqa: S105 - a test token
 WRITES = [
     ("/api/chaos/kill-broker", {"vessel": "vessel-7", "node": 2}),
     ("/api/chaos/kill-service", {"name": "edge-vessel-7"}),
@@ -94,8 +95,22 @@ def operations() -> RecordedOperations:
 
 
 @pytest.fixture(scope="module")
-def app(database: Path, operations: RecordedOperations) -> FastAPI:
-    return create_app(ReadModel(f"sqlite:///{database}"), operations, SecretStr(TOKEN))
+def book(tmp_path_factory: pytest.TempPathFactory) -> TokenBook:
+    return TokenBook(tmp_path_factory.mktemp("tokens") / "api-tokens.json")
+
+
+@pytest.fixture(scope="module")
+def tokens(book: TokenBook) -> dict[str, str]:
+    """A token of each role, as their holders have them (the book keeps hashes)."""
+    return {
+        "operator": book.add("ops-1", "operator").get_secret_value(),
+        "viewer": book.add("bridge-display", "viewer").get_secret_value(),
+    }
+
+
+@pytest.fixture(scope="module")
+def app(database: Path, operations: RecordedOperations, book: TokenBook) -> FastAPI:
+    return create_app(ReadModel(f"sqlite:///{database}"), operations, book)
 
 
 @pytest.fixture(scope="module")
@@ -131,23 +146,43 @@ def test_the_dashboard_and_its_files_are_served(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(("path", "body"), WRITES)
-def test_write_endpoints_need_the_token(
-    client: TestClient, operations: RecordedOperations, path: str, body: Any
+def test_write_endpoints_need_an_operator(
+    client: TestClient,
+    operations: RecordedOperations,
+    tokens: dict[str, str],
+    path: str,
+    body: Any,
 ) -> None:
     calls = len(operations.calls)
     assert client.post(path, json=body).status_code == 401
     wrong = {"Authorization": "Bearer not-the-token"}
     assert client.post(path, json=body, headers=wrong).status_code == 401
+    viewer = {"Authorization": f"Bearer {tokens['viewer']}"}
+    assert client.post(path, json=body, headers=viewer).status_code == 403
     assert len(operations.calls) == calls, "an unauthorised request reached the fleet"
-    right = {"Authorization": f"Bearer {TOKEN}"}
+    right = {"Authorization": f"Bearer {tokens['operator']}"}
     assert client.post(path, json=body, headers=right).status_code in (200, 202)
     assert len(operations.calls) == calls + 1
 
 
-def test_the_published_openapi_holds(app: FastAPI) -> None:
+def test_the_token_book_keeps_hashes_only(book: TokenBook, tokens: dict[str, str]) -> None:
+    assert book.path is not None
+    stored = book.path.read_text()
+    assert stat.S_IMODE(book.path.stat().st_mode) == 0o600
+    for token in tokens.values():
+        assert token not in stored
+        assert hashlib.sha256(token.encode()).hexdigest() in stored
+    assert book.role_of(tokens["viewer"]) == "viewer"
+    assert book.revoke("bridge-display")
+    assert book.role_of(tokens["viewer"]) is None
+    book.add("bridge-display", "viewer")  # a new token: the old one stays refused
+    assert book.role_of(tokens["viewer"]) is None
+
+
+def test_the_published_openapi_holds(app: FastAPI, tokens: dict[str, str]) -> None:
     """Every operation but the endless event stream, 30 generated requests each."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    auth = {"Authorization": f"Bearer {TOKEN}"}
+    auth = {"Authorization": f"Bearer {tokens['operator']}"}
     checked = []
     for result in schema.get_all_operations():
         operation = result.ok()  # type: ignore[union-attr]  # an invalid schema raises here

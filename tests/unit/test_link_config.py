@@ -38,7 +38,9 @@ def test_uplinks_are_exactly_once_read_committed_and_never_skip() -> None:
         assert props["shore.exactly.once.source.support"] == "enabled"
         assert props["dedicated.mode.enable.internal.rest"] == "true"
         assert props["vessel-7.consumer.isolation.level"] == "read_committed"
-        assert props["vessel-7->shore.offset-syncs.topic.location"] == "target"
+        # No offset-syncs topic at all: ashore it would be one topic shared by every vessel.
+        assert props["vessel-7->shore.emit.offset-syncs.enabled"] == "false"
+        assert not [k for k in props if ".offset-syncs.topic" in k or "offset-syncs-" in k]
         assert props["vessel-7->shore.enabled"] == "true"
         assert props["shore->vessel-7.enabled"] == "false"
         assert props["shore->vessel-7.emit.heartbeats.enabled"] == "false"
@@ -62,11 +64,11 @@ def test_alerts_and_aggregates_travel_in_separate_flows() -> None:
     )
 
 
-def test_downlink_waits_out_an_outage_and_keeps_its_syncs_ashore() -> None:
+def test_downlink_waits_out_an_outage_and_writes_no_syncs() -> None:
     props = mirror_properties(ENDS, DOWNLINK, rest_port=1)
     assert _topics(props, "shore->vessel-7") == [commands_topic("vessel-7")]
     assert props["vessel-7.producer.delivery.timeout.ms"] == str(2**31 - 1)
-    assert props["shore->vessel-7.offset-syncs.topic.location"] == "source"
+    assert props["shore->vessel-7.emit.offset-syncs.enabled"] == "false"
     assert props["shore->vessel-7.emit.heartbeats.enabled"] == "true"
     assert props["vessel-7->shore.enabled"] == "false"
 

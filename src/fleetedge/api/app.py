@@ -1,14 +1,15 @@
 """The fleet API (FastAPI): the read model for the dashboard and operators, live updates by
 server-sent events, and the operator's write endpoints (chaos, replay, backfill commands).
 
-Read endpoints are open (the server listens on 127.0.0.1 only); write endpoints need the
-operator token as ``Authorization: Bearer <token>``, compared in constant time.
+Read endpoints are open (the server listens on 127.0.0.1 only); write endpoints need a token
+of the ``operator`` role as ``Authorization: Bearer <token>``: none or an unknown one is 401, a
+``viewer``'s is 403. Tokens are checked against their hashes in constant time
+(:mod:`fleetedge.security.tokens`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
@@ -20,7 +21,6 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import make_asgi_app
-from pydantic import SecretStr
 
 from fleetedge.api import queries
 from fleetedge.api.exceptions import ReadModelUnavailable
@@ -47,6 +47,7 @@ from fleetedge.api.operations import Operations
 from fleetedge.api.reader import ReadModel
 from fleetedge.exceptions import FleetEdgeError
 from fleetedge.fleet.exceptions import ServiceNotFoundError
+from fleetedge.security.tokens import TokenBook
 
 T = TypeVar("T")
 STATIC = resources.files("fleetedge.api") / "static"
@@ -59,7 +60,7 @@ VesselId = Annotated[str, Query(pattern=r"^vessel-[0-9]{1,2}$")]
 def create_app(
     reader: ReadModel,
     operations: Operations,
-    token: SecretStr,
+    tokens: TokenBook,
     *,
     stream_every_s: float = 1.0,
 ) -> FastAPI:
@@ -70,18 +71,23 @@ def create_app(
     )
 
     def operator(credentials: Credentials) -> None:
-        given = credentials.credentials.encode() if credentials else b""
-        if not hmac.compare_digest(given, token.get_secret_value().encode()):
+        role = tokens.role_of(credentials.credentials) if credentials else None
+        if role is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "operator token required",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        if role != "operator":
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {role} role may not do this")
 
     needs_token = Depends(operator)
     writes: dict[str, Any] = {
         "dependencies": [needs_token],
-        "responses": {401: {"description": "no or wrong operator token"}},
+        "responses": {
+            401: {"description": "no or unknown token"},
+            403: {"description": "a token whose role may not act (viewer)"},
+        },
     }
 
     @app.exception_handler(ReadModelUnavailable)

@@ -19,6 +19,7 @@ from fleetedge.cli import (
     link_cmd,
     replay_cmd,
     runtime_cmd,
+    security_cmd,
     shore_cmd,
     simulate_cmd,
 )
@@ -38,6 +39,7 @@ app.add_typer(shore_cmd.app, name="shore")
 app.add_typer(replay_cmd.app, name="replay")
 app.add_typer(api_cmd.app, name="api")
 app.add_typer(chaos_cmd.app, name="chaos")
+app.add_typer(security_cmd.app, name="security")
 app.command("simulate")(simulate_cmd.simulate)
 app.command("up")(fleet_cmd.up)
 app.command("status")(fleet_cmd.status)

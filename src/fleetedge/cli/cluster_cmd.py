@@ -25,6 +25,7 @@ from fleetedge.runtime import (
 )
 from fleetedge.runtime.cluster import state_path
 from fleetedge.runtime.exceptions import ClusterError
+from fleetedge.runtime.state import ClusterSecurity
 
 app = typer.Typer(
     help="Start, inspect, break and stop one local Kafka cluster.", no_args_is_help=True
@@ -46,8 +47,12 @@ def open_or_create(
     free_ports: bool,
     data_dir: Path | None,
     link: bool = False,
+    security: ClusterSecurity | None = None,
 ) -> KafkaCluster:
-    """The recorded cluster ``name``, or a new record with demo-scheme or free ports."""
+    """The recorded cluster ``name``, or a new record with demo-scheme or free ports.
+
+    ``security`` applies to a new record only: a recorded cluster keeps what it was made with.
+    """
     cfg = settings()
     runtime = kafka_runtime(cfg)  # Java and jars are checked before anything is written
     if state_path(cfg.home, name).exists():
@@ -63,7 +68,9 @@ def open_or_create(
                 hint="name it `shore` or `vessel-N`, or pass --slot N or --free-ports",
             )
         ports = demo_ports(chosen, nodes, link=link)
-    return KafkaCluster.create(name, home=cfg.home, runtime=runtime, ports=ports, data_dir=data_dir)
+    return KafkaCluster.create(
+        name, home=cfg.home, runtime=runtime, ports=ports, data_dir=data_dir, security=security
+    )
 
 
 @app.command()

@@ -50,6 +50,8 @@ from fleetedge.fleet.state import (
 )
 from fleetedge.fleet.supervisor import ProcessSupervisor
 from fleetedge.runtime import KafkaCluster, list_clusters
+from fleetedge.security import fleet as security
+from fleetedge.security.store import SecurityStore
 from fleetedge.settings import RuntimeSettings
 from fleetedge.shore import AnalyticsConfig, ensure_topics
 
@@ -87,8 +89,13 @@ def launch(options: FleetOptions, *, nodes: int = 3) -> RunningFleet:
     names = [*(f"vessel-{i}" for i in range(1, options.vessels + 1)), "shore"]
     clusters: dict[str, KafkaCluster] = {}
     supervisor: ProcessSupervisor | None = None
+    store = SecurityStore(cfg.home)
     try:
         for name in names:
+            secured = None
+            if options.secure:
+                make = security.shore_security if name == "shore" else security.vessel_security
+                secured = make(store, name)
             cluster = open_or_create(
                 name,
                 nodes=nodes,
@@ -96,6 +103,7 @@ def launch(options: FleetOptions, *, nodes: int = 3) -> RunningFleet:
                 free_ports=options.free_ports,
                 data_dir=None,
                 link=name != "shore",
+                security=secured,
             )
             clusters[name] = cluster
             with progress(f"starting cluster {name}") as step:
@@ -107,11 +115,13 @@ def launch(options: FleetOptions, *, nodes: int = 3) -> RunningFleet:
                     shore.bootstrap_servers, Path(), replication_factor=shore.replication_factor
                 )
             )
+        credentials = _provision(store, clusters) if shore.state.security else None
         plan = build_plan(
             options,
             home=cfg.home,
             bootstraps={n: c.bootstrap_servers for n, c in clusters.items()},
             started_at=_voyage_start(cfg, names),
+            credentials=credentials,
         )
         plan.save(plan_path(cfg.home))
         ensure_token(cfg.home)
@@ -134,6 +144,20 @@ def launch(options: FleetOptions, *, nodes: int = 3) -> RunningFleet:
             cluster.down()
         raise
     return RunningFleet(plan, clusters, supervisor, time.monotonic() - began)
+
+
+def _provision(store: SecurityStore, clusters: dict[str, KafkaCluster]) -> dict[str, Path]:
+    """Principals and ACLs: every shore service's, and every vessel's, ashore and aboard."""
+    shore = clusters["shore"].bootstrap_servers
+    with progress("provisioning principals and ACLs") as step:
+        files = security.provision_services(store, shore)
+        for name, cluster in clusters.items():
+            if name != "shore":
+                step(f"vessel {name}")
+                security.add_vessel(
+                    store, name, shore_bootstrap=shore, vessel_bootstrap=cluster.bootstrap_servers
+                )
+    return files
 
 
 def _voyage_start(cfg: RuntimeSettings, names: list[str]) -> datetime:
@@ -192,6 +216,9 @@ def up(
     incident_at: Annotated[
         str, typer.Option(help="simulated time of vessel-1's scripted bay power incident")
     ] = "2h",
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="plaintext, no ACLs (new clusters only)")
+    ] = False,
 ) -> None:
     """Start the whole fleet (clusters, link, services, API) and supervise it until Ctrl-C."""
     cfg = settings()
@@ -207,6 +234,7 @@ def up(
         free_ports,
         database,
         incident_at=incident_at,
+        secure=not insecure,
     )
     stop = until_signalled(None if free_ports else SUPERVISOR_METRICS_PORT)
     fleet = launch(options, nodes=nodes)

@@ -33,6 +33,8 @@ from fleetedge.runtime import KafkaCluster, list_clusters
 from fleetedge.runtime.health import create_topic
 from fleetedge.runtime.jvm import find_processes, send_signal, wait_gone
 from fleetedge.runtime.ports import free_ports
+from fleetedge.security import fleet as security
+from fleetedge.security.store import SecurityStore
 from fleetedge.settings import RuntimeSettings
 
 app = typer.Typer(help="The emulated satellite link and MirrorMaker 2.", no_args_is_help=True)
@@ -68,9 +70,16 @@ def build_supervisor(
     emu = emulator(cfg, free_ports(1)[0] if free else None)
     emu.start()
     links = []
+    store = SecurityStore(cfg.home)
     for index, vessel in enumerate(linked_vessels(cfg)):
         base = MM2_REST_BASE + len(FLOWS) * index
         ports = free_ports(len(FLOWS)) if free else [base + k for k in range(len(FLOWS))]
+        credentials = None
+        if shore.state.security is not None or vessel.state.security is not None:
+            if not store.has_principal(vessel.name):
+                console.print(f"[yellow]{vessel.name} has no credentials (revoked?): not linked")
+                continue
+            credentials = security.auth(store, vessel.name)
         links.append(
             vessel_link(
                 runtime,
@@ -80,6 +89,7 @@ def build_supervisor(
                 shore,
                 rest_ports=ports,
                 telemetry=telemetry,
+                credentials=credentials,
             )
         )
     create_topic(

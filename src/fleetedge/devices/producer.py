@@ -16,6 +16,7 @@ from prometheus_client import Counter
 from fleetedge.devices.exceptions import ProduceError
 from fleetedge.events.codec import Codec
 from fleetedge.events.telemetry import ReeferReading
+from fleetedge.security.clients import kafka_config
 
 _log = logging.getLogger("fleetedge.runtime.kafka")
 PRODUCED = Counter("fleetedge_readings_produced_total", "readings acknowledged by the cluster")
@@ -32,7 +33,7 @@ class TelemetryProducer:
         self.failures: list[str] = []
         self._producer = Producer(
             {
-                "bootstrap.servers": bootstrap,
+                **kafka_config(bootstrap),
                 "enable.idempotence": True,
                 "acks": "all",
                 "compression.type": compression,

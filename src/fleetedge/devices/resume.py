@@ -16,6 +16,7 @@ from fleetedge.devices.vessel import VesselSimulator
 from fleetedge.events import ReeferReading
 from fleetedge.events.codec import decode
 from fleetedge.events.exceptions import EventError
+from fleetedge.security.clients import kafka_config
 
 
 def last_seqs(bootstrap: str, topic: str, vessel: str, containers: int) -> dict[str, int]:
@@ -26,7 +27,7 @@ def last_seqs(bootstrap: str, topic: str, vessel: str, containers: int) -> dict[
     """
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **kafka_config(bootstrap),
             "group.id": f"fleetedge-resume-{vessel}",
             "enable.auto.commit": False,
             "isolation.level": "read_committed",

@@ -34,6 +34,7 @@ from fleetedge.edge.windows import WindowConfig, add, finish, start
 from fleetedge.events import JSON, Command, CommandAck, EventError, ReeferReading, decode
 from fleetedge.events.aggregates import ContainerWindow
 from fleetedge.events.vessel import CommandAction, CommandStatus
+from fleetedge.security.clients import kafka_config
 
 _log = logging.getLogger(__name__)
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
@@ -99,7 +100,7 @@ class Resender:
         self._stop = threading.Event()
         self._consumer = Consumer(
             {
-                "bootstrap.servers": bootstrap,
+                **kafka_config(bootstrap),
                 "group.id": f"resender-{vessel}",
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
@@ -109,7 +110,7 @@ class Resender:
         )
         self._producer = Producer(
             {
-                "bootstrap.servers": bootstrap,
+                **kafka_config(bootstrap),
                 "enable.idempotence": True,
                 "acks": "all",
                 "compression.type": "zstd",
@@ -210,7 +211,7 @@ class Resender:
         """Every retained reading of ``container``, read committed, start to end."""
         scan = Consumer(
             {
-                "bootstrap.servers": self.bootstrap,
+                **kafka_config(self.bootstrap),
                 "group.id": f"resender-scan-{self.vessel}",
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",

@@ -30,6 +30,7 @@ from prometheus_client import Counter, Gauge
 from fleetedge.edge.logic import EdgeLogic
 from fleetedge.edge.state import ChangelogState
 from fleetedge.runtime.health import create_topic
+from fleetedge.security.clients import kafka_config
 
 _log = logging.getLogger(__name__)
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
@@ -62,7 +63,7 @@ class EdgeService:
         self._tp = TopicPartition(self.topics.telemetry, 0)
         self._consumer = Consumer(
             {
-                "bootstrap.servers": bootstrap,
+                **kafka_config(bootstrap),
                 "group.id": group_id,
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",
@@ -72,7 +73,7 @@ class EdgeService:
         )
         self._producer = Producer(
             {
-                "bootstrap.servers": bootstrap,
+                **kafka_config(bootstrap),
                 "transactional.id": transactional_id,
                 "enable.idempotence": True,
                 "acks": "all",

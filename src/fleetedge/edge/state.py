@@ -15,6 +15,7 @@ from typing import Any
 from confluent_kafka import Consumer, TopicPartition
 
 from fleetedge.edge.exceptions import RecoveryStalled
+from fleetedge.security.clients import kafka_config
 
 _DELETED = object()
 
@@ -56,7 +57,7 @@ class ChangelogState:
         when no progress is made before ``deadline_s``."""
         consumer = Consumer(
             {
-                "bootstrap.servers": bootstrap,
+                **kafka_config(bootstrap),
                 "group.id": f"restore-{uuid.uuid4()}",
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",

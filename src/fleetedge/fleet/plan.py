@@ -16,6 +16,7 @@ from pathlib import Path
 from fleetedge.fleet.spec import FleetPlan, ServiceSpec
 from fleetedge.fleet.state import fleet_dir
 from fleetedge.runtime.ports import free_ports
+from fleetedge.security.clients import CREDENTIALS_ENV
 
 API_PORT = 18080
 SUPERVISOR_METRICS_PORT = 18091
@@ -36,6 +37,7 @@ class FleetOptions:
     database: str | None = None
     incident: bool = True
     incident_at: str = "2h"
+    secure: bool = True
 
 
 def build_plan(
@@ -44,8 +46,13 @@ def build_plan(
     home: Path,
     bootstraps: dict[str, str],
     started_at: datetime,
+    credentials: dict[str, Path] | None = None,
 ) -> FleetPlan:
-    """The plan for clusters already up (``bootstraps``: cluster name → bootstrap servers)."""
+    """The plan for clusters already up (``bootstraps``: cluster name → bootstrap servers).
+
+    ``credentials`` (a secured shore): each shore service's principal → its credentials file,
+    passed to the service as FLEET_KAFKA_CREDENTIALS.
+    """
     directory = fleet_dir(home)
     vessels = [f"vessel-{i}" for i in range(1, options.vessels + 1)]
     shore = bootstraps["shore"]
@@ -166,7 +173,10 @@ def build_plan(
             health_url=f"{api_url}/api/health",
         )
     )
+    if credentials is not None:
+        services = [_with_identity(s, credentials) for s in services]
     return FleetPlan(
+        secure=credentials is not None,
         vessels=vessels,
         containers=options.containers,
         speedup=options.speedup,
@@ -175,6 +185,24 @@ def build_plan(
         api_url=api_url,
         services=services,
     )
+
+
+# The shore principal each kind of service runs as (fleetedge.security.acls).
+PRINCIPALS = {
+    "link": "svc-link",
+    "normalizer": "svc-normalizer",
+    "analytics": "svc-analytics",
+    "projector": "svc-projector",
+    "backfill": "svc-backfill",
+    "api": "svc-api",
+}
+
+
+def _with_identity(spec: ServiceSpec, credentials: dict[str, Path]) -> ServiceSpec:
+    principal = PRINCIPALS.get(spec.kind)
+    if principal is None:  # aboard: the vessel's own loopback listener
+        return spec
+    return spec.model_copy(update={"env": {CREDENTIALS_ENV: str(credentials[principal])}})
 
 
 def _spec(

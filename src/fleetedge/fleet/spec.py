@@ -23,6 +23,8 @@ class ServiceSpec(BaseModel):
     vessel: str | None = None
     metrics_port: int | None = None
     health_url: str | None = None
+    # Extra environment: a shore service's FLEET_KAFKA_CREDENTIALS (a path, never a secret).
+    env: dict[str, str] = Field(default_factory=dict)
 
     @property
     def probe_url(self) -> str | None:
@@ -44,6 +46,7 @@ class FleetPlan(BaseModel):
     database: str
     api_url: str
     services: list[ServiceSpec]
+    secure: bool = False
 
     def service(self, name: str) -> ServiceSpec | None:
         return next((s for s in self.services if s.name == name), None)

@@ -6,13 +6,14 @@ find the fleet that ``fleet up`` started, from any process.
 
 from __future__ import annotations
 
-import os
-import secrets
 import time
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from fleetedge.security.ca import write_private
+from fleetedge.security.tokens import TokenBook
 
 ServicePhase = Literal["starting", "healthy", "backoff", "stopped"]
 
@@ -37,17 +38,24 @@ def logs_dir(home: Path) -> Path:
     return fleet_dir(home) / "logs"
 
 
+def tokens_path(home: Path) -> Path:
+    """The API's token book: names, roles and SHA-256 hashes (see fleetedge.security.tokens)."""
+    return fleet_dir(home) / "api-tokens.json"
+
+
 def ensure_token(home: Path) -> str:
-    """The operator token of the API: made once, kept readable by its owner only (0600)."""
+    """The first operator's API token, made once. The API keeps only its hash; the operator's
+    own copy is ``api-token``, readable by its owner only (0600), as a kubeconfig would be."""
     path = token_path(home)
+    book = TokenBook(tokens_path(home))
     if path.exists():
-        return path.read_text().strip()
+        token = path.read_text().strip()
+        if book.role_of(token) == "operator":
+            return token
     path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(token)
-    return token
+    secret = book.add("operator", "operator").get_secret_value()
+    write_private(path, secret.encode())
+    return secret
 
 
 class ServiceState(BaseModel):

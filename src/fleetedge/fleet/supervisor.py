@@ -216,7 +216,7 @@ class ProcessSupervisor:
             stdin=subprocess.DEVNULL,
             stdout=child.log_file,
             stderr=subprocess.STDOUT,
-            env=self.env,
+            env={**self.env, **child.spec.env},
             start_new_session=True,
         )
         child.started = time.monotonic()

@@ -32,6 +32,7 @@ from fleetedge.events.exceptions import ImplausibleEvent
 from fleetedge.events.topics import TELEMETRY, TELEMETRY_DLQ
 from fleetedge.ingest.acks import OrderedAcks
 from fleetedge.ingest.exceptions import MqttConnectionError
+from fleetedge.security.clients import kafka_config
 
 _log = logging.getLogger(__name__)
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
@@ -73,7 +74,7 @@ class MqttBridge:
         self._mqtt_host, self._mqtt_port = mqtt_host, mqtt_port
         self._producer = Producer(
             {
-                "bootstrap.servers": bootstrap,
+                **kafka_config(bootstrap),
                 "enable.idempotence": True,
                 "acks": "all",
                 "linger.ms": 20,

@@ -24,6 +24,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
 from fleetedge.link.mirror import Flow, internal_topic
+from fleetedge.security.clients import kafka_config
 
 PartitionKey = tuple[str, int]
 
@@ -31,7 +32,7 @@ PartitionKey = tuple[str, int]
 def _consumer(bootstrap: str, **extra: Any) -> Consumer:
     return Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **kafka_config(bootstrap),
             "group.id": f"fleetedge-link-health-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "isolation.level": "read_committed",

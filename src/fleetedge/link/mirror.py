@@ -38,6 +38,7 @@ from fleetedge.events import topics
 from fleetedge.link.exceptions import MirrorStartError
 from fleetedge.runtime.config import log4j2_text, render_properties
 from fleetedge.runtime.jvm import KafkaRuntime, find_processes, send_signal, tail, wait_gone
+from fleetedge.runtime.node import write_private
 
 MM2_MAIN = "org.apache.kafka.connect.mirror.MirrorMaker"
 SHORE = "shore"
@@ -104,6 +105,9 @@ class LinkEndpoints:
     shore_bootstrap: str
     shore_replication_factor: int = 3
     vessel_replication_factor: int = 3
+    # The vessel principal's client settings (SASL_SSL) for each end, when it is secured.
+    shore_security: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    vessel_security: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _link_clients(cluster: str) -> dict[str, str]:
@@ -133,7 +137,12 @@ def _pair(source: str, target: str, enabled: bool, rf: int) -> dict[str, str]:
         # No consumer group fails over between vessel and shore, so checkpoints serve nothing.
         f"{pair}.emit.checkpoints.enabled": "false",
         f"{pair}.sync.group.offsets.enabled": "false",
+        # Shore ACLs are the fleet's own (fleet security), never copied from a vessel.
         f"{pair}.sync.topic.acls.enabled": "false",
+        # Nothing reads offset syncs (no checkpoints); on the shore they would be one topic
+        # every vessel writes to, which per-vessel ACLs must not allow. (No other
+        # offset-syncs.* setting may then be given: the connector refuses the mix.)
+        f"{pair}.emit.offset-syncs.enabled": "false",
         f"{pair}.refresh.topics.interval.seconds": "10",
         f"{pair}.replication.factor": str(rf),
         f"{pair}.heartbeats.topic.replication.factor": str(rf),
@@ -158,6 +167,8 @@ def mirror_properties(
         # the jars at start (seconds of CPU per process on a small machine).
         "plugin.discovery": "service_load",
         **_link_clients(v),
+        **{f"{v}.{key}": value for key, value in ends.vessel_security.items()},
+        **{f"{s}.{key}": value for key, value in ends.shore_security.items()},
     }
     if flow.uplink:
         props |= _pair(v, s, True, ends.shore_replication_factor)
@@ -167,9 +178,6 @@ def mirror_properties(
             f"{up}.heartbeats.replication.enabled": str(flow.heartbeats).lower(),
             # The shore's own heartbeats topic would say nothing about the link.
             f"{up}.emit.heartbeats.enabled": "false",
-            # Offset syncs stay ashore: nothing but the records crosses the link.
-            f"{up}.offset-syncs.topic.location": "target",
-            f"{up}.offset-syncs.topic.replication.factor": str(ends.shore_replication_factor),
             f"{s}.group.id": f"{v}-mm2-{flow.name}",
             f"{s}.offset.storage.topic": internal_topic(v, flow, "offsets"),
             f"{s}.status.storage.topic": internal_topic(v, flow, "status"),
@@ -192,9 +200,6 @@ def mirror_properties(
             f"{down}.emit.heartbeats.interval.seconds": "1",
             f"{down}.heartbeats.replication.enabled": "false",
             f"{down}.sync.topic.configs.enabled": "false",
-            # The source is the shore, where MirrorMaker 2 runs: its syncs stay ashore.
-            f"{down}.offset-syncs.topic.location": "source",
-            f"{down}.offset-syncs.topic.replication.factor": str(ends.shore_replication_factor),
             f"{v}.group.id": f"{v}-mm2-downlink",
             f"{s}.consumer.isolation.level": "read_committed",
             # Produced through the link: wait out an outage rather than fail the task.
@@ -253,8 +258,10 @@ class MirrorProcess:
             raise MirrorStartError(f"MirrorMaker 2 {self.name} already runs (pids {self.pids()})")
         self.directory.mkdir(parents=True, exist_ok=True)
         config = self.directory / "mm2.properties"
-        config.write_text(
-            render_properties(mirror_properties(self.ends, self.flow, self.rest_port, self.extra))
+        # It may hold the vessel principal's password: readable by its owner only.
+        write_private(
+            config,
+            render_properties(mirror_properties(self.ends, self.flow, self.rest_port, self.extra)),
         )
         log4j = self.directory / "log4j2.properties"
         log4j.write_text(log4j2_text())

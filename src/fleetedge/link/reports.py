@@ -22,6 +22,7 @@ from confluent_kafka import Producer
 from fleetedge.events import JSON, LinkReport, LinkState
 from fleetedge.events import topics as t
 from fleetedge.link.health import LinkHealth, QuietLogger
+from fleetedge.security.clients import kafka_config
 
 log = structlog.get_logger("fleetedge.link.reports")
 
@@ -57,7 +58,7 @@ class LinkReporter:
         )
         self._producer = Producer(
             {
-                "bootstrap.servers": shore_bootstrap,
+                **kafka_config(shore_bootstrap),
                 "enable.idempotence": True,
                 "acks": "all",
                 "logger": QuietLogger(),

@@ -20,6 +20,8 @@ from fleetedge.link.supervisor import VesselLink
 from fleetedge.runtime.cluster import KafkaCluster
 from fleetedge.runtime.health import create_topic
 from fleetedge.runtime.jvm import KafkaRuntime
+from fleetedge.security import clients
+from fleetedge.security.clients import ClientAuth
 
 
 def ensure_topics(vessel: KafkaCluster, shore: KafkaCluster) -> None:
@@ -62,16 +64,34 @@ def vessel_link(
     *,
     rest_ports: Sequence[int],
     telemetry: bool = False,
+    credentials: ClientAuth | None = None,
 ) -> VesselLink:
-    """Everything the supervisor needs to run and watch ``vessel``'s link."""
+    """Everything the supervisor needs to run and watch ``vessel``'s link.
+
+    ``credentials``: the vessel's principal, which its MirrorMaker 2 flows present at each
+    secured end (the shore cluster, the vessel's link listener); the link's own probe of the
+    vessel presents it too.
+    """
     ensure_topics(vessel, shore)
     link_bootstrap = attach(emulator, vessel)
+    secured_shore = shore.state.security is not None
+    secured_vessel = vessel.state.security is not None
+    if (secured_shore or secured_vessel) and credentials is None:
+        raise LinkError(
+            f"{vessel.name}'s link is secured but the vessel has no credentials",
+            hint=f"`fleet security add-vessel {vessel.name}`",
+        )
+    java = credentials.java() if credentials is not None else {}
+    if secured_vessel and credentials is not None:
+        clients.use(link_bootstrap, credentials)
     ends = LinkEndpoints(
         vessel.name,
         link_bootstrap,
         shore.bootstrap_servers,
         shore_replication_factor=shore.replication_factor,
         vessel_replication_factor=vessel.replication_factor,
+        shore_security=java if secured_shore else {},
+        vessel_security=java if secured_vessel else {},
     )
     flows = [with_telemetry(f) if telemetry and f == BULK else f for f in FLOWS]
     processes = [

@@ -30,6 +30,7 @@ from prometheus_client import Counter, Gauge
 from fleetedge.link.health import DrainTracker, LinkHealth, QuietLogger, measure
 from fleetedge.link.mirror import Flow, MirrorProcess, internal_topic
 from fleetedge.link.reports import LinkReporter
+from fleetedge.security.clients import kafka_config
 
 log = structlog.get_logger("fleetedge.link.supervisor")
 
@@ -66,7 +67,7 @@ class StatusWatch:
         self.states: dict[str, tuple[str, int, str | None]] = {}
         self._consumer = Consumer(
             {
-                "bootstrap.servers": shore_bootstrap,
+                **kafka_config(shore_bootstrap),
                 "group.id": f"fleetedge-link-status-{topic}",
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
@@ -333,7 +334,7 @@ def _answers(bootstrap: str) -> bool:
 
     A link that is down is no stall: waiting is what MirrorMaker 2 should do then.
     """
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "fleetedge-link-probe",
+    consumer = Consumer({**kafka_config(bootstrap), "group.id": "fleetedge-link-probe",
                          "logger": QuietLogger()})  # fmt: skip
     try:
         consumer.list_topics(timeout=3)

@@ -28,6 +28,7 @@ from prometheus_client import Counter, Gauge
 
 from fleetedge.projections import base, rows
 from fleetedge.projections.exceptions import ProjectionError
+from fleetedge.security.clients import kafka_config
 
 _log = logging.getLogger(__name__)
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
@@ -91,7 +92,7 @@ class Projector:
         self._stop = threading.Event()
         self._consumer = Consumer(
             {
-                "bootstrap.servers": bootstrap,
+                **kafka_config(bootstrap),
                 "group.id": f"fleetedge-projector-{name}",  # never commits: offsets are in the db
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
@@ -227,7 +228,7 @@ class Projector:
 def end_offsets(bootstrap: str, topics: tuple[str, ...]) -> dict[tuple[str, int], int]:
     """The high watermark of every partition of ``topics``."""
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "fleetedge-offsets", "logger": _kafka_log}
+        {**kafka_config(bootstrap), "group.id": "fleetedge-offsets", "logger": _kafka_log}
     )
     try:
         return {

@@ -26,8 +26,10 @@ from types import TracebackType
 from typing import Any
 
 from confluent_kafka import KafkaException
+from pydantic import SecretStr
 
 from fleetedge.runtime import health, node
+from fleetedge.runtime.config import ADMIN_USER, read_secret
 from fleetedge.runtime.exceptions import (
     ClusterError,
     ClusterNotFoundError,
@@ -38,7 +40,9 @@ from fleetedge.runtime.exceptions import (
 from fleetedge.runtime.jars import KAFKA_VERSION
 from fleetedge.runtime.jvm import KafkaRuntime, process_alive, send_signal, wait_gone
 from fleetedge.runtime.ports import NodePorts, port_is_free
-from fleetedge.runtime.state import STATE_FILE, ClusterState, NodeState
+from fleetedge.runtime.state import STATE_FILE, ClusterSecurity, ClusterState, NodeState
+from fleetedge.security import clients
+from fleetedge.security.clients import ClientAuth
 
 STOP_TIMEOUT = 60.0
 Progress = Callable[[str], None]
@@ -102,6 +106,15 @@ class KafkaCluster:
         self.runtime = runtime
         self.state_file = state_file
         self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._register_admin()
+
+    def _register_admin(self) -> None:
+        """Whoever controls a secured cluster acts as its admin (unless it has its own id)."""
+        security = self.state.security
+        if security is None or security.admin_file is None or not security.admin_file.exists():
+            return
+        auth = ClientAuth(ADMIN_USER, SecretStr(read_secret(security.admin_file)), security.ca_file)
+        clients.use_as_admin(self.state.bootstrap_servers, auth)
 
     # -- construction -------------------------------------------------------------------------
 
@@ -115,6 +128,7 @@ class KafkaCluster:
         ports: Sequence[NodePorts],
         data_dir: Path | None = None,
         overrides: dict[str, str] | None = None,
+        security: ClusterSecurity | None = None,
     ) -> KafkaCluster:
         """Record a new cluster (nothing starts until :meth:`up`)."""
         path = state_path(home, name)
@@ -139,6 +153,7 @@ class KafkaCluster:
                 for i, p in enumerate(ports, start=1)
             ],
             overrides=dict(overrides or {}),
+            security=security,
         )
         state.save(path)
         return cls(state, runtime, path)

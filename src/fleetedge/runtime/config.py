@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
 from fleetedge.runtime.ports import HOST, NodePorts
+from fleetedge.runtime.state import ClusterSecurity
+
+SCRAM = "SCRAM-SHA-512"
+BROKER_USER = "broker"
+ADMIN_USER = "admin"
+SCRAM_MODULE = "org.apache.kafka.common.security.scram.ScramLoginModule"
+PLAIN_MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule"
 
 # Cluster-wide defaults: RF=3 with min.insync.replicas=2 survives one broker loss with nothing
 # acknowledged lost; topics are created on purpose, never by a typo. Thread pools are small
@@ -48,11 +56,73 @@ def replication_defaults(nodes: int) -> dict[str, str]:
     }
 
 
+def read_secret(path: Path) -> str:
+    """The ``password`` of a 0600 JSON file of the security store."""
+    return str(json.loads(path.read_text())["password"])
+
+
+def _tls(security: ClusterSecurity) -> dict[str, str]:
+    return {
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": str(security.server_pem),
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": str(security.ca_file),
+        "ssl.enabled.protocols": "TLSv1.3,TLSv1.2",
+        "ssl.client.auth": "none",
+    }
+
+
+def secured_shore(own: NodePorts, security: ClusterSecurity) -> dict[str, str]:
+    """Every listener authenticated: clients (and brokers among themselves) on SASL_SSL with
+    SCRAM-SHA-512, controllers on SASL_PLAINTEXT with PLAIN (KRaft controllers cannot use
+    SCRAM, whose credentials live in the metadata they serve); ACLs by StandardAuthorizer."""
+    if security.broker_secret_file is None:
+        raise ValueError("a secured shore needs its brokers' secret")
+    secret = read_secret(security.broker_secret_file)
+    client = f"CLIENT://{HOST}:{own.broker}"
+    return {
+        "listeners": f"{client},CONTROLLER://{HOST}:{own.controller}",
+        "advertised.listeners": client,
+        "inter.broker.listener.name": "CLIENT",
+        "listener.security.protocol.map": "CLIENT:SASL_SSL,CONTROLLER:SASL_PLAINTEXT",
+        "sasl.enabled.mechanisms": SCRAM,
+        "sasl.mechanism.inter.broker.protocol": SCRAM,
+        "listener.name.client.sasl.enabled.mechanisms": SCRAM,
+        "listener.name.client.scram-sha-512.sasl.jaas.config": (
+            f'{SCRAM_MODULE} required username="{BROKER_USER}" password="{secret}";'
+        ),
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": (
+            f'{PLAIN_MODULE} required username="{BROKER_USER}" password="{secret}" '
+            f'user_{BROKER_USER}="{secret}";'
+        ),
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": f"User:{BROKER_USER};User:{ADMIN_USER}",
+        "allow.everyone.if.no.acl.found": "false",
+        # A revoked principal's open connections must not outlive its credentials for long.
+        "connections.max.reauth.ms": "60000",
+        **_tls(security),
+    }
+
+
+def secured_link(security: ClusterSecurity) -> dict[str, str]:
+    """The vessel's LINK listener on SASL_SSL (SCRAM-SHA-512); the rest stays plaintext."""
+    return {
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,LINK:SASL_SSL",
+        "listener.name.link.sasl.enabled.mechanisms": SCRAM,
+        "listener.name.link.scram-sha-512.sasl.jaas.config": f"{SCRAM_MODULE} required;",
+        "connections.max.reauth.ms": "60000",
+        **_tls(security),
+    }
+
+
 def node_properties(
     node_id: int,
     ports: Sequence[NodePorts],
     data_dir: Path,
     overrides: Mapping[str, str] | None = None,
+    security: ClusterSecurity | None = None,
 ) -> dict[str, str]:
     """Properties of node ``node_id`` (1-based) in a cluster whose nodes listen on ``ports``."""
     own = ports[node_id - 1]
@@ -79,6 +149,10 @@ def node_properties(
         **CLUSTER_DEFAULTS,
         **replication_defaults(len(ports)),
     }
+    if security is not None and security.scope == "cluster":
+        props |= secured_shore(own, security)
+    elif security is not None and "LINK" in listeners:
+        props |= secured_link(security)
     if overrides:
         props.update(overrides)
     return props

@@ -18,6 +18,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from fleetedge.runtime.exceptions import ClusterTimeoutError
+from fleetedge.security.clients import kafka_config
 
 PROBE_TOPIC = "fleetedge.probe"
 # Admin errors worth a new attempt even when librdkafka does not flag them retriable.
@@ -69,7 +70,7 @@ class QuorumView:
 
 
 def admin(bootstrap: str, **extra: Any) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap, "logger": _log, **extra})
+    return AdminClient({**kafka_config(bootstrap), "logger": _log, **extra})
 
 
 def metadata(bootstrap: str, timeout: float = 5.0) -> MetadataView:
@@ -148,6 +149,11 @@ def create_topic(
             error: KafkaError = exc.args[0]
             if error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
                 return False
+            if error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+                # On a secured shore, services may not create topics: the fleet's admin made
+                # them (`fleet up`). A topic that truly is missing fails its first use, loudly.
+                _log.info("not allowed to create topic %s: it is provisioned by the admin", name)
+                return False
             if (error.retriable() or error.code() in _RETRY_CODES) and time.monotonic() < deadline:
                 _log.info("retrying creation of topic %s: %s", name, error)
                 continue
@@ -165,7 +171,7 @@ def probe_write(bootstrap: str, replication_factor: int, timeout: float = 20.0) 
     )
     producer = Producer(
         {
-            "bootstrap.servers": bootstrap,
+            **kafka_config(bootstrap),
             "enable.idempotence": True,
             "acks": "all",
             "message.timeout.ms": int(timeout * 1000),

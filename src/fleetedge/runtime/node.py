@@ -9,11 +9,20 @@ Layout under the cluster directory::
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from fleetedge.runtime.config import log4j2_text, node_properties, render_properties
+from fleetedge.runtime.config import (
+    ADMIN_USER,
+    BROKER_USER,
+    SCRAM,
+    log4j2_text,
+    node_properties,
+    read_secret,
+    render_properties,
+)
 from fleetedge.runtime.exceptions import DataDirError, NodeStartError
 from fleetedge.runtime.jvm import LOG_FILE, OUT_FILE, KafkaRuntime, tail
 from fleetedge.runtime.state import ClusterState
@@ -44,10 +53,15 @@ def write_config(state: ClusterState, node_id: int) -> Path:
     node_dir = state.node_dir(node_id)
     node_dir.mkdir(parents=True, exist_ok=True)
     props = node_properties(
-        node_id, [n.ports for n in state.nodes], data_dir(state, node_id), state.overrides
+        node_id,
+        [n.ports for n in state.nodes],
+        data_dir(state, node_id),
+        state.overrides,
+        state.security,
     )
     path = properties_path(state, node_id)
-    path.write_text(render_properties(props))
+    # The properties of a secured cluster hold its brokers' password.
+    write_private(path, render_properties(props))
     log4j_path(state).write_text(log4j2_text())
     return path
 
@@ -131,6 +145,7 @@ def format_storage(runtime: KafkaRuntime, state: ClusterState, node_ids: Iterabl
             state.cluster_id,
             "-c",
             str(config),
+            *scram_bootstrap(state),
         ]
         proc = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -145,6 +160,31 @@ def format_storage(runtime: KafkaRuntime, state: ClusterState, node_ids: Iterabl
         raise DataDirError(
             "formatting KRaft storage failed:\n" + "\n".join(failures), cluster=state.name
         )
+
+
+def scram_bootstrap(state: ClusterState) -> list[str]:
+    """StorageTool arguments that store the broker's and the admin's SCRAM credentials in the
+    first metadata (KIP-900): brokers authenticate to each other with SCRAM from the start."""
+    security = state.security
+    if security is None or security.scope != "cluster":
+        return []
+    if security.broker_secret_file is None or security.admin_file is None:
+        raise DataDirError("a secured shore needs its broker and admin secrets", cluster=state.name)
+    args = []
+    for user, path in (
+        (BROKER_USER, security.broker_secret_file),
+        (ADMIN_USER, security.admin_file),
+    ):
+        args += ["--add-scram", f"{SCRAM}=[name={user},password={read_secret(path)}]"]
+    return args
+
+
+def write_private(path: Path, text: str) -> None:
+    """A file that holds secrets: readable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    path.chmod(0o600)
 
 
 def spawn(runtime: KafkaRuntime, state: ClusterState, node_id: int) -> subprocess.Popen[bytes]:

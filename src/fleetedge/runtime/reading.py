@@ -8,6 +8,7 @@ import time
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 from fleetedge.runtime.exceptions import ClusterError
+from fleetedge.security.clients import kafka_config
 
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
 
@@ -17,7 +18,7 @@ def read_to_end(bootstrap: str, topic: str, *, timeout: float = 120.0) -> list[b
     partition order). A missing topic reads as empty."""
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **kafka_config(bootstrap),
             "group.id": "fleetedge-reader",
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
@@ -57,7 +58,7 @@ def read_to_end(bootstrap: str, topic: str, *, timeout: float = 120.0) -> list[b
 def end_offset(bootstrap: str, topic: str) -> int:
     """The sum of the high watermarks of ``topic``'s partitions (0 for a missing topic)."""
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "fleetedge-reader", "logger": _kafka_log}
+        {**kafka_config(bootstrap), "group.id": "fleetedge-reader", "logger": _kafka_log}
     )
     try:
         meta = consumer.list_topics(topic, timeout=10).topics.get(topic)

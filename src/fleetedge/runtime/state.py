@@ -13,6 +13,7 @@ import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,6 +47,24 @@ class NodeState(BaseModel):
         return NodePorts(self.broker_port, self.controller_port, self.link_port, self.proxy_port)
 
 
+class ClusterSecurity(BaseModel):
+    """How a cluster's listeners are secured (files made by ``fleetedge.security``).
+
+    ``cluster`` (the shore): every client listener is SASL_SSL with SCRAM-SHA-512 and ACLs;
+    brokers and controllers authenticate among themselves; ``admin_file`` holds the admin's
+    credentials. ``link`` (a vessel): only the listener the shore reaches through the link is
+    SASL_SSL; the vessel's own services stay on loopback plaintext.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Literal["cluster", "link"]
+    server_pem: Path
+    ca_file: Path
+    broker_secret_file: Path | None = None
+    admin_file: Path | None = None
+
+
 class ClusterState(BaseModel):
     """Everything needed to find, start and stop a cluster from any process."""
 
@@ -58,6 +77,7 @@ class ClusterState(BaseModel):
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     nodes: list[NodeState]
     overrides: dict[str, str] = Field(default_factory=dict)
+    security: ClusterSecurity | None = None
 
     @property
     def bootstrap_servers(self) -> str:

@@ -20,6 +20,7 @@ rebuilds everything from the earliest offsets without reading an old generation'
 from __future__ import annotations
 
 import logging
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleetedge.events import topics as t
 from fleetedge.runtime.health import create_topic
+from fleetedge.security.clients import kafka_config
 from fleetedge.shore import kpis, ranges, tables
 
 if TYPE_CHECKING:
@@ -178,14 +180,21 @@ def _quix() -> tuple[type[Application], type[TopicConfig]]:
     return Application, TopicConfig
 
 
+def _connection() -> type[Any]:
+    from quixstreams.kafka.configuration import ConnectionConfig  # noqa: PLC0415
+
+    return ConnectionConfig
+
+
 class FleetAnalytics:
     """One worker of the fleet analytics; run several with the same group to scale out."""
 
     def __init__(self, config: AnalyticsConfig) -> None:
         self.config = config
         application, self._topic_config = _quix()
+        ConnectionConfig = _connection()  # noqa: N806
         self.app: Application = application(
-            broker_address=config.bootstrap,
+            broker_address=ConnectionConfig.from_librdkafka_dict(kafka_config(config.bootstrap)),
             consumer_group=config.group,
             processing_guarantee="exactly-once",
             auto_offset_reset="earliest",
@@ -195,7 +204,12 @@ class FleetAnalytics:
             state_dir=str(config.state_dir),
             loglevel="WARNING",
             consumer_extra_config={"logger": logging.getLogger("fleetedge.runtime.kafka")},
-            producer_extra_config={"logger": logging.getLogger("fleetedge.runtime.kafka")},
+            producer_extra_config={
+                "logger": logging.getLogger("fleetedge.runtime.kafka"),
+                # Under the group's name, so an ACL on that prefix covers it (Quix would make
+                # a bare UUID).
+                "transactional.id": f"{config.group}-{uuid.uuid4()}",
+            },
         )
         self._build()
 

@@ -27,6 +27,7 @@ from fleetedge.events import JSON, Command, decode
 from fleetedge.events import topics as t
 from fleetedge.events.vessel import CommandAction
 from fleetedge.link.mirror import commands_topic
+from fleetedge.security.clients import kafka_config
 from fleetedge.shore.exceptions import ShoreError
 
 _log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def read_completeness(
     """The latest completeness of every container (the whole compacted topic, read committed)."""
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **kafka_config(bootstrap),
             "group.id": "fleetedge-completeness",
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
@@ -95,7 +96,7 @@ def last_command_seq(bootstrap: str, vessel: str) -> int:
     """The seq of the newest command on ``vessel``'s command topic (0 if none)."""
     topic = commands_topic(vessel)
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "fleetedge-commands", "logger": _kafka_log}
+        {**kafka_config(bootstrap), "group.id": "fleetedge-commands", "logger": _kafka_log}
     )
     try:
         tp = TopicPartition(topic, 0)
@@ -136,7 +137,7 @@ class BackfillRequester:
         self._seqs: dict[str, int] = {}
         self._producer = Producer(
             {
-                "bootstrap.servers": bootstrap,
+                **kafka_config(bootstrap),
                 "enable.idempotence": True,
                 "acks": "all",
                 "logger": _kafka_log,

@@ -37,6 +37,7 @@ from fleetedge.events import topics as t
 from fleetedge.events.aggregates import ContainerWindow
 from fleetedge.events.alerts import Alert
 from fleetedge.events.vessel import CommandAck, VesselStatus
+from fleetedge.security.clients import kafka_config
 from fleetedge.shore.exceptions import ShoreError
 
 _log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ class Normalizer:
         self._stop = threading.Event()
         self._consumer = Consumer(
             {
-                "bootstrap.servers": bootstrap,
+                **kafka_config(bootstrap),
                 "group.id": group_id,
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",
@@ -160,7 +161,7 @@ class Normalizer:
         )
         self._producer = Producer(
             {
-                "bootstrap.servers": bootstrap,
+                **kafka_config(bootstrap),
                 "transactional.id": transactional_id,
                 "enable.idempotence": True,
                 "acks": "all",

@@ -1,0 +1,161 @@
+"""Who may do what on the shore cluster: one principal per vessel, one per shore service.
+
+A vessel's principal is its MirrorMaker 2 processes' identity (they run ashore, see
+``link/mirror.py``): it may create and write only ``<vessel>.*`` and its own Connect internal
+topics, and read only its own commands topic. Each shore service may read the topics it
+consumes, write the ones it produces, and use its own consumer groups and transactional ids;
+a service that reads every vessel's topics gets ``<vessel>.*`` one vessel at a time, granted
+with the vessel and revoked with it. Nothing is granted on ``*``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from confluent_kafka.admin import (
+    AclBinding,
+    AclOperation,
+    AclPermissionType,
+    ResourcePatternType,
+    ResourceType,
+)
+
+from fleetedge.events import topics
+
+Op = AclOperation
+READ = (Op.READ, Op.DESCRIBE, Op.DESCRIBE_CONFIGS)
+WRITE = (Op.WRITE, Op.DESCRIBE, Op.DESCRIBE_CONFIGS, Op.CREATE)
+OWN = (Op.ALL,)
+
+NORMALIZER = "svc-normalizer"
+ANALYTICS = "svc-analytics"
+PROJECTOR = "svc-projector"
+BACKFILL = "svc-backfill"
+LINK = "svc-link"
+API = "svc-api"
+SERVICES = (NORMALIZER, ANALYTICS, PROJECTOR, BACKFILL, LINK, API)
+# Shore services that read every vessel's mirrored topics.
+VESSEL_READERS = (NORMALIZER, LINK)
+COMMANDS_PREFIX = "fleet.commands."
+MM2_KINDS = ("offsets", "status", "configs")
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Allow ``operations`` on a resource, by literal name or by prefix."""
+
+    resource: ResourceType
+    name: str
+    operations: tuple[AclOperation, ...]
+    prefixed: bool = False
+
+    def bindings(self, principal: str) -> list[AclBinding]:
+        pattern = ResourcePatternType.PREFIXED if self.prefixed else ResourcePatternType.LITERAL
+        return [
+            AclBinding(
+                self.resource,
+                self.name,
+                pattern,
+                f"User:{principal}",
+                "*",
+                operation,
+                AclPermissionType.ALLOW,
+            )
+            for operation in self.operations
+        ]
+
+
+def topic(name: str, operations: tuple[AclOperation, ...], *, prefixed: bool = False) -> Grant:
+    return Grant(ResourceType.TOPIC, name, operations, prefixed)
+
+
+def group(name: str, *, prefixed: bool = True) -> Grant:
+    return Grant(ResourceType.GROUP, name, (Op.READ, Op.DESCRIBE), prefixed)
+
+
+def transactions(name: str, *, prefixed: bool = True) -> Grant:
+    return Grant(ResourceType.TRANSACTIONAL_ID, name, (Op.WRITE, Op.DESCRIBE), prefixed)
+
+
+def vessel_grants(vessel: str) -> list[Grant]:
+    """The vessel's own principal: its MirrorMaker 2 flows, up and down."""
+    own = f"{vessel}."
+    return [
+        topic(own, (*WRITE, Op.ALTER_CONFIGS), prefixed=True),
+        *(topic(f"mm2-{kind}.{vessel}.", OWN, prefixed=True) for kind in MM2_KINDS),
+        topic(f"{COMMANDS_PREFIX}{vessel}", READ),
+        # Each MirrorMaker 2 process makes sure the target's heartbeats topic exists, even
+        # where it emits none: it may create it, not write to it.
+        topic("heartbeats", (Op.CREATE, Op.DESCRIBE)),
+        group(f"{vessel}-mm2-"),
+        # Exactly-once Connect: tasks' ids start with the group, the leader's with this.
+        transactions(f"{vessel}-mm2-"),
+        transactions(f"connect-cluster-{vessel}-mm2-"),
+    ]
+
+
+def vessel_reader_grants(vessel: str) -> list[Grant]:
+    """What a shore service that reads every vessel gets for this one."""
+    return [topic(f"{vessel}.", READ, prefixed=True)]
+
+
+def _shore(names: tuple[str, ...], operations: tuple[AclOperation, ...]) -> list[Grant]:
+    return [topic(name, operations) for name in names]
+
+
+def service_grants(service: str) -> list[Grant]:
+    """The fixed rights of a shore service (per-vessel reading comes with each vessel)."""
+    windows, alerts, status, acks = (
+        topics.FLEET_WINDOWS.name,
+        topics.FLEET_ALERTS.name,
+        topics.FLEET_STATUS.name,
+        topics.FLEET_ACKS.name,
+    )
+    link, dlq, kpis, completeness = (
+        topics.FLEET_LINK.name,
+        topics.FLEET_DLQ.name,
+        topics.FLEET_KPIS.name,
+        topics.FLEET_COMPLETENESS.name,
+    )
+    shore_topics = (windows, alerts, status, acks, link, dlq, kpis, completeness)
+    if service == NORMALIZER:
+        return [
+            *_shore((windows, alerts, status, acks, dlq), WRITE),
+            group("fleet-normalizer"),
+            transactions("fleet-normalizer"),
+        ]
+    if service == ANALYTICS:
+        internal = ("fleet-analytics", "changelog__fleet-analytics", "repartition__fleet-analytics")
+        return [
+            *_shore((windows, alerts, status, link), (*READ, Op.CREATE)),
+            *_shore((kpis, completeness), WRITE),
+            *(topic(name, OWN, prefixed=True) for name in internal),
+            group("fleet-analytics"),
+            transactions("fleet-analytics"),
+        ]
+    if service == PROJECTOR:
+        return [*_shore(shore_topics, READ), group("fleetedge-")]
+    if service == BACKFILL:
+        return [
+            *_shore((completeness, acks), READ),
+            topic(COMMANDS_PREFIX, WRITE, prefixed=True),
+            group("fleetedge-"),
+        ]
+    if service == API:
+        return [
+            *_shore(shore_topics, READ),
+            topic(COMMANDS_PREFIX, WRITE, prefixed=True),
+            group("fleetedge-"),
+        ]
+    if service == LINK:
+        return [
+            topic(COMMANDS_PREFIX, (Op.CREATE, Op.DESCRIBE), prefixed=True),
+            topic(link, WRITE),
+            *(topic(f"mm2-{kind}.", READ, prefixed=True) for kind in ("status", "offsets")),
+            group("fleetedge-link-"),
+        ]
+    raise ValueError(f"no such shore service principal: {service}")
+
+
+def bindings(principal: str, grants: list[Grant]) -> list[AclBinding]:
+    return [b for g in grants for b in g.bindings(principal)]
