@@ -38,6 +38,10 @@ from fleetedge.link.toxiproxy import ToxiproxyBinary
 from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, free_node_ports
 from fleetedge.runtime.ports import free_ports
 from fleetedge.runtime.waiting import wait_until
+from fleetedge.security import clients
+from fleetedge.security import fleet as security
+from fleetedge.security.clients import kafka_config
+from fleetedge.security.store import SecurityStore
 from fleetedge.settings import RuntimeSettings
 
 
@@ -45,7 +49,7 @@ def produce_backlog(bootstrap: str, vessel: str, reefers: int, windows_each: int
     """Windows of every reefer, as the edge writes them (idempotent, zstd); returns the count."""
     producer = Producer(
         {
-            "bootstrap.servers": bootstrap,
+            **kafka_config(bootstrap),
             "enable.idempotence": True,
             "acks": "all",
             "compression.type": "zstd",
@@ -70,7 +74,7 @@ def alert_ashore(shore: str, topic: str, marker: str, deadline: float) -> float 
     """Seconds until a record with ``marker`` is ashore in ``topic`` (tailing from now)."""
     consumer = Consumer(
         {
-            "bootstrap.servers": shore,
+            **kafka_config(shore),
             "group.id": f"bench-{uuid.uuid4()}",
             "isolation.level": "read_committed",
             "auto.offset.reset": "earliest",
@@ -93,7 +97,7 @@ def raw_drain(link_bootstrap: str, topic: str, partitions: int, records: int) ->
     """Seconds for a raw consumer to read ``records`` through the link (bulk fetch sizes)."""
     consumer = Consumer(
         {
-            "bootstrap.servers": link_bootstrap,
+            **kafka_config(link_bootstrap),
             "group.id": f"bench-{uuid.uuid4()}",
             "enable.auto.commit": False,
             "fetch.max.bytes": BULK.fetch_max_bytes,
@@ -111,14 +115,27 @@ def raw_drain(link_bootstrap: str, topic: str, partitions: int, records: int) ->
 
 
 class Rig:
-    """A vessel and a shore behind the link, supervised, as `fleet up` runs them."""
+    """A vessel and a shore behind the link, supervised, as `fleet up` runs them; ``secure``:
+    the shore and the vessel's link listener on SASL_SSL, with the fleet's principals."""
 
-    def __init__(self, runtime: KafkaRuntime, binary: Path, home: Path) -> None:
+    def __init__(
+        self, runtime: KafkaRuntime, binary: Path, home: Path, *, secure: bool = False
+    ) -> None:
+        self.store = SecurityStore(home)
+        self.secure = secure
         self.vessel = KafkaCluster.create(
-            "vessel-b", home=home, runtime=runtime, ports=free_node_ports(3, link=True)
+            "vessel-b",
+            home=home,
+            runtime=runtime,
+            ports=free_node_ports(3, link=True),
+            security=security.vessel_security(self.store, "vessel-b") if secure else None,
         )
         self.shore = KafkaCluster.create(
-            "shore", home=home, runtime=runtime, ports=free_node_ports(3)
+            "shore",
+            home=home,
+            runtime=runtime,
+            ports=free_node_ports(3),
+            security=security.shore_security(self.store, "shore") if secure else None,
         )
         self.emulator = LinkEmulator(home / "link", binary, free_ports(1)[0])
         self.runtime = runtime
@@ -130,6 +147,17 @@ class Rig:
     def start(self) -> None:
         self.vessel.up()
         self.shore.up()
+        credentials = None
+        if self.secure:
+            name = self.vessel.name
+            security.provision_services(self.store, self.shore.bootstrap_servers)
+            security.add_vessel(
+                self.store,
+                name,
+                shore_bootstrap=self.shore.bootstrap_servers,
+                vessel_bootstrap=self.vessel.bootstrap_servers,
+            )
+            credentials = security.auth(self.store, name)
         self.emulator.start()
         link = vessel_link(
             self.runtime,
@@ -138,6 +166,7 @@ class Rig:
             self.vessel,
             self.shore,
             rest_ports=free_ports(3),
+            credentials=credentials,
         )
         self.link_bootstrap = link.link_bootstrap
         self.supervisor = LinkSupervisor([link])
@@ -159,8 +188,10 @@ class Rig:
         if self.supervisor is not None:
             self.supervisor.close()
         self.emulator.stop()
-        self.vessel.down(purge=True)
-        self.shore.down(purge=True)
+        for cluster in (self.vessel, self.shore):
+            clients.forget(cluster.bootstrap_servers)
+            cluster.down(purge=True)
+        clients.forget(self.link_bootstrap or "-")
 
 
 def run(rig: Rig, args: argparse.Namespace) -> None:
@@ -169,7 +200,7 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
     rig.emulator.cut(name)
     windows = produce_backlog(rig.vessel.bootstrap_servers, name, args.reefers, 4 * args.hours)
     marker = alert(name, "BNCU0000001", 1)
-    producer = Producer({"bootstrap.servers": rig.vessel.bootstrap_servers, "acks": "all"})
+    producer = Producer({**kafka_config(rig.vessel.bootstrap_servers), "acks": "all"})
     producer.produce(topics.ALERTS.name, JSON.encode(marker), b"BNCU0000001")
     producer.flush(30)
     up0, _ = rig.emulator.sent_bytes(name)

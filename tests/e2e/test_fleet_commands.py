@@ -9,6 +9,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from fleetedge.runtime.health import create_topic
+from fleetedge.security.clients import kafka_config
 from tests.support.cli import fleet
 from tests.support.running_fleet import RunningFleet, wait_for
 
@@ -16,11 +17,11 @@ pytestmark = pytest.mark.kafka
 
 
 def _roundtrip(bootstrap: str, topic: str, value: bytes) -> list[bytes]:
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    producer = Producer({**kafka_config(bootstrap), "acks": "all"})
     producer.produce(topic, value)
     assert producer.flush(30) == 0
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": topic, "auto.offset.reset": "earliest"}
+        {**kafka_config(bootstrap), "group.id": topic, "auto.offset.reset": "earliest"}
     )
     consumer.subscribe([topic])
     try:

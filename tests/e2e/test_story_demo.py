@@ -15,6 +15,7 @@ import pytest
 
 from fleetedge.settings import RuntimeSettings
 from tests.support.running_fleet import ARTIFACTS, RunningFleet
+from tests.support.secrets import file_texts, leaks, log_files, secrets_of
 
 pytestmark = pytest.mark.kafka
 CHAPTERS = (
@@ -70,3 +71,10 @@ def test_the_demo_tells_its_story_and_loses_nothing(
     assert "ashore: the alerts after" in text
     assert ": equal" in text
     assert "the dashboard is still up" in text
+    # The whole run, grepped for every secret it used: passwords, keys, the API token.
+    home = tmp_path / "home"
+    secrets = secrets_of(home)
+    assert len(secrets) >= 12, sorted(secrets)  # 6 services, 2 vessels, admin, brokers, keys
+    files = log_files(home)
+    assert len(files) >= 40, files
+    assert not leaks(secrets, [*file_texts(files), ("the demo's output", text)])

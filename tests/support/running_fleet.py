@@ -15,6 +15,7 @@ import psutil
 
 from fleetedge.fleet.spec import FleetPlan
 from fleetedge.fleet.state import Snapshot, plan_path, snapshot_path, token_path
+from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, list_clusters
 from fleetedge.runtime.jvm import find_processes
 from fleetedge.settings import RuntimeSettings
 from tests.support.cli import fleet
@@ -77,6 +78,10 @@ def start_fleet(home: Path, settings: RuntimeSettings, *args: str) -> RunningFle
         fleet("down", "--purge", home=home, settings=settings, timeout=400)
         raise AssertionError(f"fleet up failed: {done.stderr}\n{tail}")
     plan = FleetPlan.load(plan_path(home))
+    # This process acts on the fleet as its operator does: as the shore's admin.
+    runtime = KafkaRuntime(find_java(settings.java), KafkaJars(settings.cache_dir).require())
+    for name in list_clusters(home):
+        KafkaCluster.open(name, home=home, runtime=runtime)
     return RunningFleet(home, settings, plan, token_path(home).read_text().strip())
 
 

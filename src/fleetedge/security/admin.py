@@ -72,15 +72,8 @@ def delete_user(bootstrap: str, username: str) -> None:
                 raise AccessAdminError(f"removing user {username} failed: {exc.args[0]}") from exc
 
 
-def grant(bootstrap: str, acls: Sequence[AclBinding]) -> None:
-    if acls:
-        client = _client(bootstrap)
-        _wait(client, client.create_acls(list(acls)), "creating ACLs")
-
-
-def revoke_principal(bootstrap: str, username: str) -> None:
-    """Delete every ACL of ``username``."""
-    match = AclBindingFilter(
+def _of_principal(username: str) -> AclBindingFilter:
+    return AclBindingFilter(
         ResourceType.ANY,
         None,
         ResourcePatternType.ANY,
@@ -89,6 +82,17 @@ def revoke_principal(bootstrap: str, username: str) -> None:
         AclOperation.ANY,
         AclPermissionType.ANY,
     )
+
+
+def grant(bootstrap: str, acls: Sequence[AclBinding]) -> None:
+    if acls:
+        client = _client(bootstrap)
+        _wait(client, client.create_acls(list(acls)), "creating ACLs")
+
+
+def revoke_principal(bootstrap: str, username: str) -> None:
+    """Delete every ACL of ``username``."""
+    match = _of_principal(username)
     client = _client(bootstrap)
     _wait(client, client.delete_acls([match]), f"deleting {username}'s ACLs")
 
@@ -104,15 +108,7 @@ def revoke_resource(bootstrap: str, resource: ResourceType, name: str, prefixed:
 
 
 def acls_of(bootstrap: str, username: str) -> list[AclBinding]:
-    match = AclBindingFilter(
-        ResourceType.ANY,
-        None,
-        ResourcePatternType.ANY,
-        f"User:{username}",
-        None,
-        AclOperation.ANY,
-        AclPermissionType.ANY,
-    )
+    match = _of_principal(username)
     try:
         client = _client(bootstrap)
         result = client.describe_acls(match).result(timeout=TIMEOUT)
