@@ -24,8 +24,9 @@ def secrets_of(home: Path) -> dict[str, str]:
         found[f"password of {path.stem}"] = json.loads(path.read_text())["password"]
     for path in [directory / "ca.key", *directory.glob("*.pem")]:
         lines = path.read_text().splitlines()
-        start = lines.index("-----BEGIN PRIVATE KEY-----")
-        found[f"private key in {path.name}"] = lines[start + 2]
+        if "-----BEGIN PRIVATE KEY-----" in lines:  # ca.pem holds the certificate only
+            start = lines.index("-----BEGIN PRIVATE KEY-----")
+            found[f"private key in {path.name}"] = lines[start + 1]
     if token_path(home).exists():
         found["API operator token"] = token_path(home).read_text().strip()
     return found
