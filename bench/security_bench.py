@@ -15,7 +15,7 @@ Each rig measures:
 
 It prints each figure for both rigs and the ratio secured / plaintext.
 
-Usage: ``python bench/security_bench.py [--records 100000] [--backlog 10000] [--kbps 1024]``
+Usage: ``python -m bench.security_bench [--records 100000] [--backlog 10000] [--kbps 1024]``
 (needs root for the kernel's traffic control, like `fleet link shape`).
 """
 
