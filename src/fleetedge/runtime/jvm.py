@@ -51,6 +51,25 @@ class KafkaRuntime:
             *self.extra_options,
         ]
 
+    def command(
+        self,
+        main_class: str,
+        args: Sequence[str],
+        *,
+        log_dir: Path,
+        log4j_config: Path,
+        marker: Path,
+    ) -> list[str]:
+        """The command line that runs ``main_class`` with this runtime's JVM options."""
+        return [
+            str(self.java.path),
+            *self.jvm_options(log_dir, log4j_config, marker),
+            "-cp",
+            self.jars.classpath,
+            main_class,
+            *args,
+        ]  # fmt: skip
+
     def spawn(
         self,
         main_class: str,
@@ -61,15 +80,15 @@ class KafkaRuntime:
         marker: Path,
     ) -> subprocess.Popen[bytes]:
         """Start ``main_class`` detached, its stdout/stderr going to ``log_dir/server.out``."""
+        command = self.command(
+            main_class, args, log_dir=log_dir, log4j_config=log4j_config, marker=marker
+        )
+        return self.spawn_command(command, log_dir=log_dir)
+
+    @staticmethod
+    def spawn_command(command: Sequence[str], *, log_dir: Path) -> subprocess.Popen[bytes]:
+        """Start ``command`` in a session of its own, its output to ``log_dir/server.out``."""
         log_dir.mkdir(parents=True, exist_ok=True)
-        command = [
-            str(self.java.path),
-            *self.jvm_options(log_dir, log4j_config, marker),
-            "-cp",
-            self.jars.classpath,
-            main_class,
-            *args,
-        ]
         with (log_dir / OUT_FILE).open("ab") as out:
             return subprocess.Popen(
                 command,
