@@ -29,6 +29,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from fleetedge.devices.synthetic import alert, window
 from fleetedge.events import JSON, topics
+from fleetedge.link.connect import ConnectGroup, ConnectSettings
 from fleetedge.link.emulator import LinkEmulator, Shape
 from fleetedge.link.health import LinkHealth, measure
 from fleetedge.link.mirror import BULK, UPLINKS
@@ -38,7 +39,7 @@ from fleetedge.link.toxiproxy import ToxiproxyBinary
 from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, free_node_ports
 from fleetedge.runtime.ports import free_ports
 from fleetedge.runtime.waiting import wait_until
-from fleetedge.security import clients
+from fleetedge.security import acls, clients
 from fleetedge.security import fleet as security
 from fleetedge.security.clients import kafka_config
 from fleetedge.security.store import SecurityStore
@@ -142,6 +143,7 @@ class Rig:
         self.home = home
         self.stop = threading.Event()
         self.supervisor: LinkSupervisor | None = None
+        self.connect: ConnectGroup | None = None
         self.link_bootstrap = ""
 
     def start(self) -> None:
@@ -159,17 +161,25 @@ class Rig:
             )
             credentials = security.auth(self.store, name)
         self.emulator.start()
+        identity = security.auth(self.store, acls.CONNECT).java() if self.secure else {}
+        self.connect = ConnectGroup(
+            self.runtime,
+            self.home / "link" / "connect",
+            ConnectSettings(self.shore.bootstrap_servers, self.shore.replication_factor, identity),
+            free_ports(1),
+        )
+        rest = self.connect.start()
         link = vessel_link(
             self.runtime,
-            self.home / "link" / "mm2",
+            self.home / "link" / "connect",
             self.emulator,
             self.vessel,
             self.shore,
-            rest_ports=free_ports(3),
+            downlink_port=free_ports(1)[0],
             credentials=credentials,
         )
         self.link_bootstrap = link.link_bootstrap
-        self.supervisor = LinkSupervisor([link])
+        self.supervisor = LinkSupervisor([link], rest)
         threading.Thread(target=self.supervisor.run, args=(self.stop, 1.0), daemon=True).start()
         wait_until(
             lambda: self.health().last_heartbeat_age_s is not None,
@@ -187,6 +197,8 @@ class Rig:
         self.stop.set()
         if self.supervisor is not None:
             self.supervisor.close()
+        if self.connect is not None:
+            self.connect.stop()
         self.emulator.stop()
         for cluster in (self.vessel, self.shore):
             clients.forget(cluster.bootstrap_servers)

@@ -3,10 +3,11 @@
 A gap made on purpose closes end to end: shore detects it, asks the vessel, the vessel re-sends;
 and the link's state, as the supervisor reports it, reaches the fleet KPIs.
 
-Real vessel and shore clusters, the real link (Toxiproxy and three MirrorMaker 2 flows under the
-supervisor), and the real services as processes: normalizer and analytics ashore, the resender
-aboard. One window of one container never reaches the vessel's aggregates topic, as if the edge
-had lost it; its readings stay in the vessel's raw telemetry.
+Real vessel and shore clusters, the real link (Toxiproxy, a Connect worker carrying the uplink
+connectors, the downlink, all under the link supervisor), and the real services as processes:
+normalizer and analytics ashore, the resender aboard. One window of one container never reaches the
+vessel's aggregates topic, as if the edge had lost it; its readings stay in the vessel's raw
+telemetry.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from confluent_kafka import Producer
 
 from fleetedge.events import JSON, CommandAck, ContainerWindow, decode
 from fleetedge.events import topics as t
+from fleetedge.link.connect import ConnectGroup, ConnectSettings
 from fleetedge.link.emulator import LinkEmulator
 from fleetedge.link.reports import LinkReporter, StateRules
 from fleetedge.link.setup import vessel_link
@@ -53,15 +55,18 @@ def linked(
     ensure_topics(AnalyticsConfig(shore.bootstrap_servers, fleet_home, replication_factor=1))
     emulator = LinkEmulator(fleet_home / "backfill-link", binary.path, free_ports(1)[0])
     emulator.start()
-    link = vessel_link(
-        runtime, fleet_home / "backfill-mm2", emulator, vessel, shore, rest_ports=free_ports(3)
+    directory = fleet_home / "backfill-connect"
+    group = ConnectGroup(
+        runtime, directory, ConnectSettings(shore.bootstrap_servers, 1), free_ports(1)
     )
+    connect = group.start()
+    link = vessel_link(runtime, directory, emulator, vessel, shore, downlink_port=free_ports(1)[0])
     # Offline after 20 s without a heartbeat, so a short cut shows; stalls judged after 30 s.
     reporter = LinkReporter(
         shore.bootstrap_servers, fleet_home / "backfill-link", StateRules(offline_after_s=20)
     )
     supervisor = LinkSupervisor(
-        [link], stall_after=30, health_every=3, reporter=reporter, heartbeat_stale_after=15
+        [link], connect, stall_after=30, health_every=3, reporter=reporter, heartbeat_stale_after=15
     )
     stop = threading.Event()
     thread = threading.Thread(target=supervisor.run, args=(stop, 1.0), daemon=True)
@@ -72,6 +77,7 @@ def linked(
         stop.set()
         thread.join(60)
         supervisor.close()
+        group.stop()
         emulator.stop()
 
 

@@ -1,6 +1,7 @@
 """Security with real clusters: a secured shore (SASL_SSL, SCRAM-SHA-512, ACLs), two vessels
-whose link listeners are on TLS, and their MirrorMaker 2 priority flows through the link
-emulator, each presenting its vessel's principal at both ends.
+whose link listeners are on TLS, and their priority connectors on a Connect worker that runs as
+``svc-connect``, through the link emulator, each connector presenting its vessel's principal
+at both ends.
 
 Principals are made as `fleet up` makes them (:mod:`fleetedge.security.fleet`) in a security
 store of this module's own.
@@ -19,8 +20,10 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from fleetedge.events import topics
+from fleetedge.link.connect import ConnectGroup, ConnectSettings
+from fleetedge.link.connectors import connector_name
 from fleetedge.link.emulator import LinkEmulator
-from fleetedge.link.mirror import PRIORITY, MirrorProcess, commands_topic
+from fleetedge.link.mirror import PRIORITY, commands_topic
 from fleetedge.link.setup import vessel_link
 from fleetedge.link.toxiproxy import ToxiproxyBinary
 from fleetedge.runtime import KafkaCluster, KafkaRuntime, free_node_ports
@@ -45,7 +48,7 @@ class SecureFleet:
     store: SecurityStore
     shore: KafkaCluster
     vessels: dict[str, KafkaCluster]
-    mirrors: dict[str, MirrorProcess]
+    connect: ConnectGroup
 
     def as_principal(self, name: str) -> dict[str, str]:
         return {
@@ -82,7 +85,8 @@ def fleet(
     binary = ToxiproxyBinary(settings.cache_dir.parent)
     binary.install()
     emulator = LinkEmulator(home / "link", binary.path, free_ports(1)[0])
-    mirrors: dict[str, MirrorProcess] = {}
+    directory = home / "link" / "connect"
+    group: ConnectGroup | None = None
     try:
         for cluster in (shore, *vessels.values()):
             cluster.up()
@@ -95,22 +99,30 @@ def fleet(
                 vessel_bootstrap=vessel.bootstrap_servers,
             )
         emulator.start()
+        worker_identity = security.auth(store, acls.CONNECT).java()
+        group = ConnectGroup(
+            runtime,
+            directory,
+            ConnectSettings(shore.bootstrap_servers, 1, worker_identity),
+            free_ports(1),
+        )
+        connect = group.start()
         for name, vessel in vessels.items():
             link = vessel_link(
                 runtime,
-                home / "link" / "mm2",
+                directory,
                 emulator,
                 vessel,
                 shore,
-                rest_ports=free_ports(3),
+                downlink_port=free_ports(1)[0],
                 credentials=security.auth(store, name),
             )
-            mirrors[name] = next(p for p in link.processes if p.flow == PRIORITY)
-            mirrors[name].start()
-        yield SecureFleet(store, shore, vessels, mirrors)
+            priority = connector_name(name, PRIORITY)
+            connect.put_config(priority, link.connectors[priority])
+        yield SecureFleet(store, shore, vessels, group)
     finally:
-        for mirror in mirrors.values():
-            mirror.stop()
+        if group is not None:
+            group.stop()
         emulator.stop()
         for cluster in (*vessels.values(), shore):
             cluster.down(purge=True)
@@ -231,7 +243,8 @@ def test_secrets_on_disk_are_for_their_owner_only(fleet: SecureFleet) -> None:
         store.server_pem(fleet.shore.name),
         *(store.credentials_path(p) for p in store.principals()),
         *(fleet.shore.state.node_dir(n) / "server.properties" for n in fleet.shore.node_ids),
-        *(m.directory / "mm2.properties" for m in fleet.mirrors.values()),
+        *(w.directory / "worker.properties" for w in fleet.connect.workers),
+        *(fleet.connect.workers[0].directory.parent / "secrets").glob("*.properties"),
     ]
     for path in private:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
@@ -248,7 +261,7 @@ def test_revoking_a_vessel_stops_its_link_while_others_carry_on(fleet: SecureFle
     before = _ashore(fleet, one)
     assert before == 20
 
-    log = fleet.mirrors[one].log_dir / "server.log"
+    log = fleet.connect.workers[0].log_dir / "server.log"
     markers = (
         "TopicAuthorizationException",
         "TransactionalIdAuthorizationException",
@@ -270,7 +283,7 @@ def test_revoking_a_vessel_stops_its_link_while_others_carry_on(fleet: SecureFle
     wait_until(
         lambda: refusals() > earlier,
         timeout=120,
-        what=f"{one}'s MirrorMaker 2 refused ashore",
+        what=f"{one}'s connector refused ashore",
         interval=2,
     )
     assert _ashore(fleet, one) == before, f"{one} still wrote ashore after being revoked"

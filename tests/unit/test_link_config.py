@@ -1,4 +1,5 @@
-"""MirrorMaker 2 configuration, sequence audit and heartbeat decoding: pure functions."""
+"""The link's Connect and MirrorMaker 2 configuration, sequence audit and heartbeat decoding:
+pure functions."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 from fleetedge.devices.synthetic import window
 from fleetedge.events import JSON, topics
 from fleetedge.link.audit import audit
+from fleetedge.link.connect import ConnectSettings, worker_properties
+from fleetedge.link.connectors import uplink_config, uplink_configs
 from fleetedge.link.health import decode_heartbeat
 from fleetedge.link.mirror import (
     BULK,
@@ -17,7 +20,6 @@ from fleetedge.link.mirror import (
     PRIORITY,
     LinkEndpoints,
     commands_topic,
-    internal_topic,
     mirror_properties,
     with_telemetry,
 )
@@ -26,47 +28,72 @@ from fleetedge.link.shaper import LinkShaper, _parse_kbit
 ENDS = LinkEndpoints("vessel-7", "127.0.0.1:1", "127.0.0.1:2")
 
 
-def _topics(props: dict[str, str], pair: str) -> list[str]:
-    pattern = props[f"{pair}.topics"]
+def _topics(props: dict[str, str], key: str) -> list[str]:
+    pattern = props[key]
     names = [s.name for s in topics.VESSEL_TOPICS] + ["heartbeats", commands_topic("vessel-7")]
     return [n for n in names if any(re.fullmatch(p, n) for p in pattern.split(","))]
 
 
+def test_the_connect_cluster_is_exactly_once_with_byte_converters_and_shore_topics() -> None:
+    props = worker_properties(ConnectSettings("127.0.0.1:2", 3), rest_port=18200)
+    assert props["exactly.once.source.support"] == "enabled"
+    assert props["bootstrap.servers"] == "127.0.0.1:2"
+    for kind in ("key", "value", "header"):
+        assert props[f"{kind}.converter"].endswith("ByteArrayConverter")
+    for kind in ("config", "offset", "status"):
+        assert props[f"{kind}.storage.replication.factor"] == "3"
+    assert props["listeners"] == "http://127.0.0.1:18200"
+    # A dead worker's tasks move within seconds, not Connect's default five minutes.
+    assert int(props["scheduled.rebalance.max.delay.ms"]) <= 30_000
+
+
 def test_uplinks_are_exactly_once_read_committed_and_never_skip() -> None:
     for flow in (PRIORITY, BULK):
-        props = mirror_properties(ENDS, flow, rest_port=1)
-        assert props["shore.exactly.once.source.support"] == "enabled"
-        assert props["dedicated.mode.enable.internal.rest"] == "true"
-        assert props["vessel-7.consumer.isolation.level"] == "read_committed"
+        props = uplink_config(ENDS, flow)
+        assert props["exactly.once.support"] == "required"
+        assert props["source.consumer.isolation.level"] == "read_committed"
+        assert props["source.cluster.alias"] == "vessel-7"
+        assert props["target.cluster.bootstrap.servers"] == "127.0.0.1:2"
         # No offset-syncs topic at all: ashore it would be one topic shared by every vessel.
-        assert props["vessel-7->shore.emit.offset-syncs.enabled"] == "false"
-        assert not [k for k in props if ".offset-syncs.topic" in k or "offset-syncs-" in k]
-        assert props["vessel-7->shore.enabled"] == "true"
-        assert props["shore->vessel-7.enabled"] == "false"
-        assert props["shore->vessel-7.emit.heartbeats.enabled"] == "false"
-        assert props["shore.offset.storage.topic"] == internal_topic("vessel-7", flow, "offsets")
-        assert not [k for k in props if "errors.tolerance" in k]
+        assert props["emit.offset-syncs.enabled"] == "false"
+        assert not [k for k in props if "offset-syncs.topic" in k]
+        assert props["errors.tolerance"] == "none"
 
 
-def test_alerts_and_aggregates_travel_in_separate_flows() -> None:
-    priority = _topics(mirror_properties(ENDS, PRIORITY, rest_port=1), "vessel-7->shore")
-    bulk = _topics(mirror_properties(ENDS, BULK, rest_port=1), "vessel-7->shore")
+def test_alerts_and_aggregates_travel_in_separate_connectors() -> None:
+    configs = uplink_configs(ENDS)
+    assert sorted(configs) == ["vessel-7.bulk", "vessel-7.priority"]
+    priority = _topics(configs["vessel-7.priority"], "topics")
+    bulk = _topics(configs["vessel-7.bulk"], "topics")
     assert topics.ALERTS.name in priority
     assert topics.AGGREGATES.name not in priority
     assert bulk == [topics.AGGREGATES.name]
-    assert topics.TELEMETRY.name in _topics(
-        mirror_properties(ENDS, with_telemetry(BULK), rest_port=1), "vessel-7->shore"
-    )
+    assert topics.TELEMETRY.name in _topics(uplink_config(ENDS, with_telemetry(BULK)), "topics")
     # Only the priority flow carries the heartbeats back, so they are not mirrored twice.
-    assert (
-        mirror_properties(ENDS, BULK, rest_port=1)["vessel-7->shore.heartbeats.replication.enabled"]
-        == "false"
+    assert configs["vessel-7.bulk"]["heartbeats.replication.enabled"] == "false"
+    assert configs["vessel-7.priority"]["heartbeats.replication.enabled"] == "true"
+
+
+def test_a_vessels_secret_stays_in_a_file_the_workers_read(tmp_path) -> None:
+    jaas = 'ScramLoginModule required username="vessel-7" password="s3cret";'
+    secured = LinkEndpoints(
+        "vessel-7",
+        "127.0.0.1:1",
+        "127.0.0.1:2",
+        shore_security={"security.protocol": "SASL_SSL", "sasl.jaas.config": jaas},
+        vessel_security={"security.protocol": "SASL_SSL", "sasl.jaas.config": jaas},
     )
+    props = uplink_config(secured, PRIORITY, tmp_path / "vessel-7.properties")
+    assert "s3cret" not in repr(props)
+    for prefix in ("source.cluster.", "target.cluster.", "producer.override.",
+                   "admin.override.", "consumer.override."):  # fmt: skip
+        assert props[f"{prefix}security.protocol"] == "SASL_SSL"
+        assert props[f"{prefix}sasl.jaas.config"].startswith("${file:")
 
 
 def test_downlink_waits_out_an_outage_and_writes_no_syncs() -> None:
     props = mirror_properties(ENDS, DOWNLINK, rest_port=1)
-    assert _topics(props, "shore->vessel-7") == [commands_topic("vessel-7")]
+    assert _topics(props, "shore->vessel-7.topics") == [commands_topic("vessel-7")]
     assert props["vessel-7.producer.delivery.timeout.ms"] == str(2**31 - 1)
     assert props["shore->vessel-7.emit.offset-syncs.enabled"] == "false"
     assert props["shore->vessel-7.emit.heartbeats.enabled"] == "true"
@@ -74,9 +101,12 @@ def test_downlink_waits_out_an_outage_and_writes_no_syncs() -> None:
 
 
 def test_link_clients_do_not_rebootstrap_in_a_loop() -> None:
-    props = mirror_properties(ENDS, BULK, rest_port=1)
+    props = mirror_properties(ENDS, DOWNLINK, rest_port=1)
     for client in ("consumer", "producer", "admin"):
         assert props[f"vessel-7.{client}.metadata.recovery.strategy"] == "none"
+    uplink = uplink_config(ENDS, BULK)
+    for client in ("consumer", "admin"):
+        assert uplink[f"source.{client}.metadata.recovery.strategy"] == "none"
 
 
 def test_the_commands_topic_is_not_taken_for_the_vessels_own() -> None:

@@ -1,17 +1,20 @@
-"""``fleet link``: the ship-to-shore link of every vessel (emulator, MirrorMaker 2, health)."""
+"""``fleet link``: every vessel's link (emulator, Connect, MirrorMaker 2, health)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Annotated
 
 import psutil
 import typer
+from confluent_kafka import KafkaException
 
 from fleetedge.cli._common import (
     console,
@@ -22,10 +25,17 @@ from fleetedge.cli._common import (
     until_signalled,
 )
 from fleetedge.events import topics
+from fleetedge.exceptions import FleetEdgeError
+from fleetedge.fleet.spec import FleetPlan
+from fleetedge.fleet.state import plan_path
+from fleetedge.link.connect import ConnectSettings, ConnectWorker, connect_dir
+from fleetedge.link.connectors import connector_names
 from fleetedge.link.emulator import LinkEmulator, Shape, emulator_dir
+from fleetedge.link.exceptions import ConnectRestError
 from fleetedge.link.health import DrainTracker, measure
-from fleetedge.link.mirror import FLOWS, UPLINKS, internal_topic
+from fleetedge.link.mirror import DOWNLINK, UPLINKS
 from fleetedge.link.reports import LinkReporter
+from fleetedge.link.rest import ConnectRest
 from fleetedge.link.setup import vessel_link
 from fleetedge.link.supervisor import LinkSupervisor
 from fleetedge.link.toxiproxy import ToxiproxyBinary
@@ -34,15 +44,17 @@ from fleetedge.runtime.health import create_topic
 from fleetedge.runtime.jvm import find_processes, send_signal, wait_gone
 from fleetedge.runtime.ports import free_ports
 from fleetedge.security import fleet as security
+from fleetedge.security.clients import CREDENTIALS_ENV, load_credentials_file
 from fleetedge.security.store import SecurityStore
 from fleetedge.settings import RuntimeSettings
 
 app = typer.Typer(help="The emulated satellite link and MirrorMaker 2.", no_args_is_help=True)
 
-# The demo's fixed ports (see the README): Toxiproxy's API, then three MirrorMaker 2 REST ports
-# per vessel, then the link supervisor's metrics.
+# The demo's fixed ports (see the README): Toxiproxy's API, the Connect workers' REST (worker k
+# on 18200 + k - 1), the link supervisor's metrics. A downlink's internal REST, which nothing
+# outside its own process calls, takes a free port.
 EMULATOR_API_PORT = 18100
-MM2_REST_BASE = 18200
+CONNECT_REST_BASE = 18200
 LINK_METRICS_PORT = 18090
 
 VesselArg = Annotated[str, typer.Argument(help="the vessel, e.g. vessel-1")]
@@ -62,36 +74,91 @@ def linked_vessels(cfg: RuntimeSettings) -> list[KafkaCluster]:
     return [c for c in clusters if c.link_bootstrap_servers is not None]
 
 
+def connect_urls(ports: list[int]) -> list[str]:
+    return [f"http://127.0.0.1:{p}" for p in ports]
+
+
+def fleet_connect_urls(cfg: RuntimeSettings) -> list[str]:
+    """The Connect workers of the fleet running here (its plan), else the demo's first one."""
+    path = plan_path(cfg.home)
+    if path.exists():
+        plan = FleetPlan.load(path)
+        urls = [
+            s.health_url.rstrip("/") for s in plan.services if s.kind == "connect" and s.health_url
+        ]
+        if urls:
+            return urls
+    return connect_urls([CONNECT_REST_BASE])
+
+
+class VesselSync:
+    """Keeps the link's vessels those recorded under FLEET_HOME with a link listener, running
+    and holding credentials: a vessel added to the running fleet (``fleet vessel add``) is
+    linked on the next round, a removed one unlinked. Nothing else is touched."""
+
+    def __init__(
+        self,
+        cfg: RuntimeSettings,
+        shore: KafkaCluster,
+        emu: LinkEmulator,
+        supervisor: LinkSupervisor,
+        *,
+        telemetry: bool,
+    ) -> None:
+        self.cfg = cfg
+        self.shore = shore
+        self.emu = emu
+        self.supervisor = supervisor
+        self.telemetry = telemetry
+        self.store = SecurityStore(cfg.home)
+        self.runtime = kafka_runtime(cfg)
+        self._refused: set[str] = set()
+
+    def __call__(self) -> None:
+        present = {c.name: c for c in linked_vessels(self.cfg)}
+        for gone in set(self.supervisor.links) - set(present):
+            self.supervisor.remove(gone)
+            self.emu.detach(gone)
+            console.print(f"{gone}: unlinked (its cluster is gone)")
+        for name, cluster in sorted(present.items()):
+            if name not in self.supervisor.links and cluster.live_nodes() == set(cluster.node_ids):
+                self._link(cluster)
+
+    def _link(self, vessel: KafkaCluster) -> None:
+        credentials = None
+        if self.shore.state.security is not None or vessel.state.security is not None:
+            if not self.store.has_principal(vessel.name):
+                if vessel.name not in self._refused:
+                    console.print(f"[yellow]{vessel.name} has no credentials: not linked")
+                    self._refused.add(vessel.name)
+                return
+            credentials = security.auth(self.store, vessel.name)
+        try:
+            link = vessel_link(
+                self.runtime,
+                connect_dir(self.cfg.home),
+                self.emu,
+                vessel,
+                self.shore,
+                downlink_port=free_ports(1)[0],
+                telemetry=self.telemetry,
+                credentials=credentials,
+            )
+        except (FleetEdgeError, KafkaException) as exc:
+            console.print(f"[yellow]{vessel.name}: not linked yet ({exc}); trying again")
+            return
+        self._refused.discard(vessel.name)
+        self.supervisor.add(link)
+        console.print(f"{vessel.name}: linked")
+
+
 def build_supervisor(
-    cfg: RuntimeSettings, shore_name: str, *, free: bool, telemetry: bool
-) -> tuple[LinkEmulator, LinkSupervisor]:
+    cfg: RuntimeSettings, shore_name: str, *, connect: list[str], free: bool, telemetry: bool
+) -> tuple[LinkEmulator, LinkSupervisor, VesselSync]:
     runtime = kafka_runtime(cfg)
     shore = KafkaCluster.open(shore_name, home=cfg.home, runtime=runtime)
     emu = emulator(cfg, free_ports(1)[0] if free else None)
     emu.start()
-    links = []
-    store = SecurityStore(cfg.home)
-    for index, vessel in enumerate(linked_vessels(cfg)):
-        base = MM2_REST_BASE + len(FLOWS) * index
-        ports = free_ports(len(FLOWS)) if free else [base + k for k in range(len(FLOWS))]
-        credentials = None
-        if shore.state.security is not None or vessel.state.security is not None:
-            if not store.has_principal(vessel.name):
-                console.print(f"[yellow]{vessel.name} has no credentials (revoked?): not linked")
-                continue
-            credentials = security.auth(store, vessel.name)
-        links.append(
-            vessel_link(
-                runtime,
-                emulator_dir(cfg.home) / "mm2",
-                emu,
-                vessel,
-                shore,
-                rest_ports=ports,
-                telemetry=telemetry,
-                credentials=credentials,
-            )
-        )
     create_topic(
         shore.bootstrap_servers,
         topics.FLEET_LINK.name,
@@ -103,9 +170,12 @@ def build_supervisor(
         },
     )
     reporter = LinkReporter(shore.bootstrap_servers, emulator_dir(cfg.home))
-    # MirrorMaker 2 can take minutes to start mirroring on a loaded two-core machine: a stall
-    # is judged after three, not one and a half.
-    return emu, LinkSupervisor(links, reporter=reporter, stall_after=180.0)
+    # A loaded two-core machine can take a minute or two to get a new task mirroring: a stall
+    # is judged after three.
+    supervisor = LinkSupervisor([], ConnectRest(connect), reporter=reporter, stall_after=180.0)
+    sync = VesselSync(cfg, shore, emu, supervisor, telemetry=telemetry)
+    sync()
+    return emu, supervisor, sync
 
 
 RUN_PID = "run.pid"
@@ -130,7 +200,7 @@ def spawn_detached(cfg: RuntimeSettings, *, free_ports: bool) -> int:
 
 
 def stop_link(cfg: RuntimeSettings) -> None:
-    """Stop the detached supervisor, every MirrorMaker 2 and the emulator of ``cfg.home``."""
+    """Stop the detached supervisor, every Connect worker and downlink, and the emulator."""
     directory = emulator_dir(cfg.home)
     pid_file = directory / RUN_PID
     if pid_file.exists():
@@ -148,22 +218,55 @@ def stop_link(cfg: RuntimeSettings) -> None:
         LinkEmulator(directory, binary.path, EMULATOR_API_PORT).stop()
 
 
+ConnectOpt = Annotated[
+    list[str] | None,
+    typer.Option("--connect", help="a Connect worker's REST URL (repeat for each worker)"),
+]
+
+
+@app.command()
+@fails_cleanly
+def worker(
+    rest_port: Annotated[int, typer.Option(help="the worker's REST port on 127.0.0.1")],
+    name: Annotated[str, typer.Option(help="the worker's name (its directory)")] = "connect-1",
+    shore: ShoreOpt = "shore",
+) -> None:
+    """Run one worker of the shore's Kafka Connect cluster, in the foreground (it becomes the
+    JVM). A secured shore's worker presents the principal of FLEET_KAFKA_CREDENTIALS."""
+    cfg = settings()
+    runtime = kafka_runtime(cfg)
+    shore_cluster = KafkaCluster.open(shore, home=cfg.home, runtime=runtime)
+    java: dict[str, str] = {}
+    credentials = os.environ.get(CREDENTIALS_ENV)
+    if shore_cluster.state.security is not None and credentials:
+        java = load_credentials_file(Path(credentials))[1].java()
+    connect = ConnectSettings(
+        shore_cluster.bootstrap_servers, shore_cluster.replication_factor, java
+    )
+    ConnectWorker(runtime, connect_dir(cfg.home) / name, connect, rest_port).exec()
+
+
 @app.command()
 @fails_cleanly
 def run(
     shore: ShoreOpt = "shore",
+    connect: ConnectOpt = None,
     free_ports_: Annotated[bool, typer.Option("--free-ports", help="any free ports")] = False,
     telemetry: Annotated[bool, typer.Option(help="mirror raw telemetry too")] = False,
     metrics_port: Annotated[int | None, typer.Option(help="Prometheus metrics port")] = None,
 ) -> None:
-    """Run every vessel's link: the emulator, MirrorMaker 2 and its supervisor, until Ctrl-C."""
+    """Run every vessel's link: the emulator, the connectors on Connect, each downlink, and
+    their watch, until Ctrl-C."""
     cfg = settings()
-    emu, supervisor = build_supervisor(cfg, shore, free=free_ports_, telemetry=telemetry)
+    emu, supervisor, sync = build_supervisor(
+        cfg, shore, connect=connect or fleet_connect_urls(cfg), free=free_ports_,
+        telemetry=telemetry,
+    )  # fmt: skip
     stop = until_signalled(metrics_port)
-    names = ", ".join(link.vessel for link in supervisor.links) or "no vessel"
+    names = ", ".join(supervisor.links) or "no vessel"
     console.print(f"link running for {names}; Ctrl-C stops it")
     try:
-        supervisor.run(stop)
+        supervisor.run(stop, on_round=sync)
     finally:
         supervisor.close()
     console.print(f"link stopped; the emulator keeps running on port {emu.state.api_port}")
@@ -216,13 +319,21 @@ def flap(
 def status(
     vessel: Annotated[str | None, typer.Argument(help="one vessel; default all")] = None,
     shore: ShoreOpt = "shore",
+    connect: ConnectOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     sample: Annotated[
         float, typer.Option(help="seconds between two looks, for the drain rate")
     ] = 2.0,
 ) -> None:
-    """Per vessel: link state, MirrorMaker 2, backlog, its age, drain rate, last heartbeat."""
+    """Per vessel: link state, its connectors and downlink, backlog, its age, drain rate, last
+    heartbeat."""
     cfg = settings()
+    rest = ConnectRest(connect or fleet_connect_urls(cfg), timeout=10)
+    try:
+        states = rest.connectors()
+    except ConnectRestError as exc:
+        console.print(f"[yellow]{exc.message}")
+        states = {}
     runtime = kafka_runtime(cfg)
     shore_cluster = KafkaCluster.open(shore, home=cfg.home, runtime=runtime)
     emu = emulator(cfg)
@@ -253,13 +364,16 @@ def status(
             if emu.running() and emu.is_cut(cluster.name)
             else ("up" if emu.running() else "emulator down"),
             "shape": link.shape.model_dump(),
-            "mirrormaker": {
-                flow.name: bool(
-                    find_processes(emulator_dir(cfg.home) / "mm2" / cluster.name / flow.name)
-                )
-                for flow in FLOWS
+            "connectors": {
+                name: states[name].state if name in states else "absent"
+                for name in connector_names(cluster.name)
             },
-            "status_topics": [internal_topic(cluster.name, f, "status") for f in FLOWS],
+            "tasks": {
+                name: [f"{t.state}@{t.worker}" for t in states[name].tasks]
+                for name in connector_names(cluster.name)
+                if name in states
+            },
+            "downlink": bool(find_processes(connect_dir(cfg.home) / cluster.name / DOWNLINK.name)),
             **health.as_dict(),
         }
         reports.append(report)
@@ -268,7 +382,8 @@ def status(
         return
     for r in reports:
         out.print(
-            f"[bold]{r['vessel']}[/] link {r['link']}  mm2 {r['mirrormaker']}\n"
+            f"[bold]{r['vessel']}[/] link {r['link']}  connectors {r['connectors']}  "
+            f"downlink {'up' if r['downlink'] else 'down'}\n"
             f"  backlog {r['backlog_records']} records (~{r['backlog_bytes']} B), oldest "
             f"{_secs(r['oldest_unmirrored_age_s'])}, drain {r['drain_rate_rps'] or 0:.1f}/s, "
             f"eta {_secs(r['eta_s'])}, last heartbeat {_secs(r['last_heartbeat_age_s'])} ago, "

@@ -1,7 +1,7 @@
 """Link health per vessel: what is waiting aboard, how old it is, how fast it drains.
 
-The backlog is measured against MirrorMaker 2's own committed source offsets (its Connect
-offsets topics ashore, read committed), not against a consumer group, so it is exactly what
+The backlog is measured against MirrorMaker 2's own committed source offsets (the Connect
+cluster's offsets topic ashore, read committed), not against a consumer group, so it is exactly what
 MirrorMaker 2 will resume from. Offsets on the vessel include the edge's transaction markers,
 so ``backlog_records`` may overstate by one per open transaction; it never understates.
 
@@ -23,7 +23,9 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
-from fleetedge.link.mirror import Flow, internal_topic
+from fleetedge.link.connect import OFFSETS_TOPIC
+from fleetedge.link.connectors import connector_name
+from fleetedge.link.mirror import Flow
 from fleetedge.security.clients import kafka_config
 
 PartitionKey = tuple[str, int]
@@ -81,22 +83,25 @@ def read_all(consumer: Consumer, topic: str, timeout: float = 10.0) -> list[Any]
 def mirrored_offsets(
     shore_bootstrap: str, vessel: str, flows: Iterable[Flow]
 ) -> dict[PartitionKey, int]:
-    """The next vessel offset each uplink will mirror, from its Connect offsets topic."""
+    """The next vessel offset each uplink will mirror, from Connect's offsets topic (written in
+    the same transactions as the records, so read committed)."""
     consumer = _consumer(shore_bootstrap)
+    names = {connector_name(vessel, flow) for flow in flows}
     result: dict[PartitionKey, int] = {}
     try:
-        for flow in flows:
-            for message in read_all(consumer, internal_topic(vessel, flow, "offsets")):
-                key = json.loads(message.key())
-                if not isinstance(key, list) or len(key) != 2:
-                    continue
-                partition = key[1]
-                at = (partition["topic"], int(partition["partition"]))
-                value = message.value()
-                if value is None:
-                    result.pop(at, None)
-                else:
-                    result[at] = int(json.loads(value)["offset"]) + 1
+        for message in read_all(consumer, OFFSETS_TOPIC):
+            key = json.loads(message.key())
+            if not isinstance(key, list) or len(key) != 2 or key[0] not in names:
+                continue
+            partition = key[1]
+            if partition.get("cluster") != vessel:
+                continue
+            at = (partition["topic"], int(partition["partition"]))
+            value = message.value()
+            if value is None:
+                result.pop(at, None)
+            else:
+                result[at] = int(json.loads(value)["offset"]) + 1
     finally:
         consumer.close()
     return result

@@ -1,26 +1,20 @@
-"""MirrorMaker 2 (dedicated mode) for one vessel: its configuration and its processes.
+"""The flows of a vessel's link, and the downlink's dedicated MirrorMaker 2 process.
 
-Placement: every MirrorMaker 2 process of a vessel runs ashore. The bulk of the traffic is
-vessel to shore, and Kafka's advice is "consume from remote, produce to local": then a cut link
-only makes the consumer wait and retry, and the producer never times out against a link that
-is down. Commands, the small reverse flow, are produced to the vessel through the link with
-delivery and blocking timeouts long enough to wait out an outage (see docs/link.md).
-
-Three flows per vessel, each its own process, Connect group and internal topics:
+Three flows per vessel:
 
 - ``priority`` (up): alerts, vessel status, command acknowledgements and heartbeats, in a
-  consumer of their own, so alerts never queue behind the bulk backlog in one fetch;
+  connector of their own, so alerts never queue behind the bulk backlog in one fetch;
 - ``bulk`` (up): window aggregates (and raw telemetry when asked), with small fetches so that a
   bulk response never holds the link for long;
 - ``downlink`` (down): commands, and the heartbeats MirrorMaker 2 emits into the vessel, which
   the priority flow brings back ashore as ``<vessel>.heartbeats``: a probe of both directions.
 
-A MirrorMaker 2 process needs every cluster it *writes to* at start-up (it looks up their ids),
-so the downlink, which writes to the vessel, cannot start while the link is down; keeping it
-apart lets the uplinks start, and run, whatever the link does.
-
-Uplinks are exactly-once (KIP-618, transactions on the shore); the command downlink is
-at-least-once and commands carry ids the vessel de-duplicates on.
+The uplinks are connectors on the shore's Connect cluster (:mod:`fleetedge.link.connectors`).
+The downlink writes to the vessel, so it runs as the vessel's own worker: MirrorMaker 2's
+dedicated mode keeps its Connect group and internal topics on the cluster it writes to, here
+the vessel, exactly as a Connect worker aboard would (see docs/link.md for why it is not a
+connector of the shore's cluster, whose exactly-once transactions would then span the link).
+Commands are at-least-once and carry ids the vessel de-duplicates on.
 """
 
 from __future__ import annotations
@@ -91,11 +85,9 @@ def with_telemetry(flow: Flow) -> Flow:
     return dataclasses.replace(flow, topics=(*flow.topics, topics.TELEMETRY.name))
 
 
-def internal_topic(vessel: str, flow: Flow, kind: str) -> str:
-    """A Connect internal topic of ``flow`` on its target (kind: offsets, status or configs)."""
-    if not flow.uplink:
-        return f"mm2-{kind}.{SHORE}.internal"
-    return f"mm2-{kind}.{vessel}.{flow.name}.internal"
+def downlink_topic(kind: str) -> str:
+    """An internal topic of the downlink's worker, aboard (kind: offsets, status or configs)."""
+    return f"mm2-{kind}.{SHORE}.internal"
 
 
 @dataclass(frozen=True)
@@ -155,7 +147,7 @@ def mirror_properties(
 ) -> dict[str, str]:
     """The properties file of ``flow``'s MirrorMaker 2 process."""
     v, s = ends.vessel, SHORE
-    up, down = f"{v}->{s}", f"{s}->{v}"
+    down = f"{s}->{v}"
     props: dict[str, str] = {
         "clusters": f"{v}, {s}",
         f"{v}.bootstrap.servers": ends.vessel_bootstrap,
@@ -171,43 +163,24 @@ def mirror_properties(
         **{f"{s}.{key}": value for key, value in ends.shore_security.items()},
     }
     if flow.uplink:
-        props |= _pair(v, s, True, ends.shore_replication_factor)
-        props |= _pair(s, v, False, ends.vessel_replication_factor)
-        props |= {
-            f"{up}.topics": ",".join(re.escape(t) for t in flow.topics),
-            f"{up}.heartbeats.replication.enabled": str(flow.heartbeats).lower(),
-            # The shore's own heartbeats topic would say nothing about the link.
-            f"{up}.emit.heartbeats.enabled": "false",
-            f"{s}.group.id": f"{v}-mm2-{flow.name}",
-            f"{s}.offset.storage.topic": internal_topic(v, flow, "offsets"),
-            f"{s}.status.storage.topic": internal_topic(v, flow, "status"),
-            f"{s}.config.storage.topic": internal_topic(v, flow, "configs"),
-            f"{s}.exactly.once.source.support": "enabled",
-            # The vessel's edge writes in transactions: mirror only what it committed.
-            f"{v}.consumer.isolation.level": "read_committed",
-            f"{v}.consumer.fetch.max.bytes": str(flow.fetch_max_bytes),
-            f"{v}.consumer.max.partition.fetch.bytes": str(flow.fetch_max_bytes),
-        }
-        for kind in ("offset", "status", "config"):
-            props[f"{s}.{kind}.storage.replication.factor"] = str(ends.shore_replication_factor)
-    else:
-        props |= _pair(s, v, True, ends.vessel_replication_factor)
-        props |= _pair(v, s, False, ends.shore_replication_factor)
-        topic = re.escape(commands_topic(v))
-        props |= {
-            f"{down}.topics": ",".join(re.escape(t) for t in flow.topics) or topic,
-            f"{down}.emit.heartbeats.enabled": "true",
-            f"{down}.emit.heartbeats.interval.seconds": "1",
-            f"{down}.heartbeats.replication.enabled": "false",
-            f"{down}.sync.topic.configs.enabled": "false",
-            f"{v}.group.id": f"{v}-mm2-downlink",
-            f"{s}.consumer.isolation.level": "read_committed",
-            # Produced through the link: wait out an outage rather than fail the task.
-            f"{v}.producer.delivery.timeout.ms": str(INT_MAX),
-            f"{v}.producer.max.block.ms": "600000",
-        }
-        for kind in ("offset", "status", "config"):
-            props[f"{v}.{kind}.storage.replication.factor"] = str(ends.vessel_replication_factor)
+        raise ValueError(f"{flow.name} is an uplink: it runs on the shore's Connect cluster")
+    props |= _pair(s, v, True, ends.vessel_replication_factor)
+    props |= _pair(v, s, False, ends.shore_replication_factor)
+    topic = re.escape(commands_topic(v))
+    props |= {
+        f"{down}.topics": ",".join(re.escape(t) for t in flow.topics) or topic,
+        f"{down}.emit.heartbeats.enabled": "true",
+        f"{down}.emit.heartbeats.interval.seconds": "1",
+        f"{down}.heartbeats.replication.enabled": "false",
+        f"{down}.sync.topic.configs.enabled": "false",
+        f"{v}.group.id": f"{v}-mm2-downlink",
+        f"{s}.consumer.isolation.level": "read_committed",
+        # Produced through the link: wait out an outage rather than fail the task.
+        f"{v}.producer.delivery.timeout.ms": str(INT_MAX),
+        f"{v}.producer.max.block.ms": "600000",
+    }
+    for kind in ("offset", "status", "config"):
+        props[f"{v}.{kind}.storage.replication.factor"] = str(ends.vessel_replication_factor)
     if extra:
         props.update(extra)
     return props

@@ -1,16 +1,17 @@
-"""Putting one vessel behind the link: its topics, its proxies, its MirrorMaker 2 processes."""
+"""Putting one vessel behind the link: its topics, its proxies, its connectors, its downlink."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 from fleetedge.events import topics
+from fleetedge.link.connectors import uplink_configs, write_secret
 from fleetedge.link.emulator import LinkEmulator
 from fleetedge.link.exceptions import LinkError
 from fleetedge.link.mirror import (
     BULK,
-    FLOWS,
+    DOWNLINK,
+    UPLINKS,
     LinkEndpoints,
     MirrorProcess,
     commands_topic,
@@ -62,15 +63,17 @@ def vessel_link(
     vessel: KafkaCluster,
     shore: KafkaCluster,
     *,
-    rest_ports: Sequence[int],
+    downlink_port: int,
     telemetry: bool = False,
     credentials: ClientAuth | None = None,
 ) -> VesselLink:
-    """Everything the supervisor needs to run and watch ``vessel``'s link.
+    """Everything the supervisor needs to run and watch ``vessel``'s link: its uplink
+    connectors' configs and its downlink process (under ``directory``, as are the secrets the
+    Connect workers read).
 
-    ``credentials``: the vessel's principal, which its MirrorMaker 2 flows present at each
-    secured end (the shore cluster, the vessel's link listener); the link's own probe of the
-    vessel presents it too.
+    ``credentials``: the vessel's principal, which its connectors and its downlink present at
+    each secured end (the shore cluster, the vessel's link listener); the link's own probe of
+    the vessel presents it too.
     """
     ensure_topics(vessel, shore)
     link_bootstrap = attach(emulator, vessel)
@@ -93,15 +96,19 @@ def vessel_link(
         shore_security=java if secured_shore else {},
         vessel_security=java if secured_vessel else {},
     )
-    flows = [with_telemetry(f) if telemetry and f == BULK else f for f in FLOWS]
-    processes = [
-        MirrorProcess(runtime, directory / vessel.name / flow.name, ends, flow, rest_port=port)
-        for flow, port in zip(flows, rest_ports, strict=True)
-    ]
+    secret = write_secret(directory / "secrets", vessel.name, java) if java else None
+    flows = [with_telemetry(f) if telemetry and f == BULK else f for f in UPLINKS]
     return VesselLink(
         vessel=vessel.name,
         vessel_bootstrap=vessel.bootstrap_servers,
         link_bootstrap=link_bootstrap,
         shore_bootstrap=shore.bootstrap_servers,
-        processes=processes,
+        connectors=uplink_configs(ends, flows, secret),
+        downlink=MirrorProcess(
+            runtime,
+            directory / vessel.name / DOWNLINK.name,
+            ends,
+            DOWNLINK,
+            rest_port=downlink_port,
+        ),
     )

@@ -1,45 +1,63 @@
-"""Self-healing for the MirrorMaker 2 processes of every vessel.
+"""What is left to watch on the link once Kafka Connect runs it: a reconciler and a watcher.
 
-MirrorMaker 2 does not restart a task that FAILED (after a long target outage, say), and
-nothing restarts a JVM that died. The supervisor does both, checking every few seconds:
+The uplinks are connectors on the shore's Connect cluster, and Connect does the healing it
+can: workers share the tasks, and a dead worker's tasks move to the others. Connect never
+restarts a FAILED task by itself, though, and cannot tell a link that is down from a task that
+is stuck. Each round (every second or two) the supervisor:
 
-- the process is gone: start it again;
-- a connector or task reports FAILED in the flow's Connect status topic ashore (and the report
-  is newer than the process): restart the process, which restarts every task of the flow;
-- the flow is stalled: records wait aboard, the vessel answers, and the mirrored offsets have
-  not moved for ``stall_after`` seconds: restart, backing off up to ``max_backoff``. This
-  catches what the status topic cannot say, for instance when the shore itself was down;
-- heartbeats are stale while the link answers: restart the downlink, which emits them.
+1. asks Connect for every connector's status in one call; a vessel's missing connector is
+   created (PUT; an unchanged config is not written again, which would restart it);
+2. a connector or task FAILED: asks Connect to restart the failed ones
+   (``POST /connectors/{name}/restart?includeTasks=true&onlyFailed=true``);
+3. a stall (records wait aboard, the vessel answers through the link, and the mirrored offsets
+   have not moved for ``stall_after`` seconds, including a connector left with no task after
+   it started while the vessel was unreachable): asks Connect to restart all of the vessel's
+   connectors and tasks, backing off up to ``max_backoff``;
+4. the downlink (a process of its own, see :mod:`fleetedge.link.mirror`): started again when
+   gone, and restarted when heartbeats stay stale while the link answers (its Connect
+   coordinator is aboard, and its worker does not always recover from a cut by itself);
+5. alerts first: while the link is down, the bulk connector is paused; once the link answers
+   again it stays paused until no committed alert, status or acknowledgement waits aboard, and
+   is then resumed. The backlog of windows never reaches the shore before the alerts that
+   waited with it, whichever connector reconnects first.
 
 A restart is safe at any point: uplinks are exactly-once, so resumed tasks neither lose nor
-repeat records.
+repeat records. Vessels are added and removed while it runs (:meth:`add`, :meth:`remove`).
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import structlog
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException
 from prometheus_client import Counter, Gauge
 
+from fleetedge.link.connectors import connector_name
+from fleetedge.link.exceptions import ConnectRestError
 from fleetedge.link.health import DrainTracker, LinkHealth, QuietLogger, measure
-from fleetedge.link.mirror import Flow, MirrorProcess, internal_topic
+from fleetedge.link.mirror import BULK, PRIORITY, UPLINKS, MirrorProcess
 from fleetedge.link.reports import LinkReporter
+from fleetedge.link.rest import ConnectorState, ConnectRest
 from fleetedge.security.clients import kafka_config
 
 log = structlog.get_logger("fleetedge.link.supervisor")
 
 RESTARTS = Counter(
-    "fleetedge_link_mm2_restarts_total",
-    "MirrorMaker 2 restarts by the supervisor",
+    "fleetedge_link_restarts_total",
+    "restarts the supervisor asked for (connectors through Connect, the downlink process)",
     ["vessel", "flow", "reason"],
 )
-UP = Gauge("fleetedge_link_mm2_up", "1 while the flow's MirrorMaker 2 runs", ["vessel", "flow"])
+CONNECTOR_UP = Gauge(
+    "fleetedge_link_connector_running",
+    "1 while the connector and all its tasks are RUNNING",
+    ["vessel", "flow"],
+)
+TASKS = Gauge("fleetedge_link_connector_tasks", "tasks of the connector", ["vessel", "flow"])
+DOWNLINK_UP = Gauge("fleetedge_link_downlink_up", "1 while the downlink process runs", ["vessel"])
 BACKLOG = Gauge("fleetedge_link_backlog_records", "records aboard not yet mirrored", ["vessel"])
 BACKLOG_BYTES = Gauge(
     "fleetedge_link_backlog_bytes", "estimated bytes not yet mirrored", ["vessel"]
@@ -59,96 +77,38 @@ LOST = Gauge(
 )
 
 
-class StatusWatch:
-    """The latest Connect status of a flow's connectors and tasks, from its status topic."""
-
-    def __init__(self, shore_bootstrap: str, topic: str) -> None:
-        self.topic = topic
-        self.states: dict[str, tuple[str, int, str | None]] = {}
-        self._consumer = Consumer(
-            {
-                **kafka_config(shore_bootstrap),
-                "group.id": f"fleetedge-link-status-{topic}",
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "logger": QuietLogger(),
-            }
-        )
-        self._assigned = False
-
-    def poll(self) -> None:
-        if not self._assigned:
-            metadata = self._consumer.list_topics(self.topic, timeout=5).topics.get(self.topic)
-            if metadata is None or metadata.error is not None or not metadata.partitions:
-                return
-            self._consumer.assign(
-                [TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in metadata.partitions]
-            )
-            self._assigned = True
-        while True:
-            message = self._consumer.poll(0.05)
-            if message is None:
-                return
-            if message.error() is not None:
-                continue
-            key = (message.key() or b"").decode()
-            if not key.startswith(("status-connector-", "status-task-")):
-                continue
-            if message.value() is None:
-                self.states.pop(key, None)
-                continue
-            body = json.loads(message.value())
-            trace = body.get("trace")
-            self.states[key] = (body["state"], message.timestamp()[1], trace)
-
-    def failed_since(self, since_ms: int) -> list[tuple[str, str | None]]:
-        return [
-            (key, trace)
-            for key, (state, stamp, trace) in self.states.items()
-            if state == "FAILED" and stamp >= since_ms
-        ]
-
-    def close(self) -> None:
-        self._consumer.close()
-
-
-@dataclass
-class _FlowWatch:
-    process: MirrorProcess
-    status: StatusWatch
-    started_ms: int = 0
-    restarts: int = 0
-    # A process that keeps dying young (the downlink while the link is down cannot even
-    # start) is restarted with a growing pause, not in a loop of JVM starts.
-    pause: float = 0.0
-    not_before: float = 0.0
-
-
 @dataclass
 class VesselLink:
-    """What the supervisor watches for one vessel."""
+    """What the supervisor keeps and watches for one vessel."""
 
     vessel: str
     vessel_bootstrap: str  # aboard, for the backlog
     link_bootstrap: str  # the vessel as the shore reaches it, through the link
     shore_bootstrap: str
-    processes: Sequence[MirrorProcess]
-    flows: list[_FlowWatch] = field(default_factory=list)
+    connectors: dict[str, dict[str, str]]  # name -> config, on the shore's Connect cluster
+    downlink: MirrorProcess | None
     drain: DrainTracker = field(default_factory=DrainTracker)
     health: LinkHealth | None = None
+    states: dict[str, ConnectorState] = field(default_factory=dict)
     progress_at: float = field(default_factory=time.monotonic)
     last_mirrored: int = -1
     backoff: float = 0.0
     beats_at: float = field(default_factory=time.monotonic)
     beat_backoff: float = 0.0
+    # A downlink that keeps dying young (it cannot start while the link is down) is restarted
+    # with a growing pause, not in a loop of JVM starts.
+    downlink_started: float = 0.0
+    downlink_pause: float = 0.0
+    downlink_not_before: float = 0.0
 
 
 class LinkSupervisor:
-    """Keeps every flow of every vessel running; measures link health on the way."""
+    """Keeps every vessel's connectors and downlink as they should be; measures link health."""
 
     def __init__(
         self,
         links: Sequence[VesselLink],
+        connect: ConnectRest,
         *,
         stall_after: float = 90.0,
         max_backoff: float = 600.0,
@@ -157,7 +117,8 @@ class LinkSupervisor:
         heartbeat_stale_after: float = 30.0,
         heartbeat_restart_after: float = 45.0,
     ) -> None:
-        self.links = list(links)
+        self.links: dict[str, VesselLink] = {link.vessel: link for link in links}
+        self.connect = connect
         self.heartbeat_stale_after = heartbeat_stale_after
         self.heartbeat_restart_after = heartbeat_restart_after
         self.reporter = reporter
@@ -165,23 +126,69 @@ class LinkSupervisor:
         self.max_backoff = max_backoff
         self.health_every = health_every
         self._health_at = 0.0
+        self._lock = threading.RLock()
         self.events: list[tuple[str, str, str]] = []  # (vessel, flow, reason) of each restart
-        for link in self.links:
-            link.flows = [
-                _FlowWatch(
-                    p, StatusWatch(_target(link, p.flow), _status_topic(link.vessel, p.flow))
-                )
-                for p in link.processes
-            ]
+
+    # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        for link in self.links:
-            for watch in link.flows:
-                if not watch.process.alive():
-                    self._start(link, watch)
-                else:
-                    watch.started_ms = int(time.time() * 1000)
-                UP.labels(link.vessel, watch.process.flow.name).set(1)
+        with self._lock:
+            for link in self.links.values():
+                self._start_downlink(link)
+
+    def run(
+        self,
+        stop: threading.Event,
+        interval: float = 2.0,
+        on_round: Callable[[], None] | None = None,
+    ) -> None:
+        """Rounds until ``stop``; ``on_round`` runs before each (vessels joining, leaving)."""
+        self.start()
+        while not stop.wait(interval):
+            try:
+                if on_round is not None:
+                    on_round()
+                self.step()
+            except Exception:  # one bad round must not end the watch of every vessel
+                log.exception("link round failed; the next one tries again")
+
+    def close(self, stop_processes: bool = True) -> None:
+        if self.reporter is not None:
+            self.reporter.close()
+        with self._lock:
+            for link in self.links.values():
+                if stop_processes and link.downlink is not None:
+                    link.downlink.stop()
+                    DOWNLINK_UP.labels(link.vessel).set(0)
+
+    def add(self, link: VesselLink) -> None:
+        """Carry one more vessel: its connectors are created on the next round."""
+        with self._lock:
+            self.links[link.vessel] = link
+            self._start_downlink(link)
+
+    def remove(self, vessel: str) -> bool:
+        """Stop carrying ``vessel``: delete its connectors, stop its downlink. False if it was
+        not carried. Its offsets stay with Connect, so adding it again resumes where it was."""
+        with self._lock:
+            link = self.links.pop(vessel, None)
+        if link is None:
+            return False
+        for name in link.connectors:
+            self.connect.delete(name)
+        if link.downlink is not None:
+            link.downlink.stop()
+        if self.reporter is not None:
+            # Its last word ashore: offline, so no reader lists it as live any more.
+            gone = LinkHealth(vessel, int(time.time() * 1000), vessel_reachable=False)
+            self.reporter.report(gone, link_answers=False)
+        log.info("vessel link removed", vessel=vessel)
+        return True
+
+    def restarts(self, vessel: str) -> int:
+        return sum(1 for v, _, _ in self.events if v == vessel)
+
+    # -- one round ------------------------------------------------------------------------------
 
     def step(self) -> None:
         """One round of checks (call every second or two)."""
@@ -189,54 +196,50 @@ class LinkSupervisor:
         measure_now = now - self._health_at >= self.health_every
         if measure_now:
             self._health_at = now
-        for link in self.links:
-            for watch in link.flows:
-                self._check(link, watch)
+        with self._lock:
+            links = list(self.links.values())
+        try:
+            states = self.connect.connectors()
+        except ConnectRestError as exc:
+            log.info("connect not answering now", error=exc.message)
+            states = None
+        for link in links:
+            if states is not None:
+                self._reconcile(link, states)
+            self._check_downlink(link)
             if measure_now:
                 self._measure(link)
 
-    def run(self, stop: threading.Event, interval: float = 2.0) -> None:
-        self.start()
-        while not stop.wait(interval):
-            self.step()
-
-    def close(self, stop_processes: bool = True) -> None:
-        if self.reporter is not None:
-            self.reporter.close()
-        for link in self.links:
-            for watch in link.flows:
-                watch.status.close()
-                if stop_processes:
-                    watch.process.stop()
-                    UP.labels(link.vessel, watch.process.flow.name).set(0)
-
-    def restarts(self, vessel: str) -> int:
-        return sum(w.restarts for link in self.links if link.vessel == vessel for w in link.flows)
-
     # -- checks ---------------------------------------------------------------------------------
 
-    def _check(self, link: VesselLink, watch: _FlowWatch) -> None:
-        flow = watch.process.flow.name
-        if time.monotonic() < watch.not_before:
-            return
-        if not watch.process.alive():
-            log.warning("mirrormaker gone, restarting", vessel=link.vessel, flow=flow)
-            self._restart(link, watch, "exited")
-            return
-        try:
-            watch.status.poll()
-        except KafkaException:
-            return  # the shore is away; the stall check covers it
-        failed = watch.status.failed_since(watch.started_ms)
-        if failed:
-            key, trace = failed[0]
-            first = (trace or "").strip().splitlines()[:1]
-            log.warning("mirrormaker task failed, restarting", vessel=link.vessel, flow=flow,
-                        what=key, cause=first[0] if first else None)  # fmt: skip
-            self._restart(link, watch, "task-failed")
+    def _reconcile(self, link: VesselLink, states: dict[str, ConnectorState]) -> None:
+        for name, config in link.connectors.items():
+            flow = name.rsplit(".", 1)[-1]
+            state = states.get(name)
+            try:
+                if state is None:
+                    created = self.connect.put_config(name, config)
+                    log.info("connector configured", vessel=link.vessel, connector=name,
+                             created=created)  # fmt: skip
+                    continue
+                link.states[name] = state
+                running = state.state == "RUNNING" and all(
+                    t.state == "RUNNING" for t in state.tasks
+                )
+                CONNECTOR_UP.labels(link.vessel, flow).set(1 if running and state.tasks else 0)
+                TASKS.labels(link.vessel, flow).set(len(state.tasks))
+                if state.failed:
+                    log.warning("connector failed, asking Connect to restart it",
+                                vessel=link.vessel, connector=name,
+                                cause=state.first_trace())  # fmt: skip
+                    self.connect.restart(name, only_failed=True)
+                    self._record(link, flow, "task-failed")
+            except ConnectRestError as exc:
+                log.warning("connect refused", vessel=link.vessel, connector=name,
+                            error=exc.message)  # fmt: skip
 
     def _measure(self, link: VesselLink) -> None:
-        flows = [w.process.flow for w in link.flows if w.process.flow.uplink]
+        flows = [f for f in UPLINKS if connector_name(link.vessel, f) in link.connectors]
         try:
             health = link.drain.update(
                 measure(link.vessel, link.vessel_bootstrap, link.shore_bootstrap, flows)
@@ -254,13 +257,38 @@ class LinkSupervisor:
         if self.reporter is not None:
             self.reporter.report(health, link_answers=answers)
         now = time.monotonic()
+        self._hold_bulk(link, health, answers)
         self._check_uplinks(link, health, now, answers)
         self._check_heartbeats(link, health, now, answers)
+
+    def _hold_bulk(self, link: VesselLink, health: LinkHealth, answers: bool) -> None:
+        """Pause the bulk connector while the link is down; resume it once the priority
+        topics have nothing committed waiting aboard (see the module doc, step 5)."""
+        bulk = connector_name(link.vessel, BULK)
+        state = link.states.get(bulk)
+        if bulk not in link.connectors or state is None:
+            return
+        priority = set(PRIORITY.topics)
+        waiting = [
+            p for p in health.partitions
+            if p.topic in priority and p.oldest_unmirrored_ms is not None
+        ]  # fmt: skip
+        try:
+            if not answers and state.state == "RUNNING":
+                self.connect.pause(bulk)
+                link.states[bulk] = replace(state, state="PAUSED")
+                log.info("link down: bulk paused", vessel=link.vessel)
+            elif answers and state.state == "PAUSED" and health.vessel_reachable and not waiting:
+                self.connect.resume(bulk)
+                link.states[bulk] = replace(state, state="RUNNING")
+                log.info("priority drained: bulk resumed", vessel=link.vessel)
+        except ConnectRestError as exc:
+            log.warning("connect refused", connector=bulk, error=exc.message)
 
     def _check_uplinks(
         self, link: VesselLink, health: LinkHealth, now: float, answers: bool
     ) -> None:
-        """Restart the uplinks if records wait, the link answers and nothing moves."""
+        """Restart the connectors if records wait, the link answers and nothing moves."""
         mirrored = sum(p.next_to_mirror for p in health.partitions)
         if mirrored != link.last_mirrored or health.backlog_records == 0:
             link.last_mirrored = mirrored
@@ -273,13 +301,27 @@ class LinkSupervisor:
         waited = now - link.progress_at
         if waited < self.stall_after + link.backoff:
             return
-        log.warning("link stalled, restarting its uplinks", vessel=link.vessel,
+        log.warning("link stalled, asking Connect to restart its connectors", vessel=link.vessel,
                     backlog=health.backlog_records, stalled_s=round(waited))  # fmt: skip
-        for watch in link.flows:
-            if watch.process.flow.uplink:
-                self._restart(link, watch, "stalled")
+        for name in link.connectors:
+            try:
+                self.connect.restart(name, only_failed=False)
+            except ConnectRestError as exc:
+                log.warning("connect refused", connector=name, error=exc.message)
+                continue
+            self._record(link, name.rsplit(".", 1)[-1], "stalled")
         link.progress_at = now
         link.backoff = min(self.max_backoff, max(self.stall_after, 2 * link.backoff))
+
+    def _check_downlink(self, link: VesselLink) -> None:
+        process = link.downlink
+        if process is None or time.monotonic() < link.downlink_not_before:
+            return
+        alive = process.alive()
+        DOWNLINK_UP.labels(link.vessel).set(1 if alive else 0)
+        if not alive:
+            log.warning("downlink gone, restarting it", vessel=link.vessel)
+            self._restart_downlink(link, "exited")
 
     def _check_heartbeats(
         self, link: VesselLink, health: LinkHealth, now: float, answers: bool
@@ -295,38 +337,44 @@ class LinkSupervisor:
             link.beats_at = now
             link.beat_backoff = 0.0
             return
-        if not answers:
+        if not answers or link.downlink is None:
             link.beats_at = now
             return
         if now - link.beats_at < self.heartbeat_restart_after + link.beat_backoff:
             return
         log.warning("heartbeats stale while the link answers, restarting the downlink",
                     vessel=link.vessel, heartbeat_age_s=beat)  # fmt: skip
-        for watch in link.flows:
-            if not watch.process.flow.uplink:
-                self._restart(link, watch, "heartbeats-stale")
+        self._restart_downlink(link, "heartbeats-stale")
         link.beats_at = now
         link.beat_backoff = min(
             self.max_backoff, max(self.heartbeat_restart_after, 2 * link.beat_backoff)
         )
 
-    def _restart(self, link: VesselLink, watch: _FlowWatch, reason: str) -> None:
-        lived = time.time() - watch.started_ms / 1000
-        watch.pause = min(300.0, max(5.0, 2 * watch.pause)) if lived < 120 else 0.0
-        watch.not_before = time.monotonic() + watch.pause
-        watch.process.kill()
-        self._start(link, watch)
-        watch.restarts += 1
-        self.events.append((link.vessel, watch.process.flow.name, reason))
-        RESTARTS.labels(link.vessel, watch.process.flow.name, reason).inc()
-        log.info("restart paced", vessel=link.vessel, flow=watch.process.flow.name,
-                 lived_s=round(lived), next_check_in_s=watch.pause)  # fmt: skip
+    # -- actions --------------------------------------------------------------------------------
 
-    def _start(self, link: VesselLink, watch: _FlowWatch) -> None:
-        watch.started_ms = int(time.time() * 1000)
-        watch.process.start()
-        log.info("mirrormaker started", vessel=link.vessel, flow=watch.process.flow.name,
-                 pid=watch.process.pids())  # fmt: skip
+    def _record(self, link: VesselLink, flow: str, reason: str) -> None:
+        self.events.append((link.vessel, flow, reason))
+        RESTARTS.labels(link.vessel, flow, reason).inc()
+
+    def _start_downlink(self, link: VesselLink) -> None:
+        if link.downlink is None or link.downlink.alive():
+            return
+        link.downlink_started = time.monotonic()
+        link.downlink.start()
+        DOWNLINK_UP.labels(link.vessel).set(1)
+        log.info("downlink started", vessel=link.vessel, pid=link.downlink.pids())
+
+    def _restart_downlink(self, link: VesselLink, reason: str) -> None:
+        assert link.downlink is not None  # noqa: S101 - callers check
+        lived = time.monotonic() - link.downlink_started
+        pause = min(300.0, max(5.0, 2 * link.downlink_pause)) if lived < 120 else 0.0
+        link.downlink_pause = pause
+        link.downlink_not_before = time.monotonic() + pause
+        link.downlink.kill()
+        self._start_downlink(link)
+        self._record(link, "downlink", reason)
+        log.info("downlink restart paced", vessel=link.vessel, lived_s=round(lived),
+                 next_check_in_s=pause)  # fmt: skip
 
 
 def _answers(bootstrap: str) -> bool:
@@ -343,15 +391,6 @@ def _answers(bootstrap: str) -> bool:
     finally:
         consumer.close()
     return True
-
-
-def _target(link: VesselLink, flow: Flow) -> str:
-    """Where the flow keeps its Connect status: ashore for uplinks, aboard for the downlink."""
-    return link.shore_bootstrap if flow.uplink else link.link_bootstrap
-
-
-def _status_topic(vessel: str, flow: Flow) -> str:
-    return internal_topic(vessel, flow, "status")
 
 
 def _export(health: LinkHealth) -> None:

@@ -1,9 +1,12 @@
 """Who may do what on the shore cluster: one principal per vessel, one per shore service.
 
-A vessel's principal is its MirrorMaker 2 processes' identity (they run ashore, see
-``link/mirror.py``): it may create and write only ``<vessel>.*`` and its own Connect internal
-topics, and read only its own commands topic. Each shore service may read the topics it
-consumes, write the ones it produces, and use its own consumer groups and transactional ids;
+A vessel's principal is the identity of its link: its connectors on the shore's Connect
+cluster, and its downlink (see ``link/connectors.py``, ``link/mirror.py``). It may create and
+write only ``<vessel>.*``, commit its connectors' source offsets in Connect's offsets topic
+under its own transactional ids, and read only its own commands topic. The Connect workers
+themselves run as ``svc-connect``, which owns Connect's internal topics and group. Each shore
+service may read the topics it consumes, write the ones it produces, and use its own consumer
+groups and transactional ids;
 a service that reads every vessel's topics gets ``<vessel>.*`` one vessel at a time, granted
 with the vessel and revoked with it. Nothing is granted on ``*``.
 """
@@ -33,7 +36,12 @@ PROJECTOR = "svc-projector"
 BACKFILL = "svc-backfill"
 LINK = "svc-link"
 API = "svc-api"
-SERVICES = (NORMALIZER, ANALYTICS, PROJECTOR, BACKFILL, LINK, API)
+CONNECT = "svc-connect"
+SERVICES = (NORMALIZER, ANALYTICS, PROJECTOR, BACKFILL, LINK, API, CONNECT)
+# The shore's Connect cluster (fleetedge.link.connect): its group and internal topics.
+CONNECT_GROUP = "fleet-link"
+CONNECT_TOPICS = tuple(f"{CONNECT_GROUP}-{kind}" for kind in ("configs", "offsets", "status"))
+CONNECT_OFFSETS = f"{CONNECT_GROUP}-offsets"
 # Shore services that read every vessel's mirrored topics.
 VESSEL_READERS = (NORMALIZER, LINK)
 COMMANDS_PREFIX = "fleet.commands."
@@ -78,19 +86,20 @@ def transactions(name: str, *, prefixed: bool = True) -> Grant:
 
 
 def vessel_grants(vessel: str) -> list[Grant]:
-    """The vessel's own principal: its MirrorMaker 2 flows, up and down."""
+    """The vessel's own principal: its connectors ashore, and its downlink."""
     own = f"{vessel}."
     return [
         topic(own, (*WRITE, Op.ALTER_CONFIGS), prefixed=True),
+        # Exactly-once source tasks commit their offsets in their own transactions, and read
+        # them back when they start.
+        topic(CONNECT_OFFSETS, (Op.READ, Op.WRITE, Op.DESCRIBE)),
+        transactions(f"{CONNECT_GROUP}-{vessel}."),
         *(topic(f"mm2-{kind}.{vessel}.", OWN, prefixed=True) for kind in MM2_KINDS),
         topic(f"{COMMANDS_PREFIX}{vessel}", READ),
         # Each MirrorMaker 2 process makes sure the target's heartbeats topic exists, even
         # where it emits none: it may create it, not write to it.
         topic("heartbeats", (Op.CREATE, Op.DESCRIBE)),
         group(f"{vessel}-mm2-"),
-        # Exactly-once Connect: tasks' ids start with the group, the leader's with this.
-        transactions(f"{vessel}-mm2-"),
-        transactions(f"connect-cluster-{vessel}-mm2-"),
     ]
 
 
@@ -103,7 +112,7 @@ def _shore(names: tuple[str, ...], operations: tuple[AclOperation, ...]) -> list
     return [topic(name, operations) for name in names]
 
 
-def service_grants(service: str) -> list[Grant]:
+def service_grants(service: str) -> list[Grant]:  # noqa: PLR0911 - one case per service
     """The fixed rights of a shore service (per-vessel reading comes with each vessel)."""
     windows, alerts, status, acks = (
         topics.FLEET_WINDOWS.name,
@@ -151,8 +160,15 @@ def service_grants(service: str) -> list[Grant]:
         return [
             topic(COMMANDS_PREFIX, (Op.CREATE, Op.DESCRIBE), prefixed=True),
             topic(link, WRITE),
-            *(topic(f"mm2-{kind}.", READ, prefixed=True) for kind in ("status", "offsets")),
+            topic(CONNECT_OFFSETS, READ),
             group("fleetedge-link-"),
+        ]
+    if service == CONNECT:
+        return [
+            *(topic(name, OWN) for name in CONNECT_TOPICS),
+            group(CONNECT_GROUP, prefixed=False),
+            # Under exactly-once, the leader writes connector configs in its own transactions.
+            transactions(f"connect-cluster-{CONNECT_GROUP}", prefixed=False),
         ]
     raise ValueError(f"no such shore service principal: {service}")
 
