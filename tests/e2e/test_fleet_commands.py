@@ -65,9 +65,10 @@ def test_the_link_answers_the_cli(running_fleet: RunningFleet) -> None:
     def fresh() -> bool:
         st = link_status()
         age = st["last_heartbeat_age_s"]
-        mirrormaker = st["mirrormaker"]
-        assert isinstance(mirrormaker, dict)
-        return all(mirrormaker.values()) and isinstance(age, float) and age < 15
+        connectors = st["connectors"]
+        assert isinstance(connectors, dict)
+        running = connectors and all(state == "RUNNING" for state in connectors.values())
+        return bool(running and st["downlink"]) and isinstance(age, float) and age < 15
 
     wait_for(fresh, 300, "the link up with fresh heartbeats", every=3)
     running_fleet.fleet("link", "cut", vessel)

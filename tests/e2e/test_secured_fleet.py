@@ -44,7 +44,15 @@ def test_the_fleet_is_secured_and_each_service_has_its_own_principal(
     assert {"admin", *running_fleet.plan.vessels} <= principals
     listed = running_fleet.fleet("security", "list")
     for service in running_fleet.plan.services:
-        if service.kind in ("link", "normalizer", "analytics", "projector", "backfill", "api"):
+        if service.kind in (
+            "connect",
+            "link",
+            "normalizer",
+            "analytics",
+            "projector",
+            "backfill",
+            "api",
+        ):
             assert "FLEET_KAFKA_CREDENTIALS" in service.env, service.name
             assert f"svc-{service.kind}" in listed
     assert "fleet.commands.vessel-1" in listed

@@ -69,12 +69,14 @@ def test_the_demo_tells_its_story_and_loses_nothing(
         assert chapter in text, f"missing chapter {chapter!r}:\n{text[-4000:]}"
     assert "   nothing lost" in text
     assert "ashore: the alerts after" in text
+    # Alerts first, every time: the link service holds the bulk until the alerts are ashore.
+    assert "(alerts first)" in text, text[-4000:]
     assert ": equal" in text
     assert "the dashboard is still up" in text
     # The whole run, grepped for every secret it used: passwords, keys, the API token.
     home = tmp_path / "home"
     secrets = secrets_of(home)
-    assert len(secrets) >= 12, sorted(secrets)  # 6 services, 2 vessels, admin, brokers, keys
+    assert len(secrets) >= 13, sorted(secrets)  # 7 services, 2 vessels, admin, brokers, keys
     files = log_files(home)
     assert len(files) >= 40, files
     assert not leaks(secrets, [*file_texts(files), ("the demo's output", text)])

@@ -45,6 +45,7 @@ from fleetedge.api.models import (
 )
 from fleetedge.api.operations import Operations
 from fleetedge.api.reader import ReadModel
+from fleetedge.events import topics
 from fleetedge.exceptions import FleetEdgeError
 from fleetedge.fleet.exceptions import ServiceNotFoundError
 from fleetedge.security.tokens import TokenBook
@@ -54,7 +55,7 @@ STATIC = resources.files("fleetedge.api") / "static"
 SNAPSHOT_FRESH_S = 10.0
 # Module level: FastAPI resolves the (string) annotations of dependencies in module globals.
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]
-VesselId = Annotated[str, Query(pattern=r"^vessel-[0-9]{1,2}$")]
+VesselId = Annotated[str, Query(pattern=rf"^{topics.VESSEL_ID}$")]
 
 
 def create_app(

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fleetedge.events import topics
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -137,7 +139,7 @@ class FleetProcesses(_Model):
 
 class VesselRequest(_Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    vessel: str = Field(pattern=r"^vessel-[0-9]{1,2}$", examples=["vessel-1"])
+    vessel: str = Field(pattern=rf"^{topics.VESSEL_ID}$", examples=["vessel-1", "mv-anna"])
 
 
 class BrokerRequest(VesselRequest):
@@ -146,12 +148,12 @@ class BrokerRequest(VesselRequest):
 
 class ServiceRequest(_Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    name: str = Field(pattern=r"^[a-z0-9-]{1,40}$", examples=["edge-vessel-1"])
+    name: str = Field(pattern=r"^[a-z0-9_-]{1,80}$", examples=["edge-vessel-1"])
 
 
 class BackfillRequest(_Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    vessel: str | None = Field(default=None, pattern=r"^vessel-[0-9]{1,2}$")
+    vessel: str | None = Field(default=None, pattern=rf"^{topics.VESSEL_ID}$")
 
 
 class Accepted(_Model):

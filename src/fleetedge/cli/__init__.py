@@ -22,6 +22,7 @@ from fleetedge.cli import (
     security_cmd,
     shore_cmd,
     simulate_cmd,
+    vessel_cmd,
 )
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.add_typer(replay_cmd.app, name="replay")
 app.add_typer(api_cmd.app, name="api")
 app.add_typer(chaos_cmd.app, name="chaos")
 app.add_typer(security_cmd.app, name="security")
+app.add_typer(vessel_cmd.app, name="vessel")
 app.command("simulate")(simulate_cmd.simulate)
 app.command("up")(fleet_cmd.up)
 app.command("status")(fleet_cmd.status)

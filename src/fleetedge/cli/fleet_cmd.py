@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,11 +58,11 @@ from fleetedge.shore import AnalyticsConfig, ensure_topics
 
 SUPERVISOR_PID = "supervisor.pid"
 START_TIMEOUT_S = 300.0
-# Services start in stages, each once the one before is healthy: on two cores, thirteen Python
-# processes and six MirrorMaker 2 JVMs starting at once slow each other past their deadlines.
+# Services start in stages, each once the one before is healthy: on two cores, a dozen Python
+# processes and the link's JVMs starting at once slow each other past their deadlines.
 STAGES = (
     ("vessel services", ("simulator", "edge", "resend")),
-    ("the link", ("link",)),
+    ("the link", ("connect", "link")),
     ("shore services", ("normalizer", "analytics", "projector", "backfill", "api")),
 )
 
@@ -187,9 +188,42 @@ def _wait_healthy(supervisor: ProcessSupervisor, stage: str) -> None:
             supervisor.step()
 
 
+def follow_plan(fleet: RunningFleet, cfg: RuntimeSettings) -> Callable[[], None]:
+    """A check, for each supervisor round, that applies a changed plan (``fleet vessel add`` or
+    ``remove`` rewrote it): new services start, removed ones stop, nothing else restarts."""
+    path = plan_path(cfg.home)
+    seen = {"mtime": path.stat().st_mtime_ns}
+
+    def check() -> None:
+        mtime = path.stat().st_mtime_ns
+        if mtime == seen["mtime"]:
+            return
+        seen["mtime"] = mtime
+        plan = FleetPlan.load(path)
+        runtime = kafka_runtime(cfg)
+        names = [*plan.vessels, plan.shore]
+        fleet.clusters = {
+            n: fleet.clusters.get(n) or KafkaCluster.open(n, home=cfg.home, runtime=runtime)
+            for n in names
+        }
+        fleet.plan = plan
+        started, stopped = fleet.supervisor.reconcile(plan.services, list(fleet.clusters.values()))
+        for name in started:
+            console.print(f"[green]supervisor:[/] {name} started (the plan changed)")
+        for name in stopped:
+            console.print(f"[yellow]supervisor:[/] {name} stopped (the plan changed)")
+
+    return check
+
+
 def supervise(fleet: RunningFleet, stop: threading.Event) -> threading.Thread:
     """Run the supervisor's rounds in a thread until ``stop``."""
-    thread = threading.Thread(target=fleet.supervisor.run, args=(stop,), name="supervisor")
+    thread = threading.Thread(
+        target=fleet.supervisor.run,
+        args=(stop,),
+        kwargs={"on_round": follow_plan(fleet, settings())},
+        name="supervisor",
+    )
     thread.start()
     return thread
 
@@ -205,10 +239,15 @@ def print_ready(fleet: RunningFleet, cfg: RuntimeSettings) -> None:
 
 @fails_cleanly
 def up(
-    vessels: Annotated[int, typer.Option(min=1, max=9, help="vessels, each its own cluster")] = 2,
-    containers: Annotated[int, typer.Option(min=1, max=2000, help="reefers per vessel")] = 200,
+    vessels: Annotated[
+        int, typer.Option(min=1, max=99, help="vessels vessel-1..N, each its own cluster")
+    ] = 2,
+    containers: Annotated[int, typer.Option(min=1, max=10_000, help="reefers per vessel")] = 200,
     speedup: Annotated[float, typer.Option(help="simulated/real time")] = 60.0,
     analytics_workers: Annotated[int, typer.Option(min=1, max=8)] = 2,
+    connect_workers: Annotated[
+        int, typer.Option(min=1, max=8, help="workers of the shore's Kafka Connect cluster")
+    ] = 1,
     nodes: Annotated[int, typer.Option(min=1, max=9, help="KRaft nodes per cluster")] = 3,
     database: Annotated[str | None, typer.Option(help="read model URL; default SQLite")] = None,
     free_ports: Annotated[bool, typer.Option("--free-ports", help="any free ports")] = False,
@@ -231,6 +270,7 @@ def up(
         containers,
         speedup,
         analytics_workers,
+        connect_workers,
         free_ports,
         database,
         incident_at=incident_at,
@@ -241,7 +281,7 @@ def up(
     try:
         print_ready(fleet, cfg)
         console.print("supervising; `fleet status` shows every process; Ctrl-C stops the fleet")
-        fleet.supervisor.run(stop)
+        fleet.supervisor.run(stop, on_round=follow_plan(fleet, cfg))
     finally:
         fleet.stop(cfg)
 
@@ -361,7 +401,10 @@ def _is_fleet(pid: int) -> bool:
         args = psutil.Process(pid).cmdline()
     except psutil.Error:
         return False
-    return any(a == "fleetedge.cli" or a.endswith("/fleet") for a in args)
+    return any(
+        a == "fleetedge.cli" or a.endswith("/fleet") or a.startswith("-Dfleetedge.process=")
+        for a in args
+    )
 
 
 @fails_cleanly

@@ -6,6 +6,7 @@ replication policy gives them ashore as ``<vessel>.<name>`` (see :func:`on_shore
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from fleetedge.events.aggregates import ContainerWindow
@@ -110,6 +111,18 @@ VESSEL_TOPICS: tuple[TopicSpec, ...] = (
     COMMAND_ACKS,
     TELEMETRY_DLQ,
 )
+
+
+# A vessel id: lower-case letters, digits, ``-`` and ``_``, up to 63 characters, no dot. Kafka
+# allows dots in topic names, but ashore the dot separates the vessel from its topic
+# (``<vessel>.reefer.alerts``), and the shore's ACL prefixes (``<vessel>.``) rely on that.
+# Lower case keeps an id usable as a Kubernetes resource name too.
+VESSEL_ID = r"[a-z0-9][a-z0-9_-]{0,62}"
+_VESSEL_ID = re.compile(VESSEL_ID)
+
+
+def is_vessel_id(name: str) -> bool:
+    return _VESSEL_ID.fullmatch(name) is not None and name != "shore"
 
 
 def on_shore(vessel_id: str, spec: TopicSpec) -> str:

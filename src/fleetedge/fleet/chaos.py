@@ -72,7 +72,9 @@ class Chaos:
 
 
 def _is_fleet_process(pid: int) -> bool:
+    """A ``fleet`` service, or a JVM one became (a Connect worker runs as its JVM)."""
     try:
-        return "fleetedge.cli" in psutil.Process(pid).cmdline()
+        args = psutil.Process(pid).cmdline()
     except psutil.Error:
         return False
+    return "fleetedge.cli" in args or any(a.startswith("-Dfleetedge.process=") for a in args)

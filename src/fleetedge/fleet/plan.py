@@ -1,9 +1,11 @@
-"""The services of a fleet: per vessel a simulator, an edge processor and its resender; one link
-(Toxiproxy and every MirrorMaker 2); ashore the normalizer, N analytics workers, the projector,
-the backfill requester and the API.
+"""The services of a fleet: per vessel a simulator, an edge processor and its resender; the
+link (N Kafka Connect workers carrying every vessel's MirrorMaker 2 connectors, and the link
+service: Toxiproxy, each vessel's downlink, the watch on Connect); ashore the normalizer, N
+analytics workers, the projector, the backfill requester and the API.
 
-Ports follow the README's demo scheme unless ``free`` (tests): the API on 18080, the services'
-Prometheus metrics from 18300 in plan order, the supervisor's own on 18091.
+Ports follow the README's demo scheme unless ``free`` (tests): the API on 18080, Connect's
+workers' REST from 18200, the services' Prometheus metrics from 18300 in plan order, the
+supervisor's own on 18091.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from fleetedge.security.clients import CREDENTIALS_ENV
 API_PORT = 18080
 SUPERVISOR_METRICS_PORT = 18091
 METRICS_BASE = 18300
+CONNECT_REST_BASE = 18200
 
 # The story's incident: bay 3 of vessel-1 loses power (by default two simulated hours in) for
 # 40 minutes.
@@ -33,6 +36,7 @@ class FleetOptions:
     containers: int = 200
     speedup: float = 60.0
     analytics_workers: int = 2
+    connect_workers: int = 1
     free_ports: bool = False
     database: str | None = None
     incident: bool = True
@@ -68,44 +72,29 @@ def build_plan(
 
     services: list[ServiceSpec] = []
     for index, vessel in enumerate(vessels):
-        boot = bootstraps[vessel]
-        sim_args = [
-            "simulate", "--vessel", vessel, "--bootstrap", boot,
-            "--containers", str(options.containers), "--speedup", str(options.speedup),
-            "--duration", "100000h", "--start", started_at.isoformat(), "--resume",
-            "--seed", str(index + 1),  # each vessel its own route and cargo
-        ]  # fmt: skip
-        if options.incident and index == 0:
-            sim_args += ["--faults", str(incident)]
-        services += [
-            _spec(f"sim-{vessel}", "simulator", sim_args, metrics, vessel),
-            _spec(
-                f"edge-{vessel}",
-                "edge",
-                [
-                    "edge",
-                    "run",
-                    "--vessel",
-                    vessel,
-                    "--bootstrap",
-                    boot,
-                    "--containers",
-                    str(options.containers),
-                    "--seed",
-                    str(index + 1),
-                ],
-                metrics,
-                vessel,
-            ),
-            _spec(
-                f"resend-{vessel}",
-                "resend",
-                ["edge", "resend", "--vessel", vessel, "--bootstrap", boot],
-                metrics,
-                vessel,
-            ),
-        ]
+        services += vessel_services(
+            VesselSpec(vessel, bootstraps[vessel], options.containers, seed=index + 1),
+            speedup=options.speedup,
+            started_at=started_at,
+            ports=metrics,
+            faults=incident if options.incident and index == 0 else None,
+        )
+    rest_ports = (
+        free_ports(options.connect_workers)
+        if options.free_ports
+        else [CONNECT_REST_BASE + k for k in range(options.connect_workers)]
+    )
     link_args = ["link", "run", "--shore", "shore"]
+    for k, port in enumerate(rest_ports, start=1):
+        services.append(
+            ServiceSpec(
+                name=f"connect-{k}",
+                kind="connect",
+                args=("link", "worker", "--name", f"connect-{k}", "--rest-port", str(port)),
+                health_url=f"http://127.0.0.1:{port}/",
+            )
+        )
+        link_args += ["--connect", f"http://127.0.0.1:{port}"]
     if options.free_ports:
         link_args.append("--free-ports")
     services.append(_spec("link", "link", link_args, metrics))
@@ -177,6 +166,7 @@ def build_plan(
         services = [_with_identity(s, credentials) for s in services]
     return FleetPlan(
         secure=credentials is not None,
+        free_ports=options.free_ports,
         vessels=vessels,
         containers=options.containers,
         speedup=options.speedup,
@@ -189,6 +179,7 @@ def build_plan(
 
 # The shore principal each kind of service runs as (fleetedge.security.acls).
 PRINCIPALS = {
+    "connect": "svc-connect",
     "link": "svc-link",
     "normalizer": "svc-normalizer",
     "analytics": "svc-analytics",
@@ -196,6 +187,46 @@ PRINCIPALS = {
     "backfill": "svc-backfill",
     "api": "svc-api",
 }
+
+
+@dataclass(frozen=True)
+class VesselSpec:
+    """One vessel of the fleet: its cluster's bootstrap, its reefers, its simulation seed."""
+
+    name: str
+    bootstrap: str
+    containers: int
+    seed: int
+
+
+def vessel_services(
+    vessel: VesselSpec,
+    *,
+    speedup: float,
+    started_at: datetime,
+    ports: Iterator[int],
+    faults: Path | None = None,
+) -> list[ServiceSpec]:
+    """A vessel's services: its simulator, its edge processor and its resender."""
+    name, boot = vessel.name, vessel.bootstrap
+    sim_args = [
+        "simulate", "--vessel", name, "--bootstrap", boot,
+        "--containers", str(vessel.containers), "--speedup", str(speedup),
+        "--duration", "100000h", "--start", started_at.isoformat(), "--resume",
+        "--seed", str(vessel.seed),  # each vessel its own route and cargo
+    ]  # fmt: skip
+    if faults is not None:
+        sim_args += ["--faults", str(faults)]
+    edge_args = [
+        "edge", "run", "--vessel", name, "--bootstrap", boot,
+        "--containers", str(vessel.containers), "--seed", str(vessel.seed),
+    ]  # fmt: skip
+    resend_args = ["edge", "resend", "--vessel", name, "--bootstrap", boot]
+    return [
+        _spec(f"sim-{name}", "simulator", sim_args, ports, name),
+        _spec(f"edge-{name}", "edge", edge_args, ports, name),
+        _spec(f"resend-{name}", "resend", resend_args, ports, name),
+    ]
 
 
 def _with_identity(spec: ServiceSpec, credentials: dict[str, Path]) -> ServiceSpec:

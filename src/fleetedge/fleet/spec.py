@@ -47,13 +47,22 @@ class FleetPlan(BaseModel):
     api_url: str
     services: list[ServiceSpec]
     secure: bool = False
+    free_ports: bool = False
+    # Reefers per vessel where it differs from ``containers`` (a vessel added later).
+    vessel_containers: dict[str, int] = Field(default_factory=dict)
 
     def service(self, name: str) -> ServiceSpec | None:
         return next((s for s in self.services if s.name == name), None)
 
+    def containers_of(self, vessel: str) -> int:
+        return self.vessel_containers.get(vessel, self.containers)
+
     def save(self, path: Path) -> None:
+        """Write atomically: a running supervisor re-reads the plan when it changes."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.model_dump_json(indent=2))
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(self.model_dump_json(indent=2))
+        tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> FleetPlan:

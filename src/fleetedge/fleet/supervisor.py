@@ -11,6 +11,10 @@ Each round (every second):
    takes seconds to register), after its own backoff;
 4. the round's view is written to ``services.json`` for ``fleet status`` and the API.
 
+The services and clusters to run can change while it runs (a vessel joins or leaves the
+fleet): :meth:`ProcessSupervisor.reconcile` starts what is new and stops what is gone, touching
+nothing else.
+
 Services are ``fleet`` sub-commands run as ``python -m fleetedge.cli``, each in a session of its
 own with its log in ``logs/<name>.log``: a Ctrl-C at the terminal reaches the supervisor only,
 which then stops them in reverse order (SIGTERM, then SIGKILL past a timeout).
@@ -124,8 +128,19 @@ class ProcessSupervisor:
                 self._spawn(child)
         self.write_snapshot()
 
-    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        interval: float = 1.0,
+        on_round: Callable[[], None] | None = None,
+    ) -> None:
+        """Rounds until ``stop``; ``on_round`` runs before each (a changed plan, say)."""
         while not stop.wait(interval):
+            if on_round is not None:
+                try:
+                    on_round()
+                except Exception:  # one bad round must not end the supervision
+                    log.exception("plan check failed; the fleet runs on as it was")
             self.step()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -155,6 +170,46 @@ class ProcessSupervisor:
             if node.thread is not None:
                 node.thread.join(130)
         self.write_snapshot()
+
+    def reconcile(
+        self, specs: Sequence[ServiceSpec], clusters: Sequence[KafkaCluster]
+    ) -> tuple[list[str], list[str]]:
+        """Run exactly ``specs`` and watch exactly ``clusters`` from now on: start the services
+        that are new, stop those that are gone (SIGTERM, then SIGKILL), and leave every other
+        one running as it is. Returns (started, stopped) service names."""
+        wanted = {spec.name: spec for spec in specs}
+        have = {child.spec.name for child in self.children}
+        stopped = [c for c in self.children if c.spec.name not in wanted]
+        for child in stopped:
+            self._terminate(child)
+        self.children = [c for c in self.children if c.spec.name in wanted]
+        started: list[str] = []
+        for spec in specs:
+            if spec.name not in have:
+                child = _Child(spec, self.logs / f"{spec.name}.log", held=False)
+                self.children.append(child)
+                self._spawn(child)
+                started.append(spec.name)
+        names = {c.name for c in clusters}
+        known = {n.cluster.name for n in self.nodes}
+        self.nodes = [n for n in self.nodes if n.cluster.name in names]
+        self.nodes += [_Node(c, i) for c in clusters if c.name not in known for i in c.node_ids]
+        self.write_snapshot()
+        return started, [c.spec.name for c in stopped]
+
+    def _terminate(self, child: _Child, timeout: float = 30.0) -> None:
+        if child.proc is not None and child.proc.poll() is None:
+            child.proc.send_signal(signal.SIGTERM)
+            try:
+                child.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                child.proc.kill()
+                child.proc.wait(10)
+        child.proc = None
+        child.healthy = False
+        self._close_log(child)
+        UP.labels(child.spec.name, child.spec.kind).set(0)
+        log.info("service stopped", service=child.spec.name)
 
     # -- one round ------------------------------------------------------------------------------
 

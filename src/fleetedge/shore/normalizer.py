@@ -67,7 +67,7 @@ ROUTES: dict[str, Route] = {
         CommandAck, t.FLEET_ACKS, lambda e: f"{e.vessel_id}/{getattr(e, 'command_id', '')}"
     ),
 }
-PATTERN = r"^[a-z][a-z0-9-]{0,31}\.(" + "|".join(re.escape(n) for n in ROUTES) + r")$"
+PATTERN = rf"^{t.VESSEL_ID}\.(" + "|".join(re.escape(n) for n in ROUTES) + r")$"
 _SPLIT = re.compile(PATTERN)
 
 
