@@ -25,12 +25,7 @@ NEW = "mv-anna"
 
 
 def _connect(running_fleet: RunningFleet) -> ConnectRest:
-    urls = [
-        s.health_url.rstrip("/")
-        for s in running_fleet.plan.services
-        if s.kind == "connect" and s.health_url
-    ]
-    return ConnectRest(urls, timeout=30)
+    return ConnectRest(running_fleet.plan.connect_urls(), timeout=30)
 
 
 class FlowWatch:

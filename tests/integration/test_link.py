@@ -24,7 +24,7 @@ from fleetedge.link.audit import audit
 from fleetedge.link.connect import ConnectGroup, ConnectSettings, ConnectWorker
 from fleetedge.link.connectors import connector_name
 from fleetedge.link.emulator import LinkEmulator, Shape
-from fleetedge.link.exceptions import ConnectUnavailable
+from fleetedge.link.exceptions import ConnectRestError, ConnectUnavailable
 from fleetedge.link.health import LinkHealth, measure
 from fleetedge.link.mirror import BULK, UPLINKS, commands_topic
 from fleetedge.link.rest import ConnectRest
@@ -480,3 +480,21 @@ def _alter(admin: AdminClient, resource: ConfigResource, values: dict[str, str])
     ]
     target = ConfigResource(resource.restype, resource.name, incremental_configs=entries)
     admin.incremental_alter_configs([target])[target].result()
+
+
+def test_connect_refusals_are_one_clear_line_and_change_nothing(linked: LinkEnv) -> None:
+    before = set(linked.connect.connectors())
+    bad = {**next(iter(linked.link.connectors.values())), "connector.class": "no.such.Connector"}
+    with pytest.raises(ConnectRestError) as refused:
+        linked.connect.put_config("not-a-vessel.priority", bad)
+    assert refused.value.status == 400
+    assert "no.such.Connector" in refused.value.message
+    assert "\n" not in refused.value.message
+    assert not refused.value.retriable
+    assert set(linked.connect.connectors()) == before
+    # Connect not answering at all is retriable, and says which worker did not answer.
+    with pytest.raises(ConnectUnavailable) as away:
+        ConnectRest(["http://127.0.0.1:9"], timeout=5).connectors()
+    assert away.value.retriable
+    assert "127.0.0.1:9" in away.value.message
+    assert "\n" not in away.value.message

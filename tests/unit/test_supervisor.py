@@ -96,3 +96,41 @@ def test_a_killed_service_comes_back_healthy_and_stop_leaves_nothing(tmp_path: P
     assert second is not None
     assert not psutil.pid_exists(second) or psutil.Process(second).status() == "zombie"
     assert sup.snapshot().services[0].phase == "stopped"
+
+
+def _api(name: str, tmp_path: Path) -> ServiceSpec:
+    port = free_ports(1)[0]
+    return ServiceSpec(
+        name=name,
+        kind="api",
+        args=("api", "serve", "--bootstrap", "127.0.0.1:1", "--database",
+              f"sqlite:///{tmp_path / f'{name}.db'}", "--port", str(port)),
+        health_url=f"http://127.0.0.1:{port}/api/health",
+    )  # fmt: skip
+
+
+def test_a_new_plan_starts_what_is_new_stops_what_is_gone_and_touches_nothing_else(
+    tmp_path: Path,
+) -> None:
+    a, b, c = (_api(n, tmp_path) for n in ("a", "b", "c"))
+    env = {"FLEET_HOME": str(tmp_path / "home"), "FLEET_API_TOKEN": "t"}
+    sup = ProcessSupervisor(
+        [a, b], logs=tmp_path / "logs", snapshot=tmp_path / "services.json", env=env
+    )
+    sup.start()
+    try:
+        _run(sup, sup.all_healthy, 60)
+        pids = {s.name: s.pid for s in sup.snapshot().services}
+        started, stopped = sup.reconcile([b, c], [])
+        assert (started, stopped) == (["c"], ["a"])
+        _run(sup, sup.all_healthy, 60)
+        after = {s.name: s for s in sup.snapshot().services}
+        assert set(after) == {"b", "c"}
+        assert after["b"].pid == pids["b"], "a service the plan kept was restarted"
+        assert after["b"].restarts == 0
+        assert after["c"].phase == "healthy"
+        gone = pids["a"]
+        assert gone is not None
+        assert not psutil.pid_exists(gone) or psutil.Process(gone).status() == "zombie"
+    finally:
+        sup.stop()

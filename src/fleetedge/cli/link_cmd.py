@@ -81,13 +81,8 @@ def connect_urls(ports: list[int]) -> list[str]:
 def fleet_connect_urls(cfg: RuntimeSettings) -> list[str]:
     """The Connect workers of the fleet running here (its plan), else the demo's first one."""
     path = plan_path(cfg.home)
-    if path.exists():
-        plan = FleetPlan.load(path)
-        urls = [
-            s.health_url.rstrip("/") for s in plan.services if s.kind == "connect" and s.health_url
-        ]
-        if urls:
-            return urls
+    if path.exists() and (urls := FleetPlan.load(path).connect_urls()):
+        return urls
     return connect_urls([CONNECT_REST_BASE])
 
 

@@ -53,7 +53,7 @@ def running_plan(cfg: RuntimeSettings) -> FleetPlan:
 
 
 def connect_of(plan: FleetPlan) -> ConnectRest:
-    urls = [s.health_url.rstrip("/") for s in plan.services if s.kind == "connect" and s.health_url]
+    urls = plan.connect_urls()
     if not urls:
         raise FleetError("the fleet has no Connect worker in its plan")
     return ConnectRest(urls, timeout=30)

@@ -54,6 +54,12 @@ class FleetPlan(BaseModel):
     def service(self, name: str) -> ServiceSpec | None:
         return next((s for s in self.services if s.name == name), None)
 
+    def connect_urls(self) -> list[str]:
+        """The REST URLs of the fleet's Connect workers."""
+        return [
+            s.health_url.rstrip("/") for s in self.services if s.kind == "connect" and s.health_url
+        ]
+
     def containers_of(self, vessel: str) -> int:
         return self.vessel_containers.get(vessel, self.containers)
 

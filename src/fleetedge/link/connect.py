@@ -16,11 +16,8 @@ as Strimzi's ``KafkaMirrorMaker2`` runs it.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import signal
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +25,7 @@ from pathlib import Path
 from fleetedge.link.exceptions import MirrorStartError
 from fleetedge.link.rest import ConnectRest
 from fleetedge.runtime.config import log4j2_text, render_properties
-from fleetedge.runtime.jvm import KafkaRuntime, find_processes, send_signal, tail, wait_gone
+from fleetedge.runtime.jvm import KafkaRuntime, MarkedJvm
 from fleetedge.runtime.node import write_private
 from fleetedge.runtime.waiting import wait_until
 
@@ -98,7 +95,7 @@ def worker_properties(settings: ConnectSettings, rest_port: int) -> dict[str, st
     return props
 
 
-class ConnectWorker:
+class ConnectWorker(MarkedJvm):
     """One worker JVM, found again from any process by its marker directory."""
 
     def __init__(
@@ -107,26 +104,13 @@ class ConnectWorker:
         self.runtime = dataclasses.replace(
             runtime, heap_mb=WORKER_HEAP_MB, extra_options=WORKER_JVM_OPTIONS
         )
-        self.directory = directory
+        super().__init__(directory)
         self.settings = settings
         self.rest_port = rest_port
-        self._child: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.rest_port}"
-
-    @property
-    def log_dir(self) -> Path:
-        return self.directory / "logs"
-
-    def pids(self) -> list[int]:
-        return find_processes(self.directory)
-
-    def alive(self) -> bool:
-        if self._child is not None and self._child.poll() is not None:
-            self._child = None
-        return bool(self.pids())
 
     def command(self) -> list[str]:
         """Write the worker's files; the command line that runs it."""
@@ -153,31 +137,6 @@ class ConnectWorker:
         command = self.command()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         os.execv(command[0], command)  # noqa: S606 - our own java, an argument list
-
-    def kill(self) -> None:
-        """SIGKILL the JVM (what a crash looks like) and reap it."""
-        for pid in self.pids():
-            send_signal(pid, signal.SIGKILL)
-            wait_gone(pid, 30)
-        self._reap()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM (the worker leaves its group cleanly), then SIGKILL after ``timeout``."""
-        for pid in self.pids():
-            send_signal(pid, signal.SIGTERM)
-            if not wait_gone(pid, timeout):
-                send_signal(pid, signal.SIGKILL)
-                wait_gone(pid, 30)
-        self._reap()
-
-    def log_tail(self, lines: int = 30) -> str:
-        return tail(self.log_dir / "server.log", lines)
-
-    def _reap(self) -> None:
-        if self._child is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._child.wait(timeout=5)
-            self._child = None
 
 
 def connect_dir(home: Path) -> Path:

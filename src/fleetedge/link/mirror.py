@@ -19,11 +19,8 @@ Commands are at-least-once and carry ids the vessel de-duplicates on.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
-import signal
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +28,7 @@ from pathlib import Path
 from fleetedge.events import topics
 from fleetedge.link.exceptions import MirrorStartError
 from fleetedge.runtime.config import log4j2_text, render_properties
-from fleetedge.runtime.jvm import KafkaRuntime, find_processes, send_signal, tail, wait_gone
+from fleetedge.runtime.jvm import KafkaRuntime, MarkedJvm
 from fleetedge.runtime.node import write_private
 
 MM2_MAIN = "org.apache.kafka.connect.mirror.MirrorMaker"
@@ -186,7 +183,7 @@ def mirror_properties(
     return props
 
 
-class MirrorProcess:
+class MirrorProcess(MarkedJvm):
     """One flow's MirrorMaker 2 JVM; found again from any process by its marker directory."""
 
     def __init__(
@@ -202,28 +199,15 @@ class MirrorProcess:
         self.runtime = dataclasses.replace(
             runtime, heap_mb=MM2_HEAP_MB, extra_options=MM2_JVM_OPTIONS
         )
-        self.directory = directory
+        super().__init__(directory)
         self.ends = ends
         self.flow = flow
         self.rest_port = rest_port
         self.extra = dict(extra or {})
-        self._child: subprocess.Popen[bytes] | None = None
 
     @property
     def name(self) -> str:
         return f"{self.ends.vessel}/{self.flow.name}"
-
-    @property
-    def log_dir(self) -> Path:
-        return self.directory / "logs"
-
-    def pids(self) -> list[int]:
-        return find_processes(self.directory)
-
-    def alive(self) -> bool:
-        if self._child is not None and self._child.poll() is not None:
-            self._child = None
-        return bool(self.pids())
 
     def start(self) -> None:
         """Start the JVM (one per flow: a second start while it runs is refused)."""
@@ -244,28 +228,3 @@ class MirrorProcess:
         self._child = self.runtime.spawn(
             MM2_MAIN, args, log_dir=self.log_dir, log4j_config=log4j, marker=self.directory
         )
-
-    def kill(self) -> None:
-        """SIGKILL the JVM (what a crash looks like) and reap it."""
-        for pid in self.pids():
-            send_signal(pid, signal.SIGKILL)
-            wait_gone(pid, 30)
-        self._reap()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM, then SIGKILL after ``timeout``."""
-        for pid in self.pids():
-            send_signal(pid, signal.SIGTERM)
-            if not wait_gone(pid, timeout):
-                send_signal(pid, signal.SIGKILL)
-                wait_gone(pid, 30)
-        self._reap()
-
-    def log_tail(self, lines: int = 30) -> str:
-        return tail(self.log_dir / "server.log", lines)
-
-    def _reap(self) -> None:
-        if self._child is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._child.wait(timeout=5)
-            self._child = None

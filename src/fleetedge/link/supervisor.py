@@ -17,9 +17,10 @@ is stuck. Each round (every second or two) the supervisor:
    gone, and restarted when heartbeats stay stale while the link answers (its Connect
    coordinator is aboard, and its worker does not always recover from a cut by itself);
 5. alerts first: while the link is down, the bulk connector is paused; once the link answers
-   again it stays paused until no committed alert, status or acknowledgement waits aboard, and
-   is then resumed. The backlog of windows never reaches the shore before the alerts that
-   waited with it, whichever connector reconnects first.
+   again it stays paused until no committed alert waits aboard (at most ``bulk_hold_max``
+   seconds), and is then resumed. The backlog of windows never reaches the shore before the
+   alerts that waited with it, whichever connector reconnects first. (Status records are not
+   waited for: a vessel writes them all the time.)
 
 A restart is safe at any point: uplinks are exactly-once, so resumed tasks neither lose nor
 repeat records. Vessels are added and removed while it runs (:meth:`add`, :meth:`remove`).
@@ -36,10 +37,11 @@ import structlog
 from confluent_kafka import Consumer, KafkaException
 from prometheus_client import Counter, Gauge
 
+from fleetedge.events.topics import ALERTS
 from fleetedge.link.connectors import connector_name
 from fleetedge.link.exceptions import ConnectRestError
 from fleetedge.link.health import DrainTracker, LinkHealth, QuietLogger, measure
-from fleetedge.link.mirror import BULK, PRIORITY, UPLINKS, MirrorProcess
+from fleetedge.link.mirror import BULK, UPLINKS, MirrorProcess
 from fleetedge.link.reports import LinkReporter
 from fleetedge.link.rest import ConnectorState, ConnectRest
 from fleetedge.security.clients import kafka_config
@@ -100,6 +102,8 @@ class VesselLink:
     downlink_started: float = 0.0
     downlink_pause: float = 0.0
     downlink_not_before: float = 0.0
+    # Since when the link answers again (None while it is down): the bulk's hold.
+    answers_since: float | None = None
 
 
 class LinkSupervisor:
@@ -116,11 +120,15 @@ class LinkSupervisor:
         reporter: LinkReporter | None = None,
         heartbeat_stale_after: float = 30.0,
         heartbeat_restart_after: float = 45.0,
+        downlink_start_grace: float = 180.0,
+        bulk_hold_max: float = 60.0,
     ) -> None:
         self.links: dict[str, VesselLink] = {link.vessel: link for link in links}
         self.connect = connect
         self.heartbeat_stale_after = heartbeat_stale_after
         self.heartbeat_restart_after = heartbeat_restart_after
+        self.downlink_start_grace = downlink_start_grace
+        self.bulk_hold_max = bulk_hold_max
         self.reporter = reporter
         self.stall_after = stall_after
         self.max_backoff = max_backoff
@@ -268,20 +276,32 @@ class LinkSupervisor:
         state = link.states.get(bulk)
         if bulk not in link.connectors or state is None:
             return
-        priority = set(PRIORITY.topics)
+        now = time.monotonic()
+        if not answers or not health.vessel_reachable:
+            link.answers_since = None
+        elif link.answers_since is None:
+            link.answers_since = now
         waiting = [
             p for p in health.partitions
-            if p.topic in priority and p.oldest_unmirrored_ms is not None
+            if p.topic == ALERTS.name and p.oldest_unmirrored_ms is not None
         ]  # fmt: skip
+        held_too_long = (
+            link.answers_since is not None and now - link.answers_since >= self.bulk_hold_max
+        )
         try:
-            if not answers and state.state == "RUNNING":
+            if link.answers_since is None and state.state == "RUNNING":
                 self.connect.pause(bulk)
                 link.states[bulk] = replace(state, state="PAUSED")
                 log.info("link down: bulk paused", vessel=link.vessel)
-            elif answers and state.state == "PAUSED" and health.vessel_reachable and not waiting:
+            elif (
+                link.answers_since is not None
+                and state.state == "PAUSED"
+                and (not waiting or held_too_long)
+            ):
                 self.connect.resume(bulk)
                 link.states[bulk] = replace(state, state="RUNNING")
-                log.info("priority drained: bulk resumed", vessel=link.vessel)
+                log.info("alerts ashore: bulk resumed", vessel=link.vessel,
+                         alerts_waiting=len(waiting))  # fmt: skip
         except ConnectRestError as exc:
             log.warning("connect refused", connector=bulk, error=exc.message)
 
@@ -337,7 +357,10 @@ class LinkSupervisor:
             link.beats_at = now
             link.beat_backoff = 0.0
             return
-        if not answers or link.downlink is None:
+        young = now - link.downlink_started < self.downlink_start_grace
+        if not answers or link.downlink is None or (beat is None and young):
+            # Down, or never heard from yet while its worker and the priority connector are
+            # still starting (minutes on a loaded machine): waiting is right.
             link.beats_at = now
             return
         if now - link.beats_at < self.heartbeat_restart_after + link.beat_backoff:

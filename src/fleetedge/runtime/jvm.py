@@ -185,3 +185,49 @@ def tail(path: Path, lines: int = 30) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+class MarkedJvm:
+    """A long-running JVM of ours (a Connect worker, a MirrorMaker 2), found again from any
+    process by its marker ``directory``; its logs go to ``directory/logs``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._child: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_dir(self) -> Path:
+        return self.directory / "logs"
+
+    def pids(self) -> list[int]:
+        return find_processes(self.directory)
+
+    def alive(self) -> bool:
+        if self._child is not None and self._child.poll() is not None:
+            self._child = None
+        return bool(self.pids())
+
+    def kill(self) -> None:
+        """SIGKILL the JVM (what a crash looks like) and reap it."""
+        for pid in self.pids():
+            send_signal(pid, signal.SIGKILL)
+            wait_gone(pid, 30)
+        self._reap()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM (a clean exit), then SIGKILL after ``timeout``."""
+        for pid in self.pids():
+            send_signal(pid, signal.SIGTERM)
+            if not wait_gone(pid, timeout):
+                send_signal(pid, signal.SIGKILL)
+                wait_gone(pid, 30)
+        self._reap()
+
+    def log_tail(self, lines: int = 30) -> str:
+        return tail(self.log_dir / LOG_FILE, lines)
+
+    def _reap(self) -> None:
+        if self._child is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._child.wait(timeout=5)
+            self._child = None
