@@ -30,6 +30,7 @@ from prometheus_client import Counter, Gauge
 from fleetedge.edge.logic import EdgeLogic
 from fleetedge.edge.state import ChangelogState
 from fleetedge.runtime.health import create_topic
+from fleetedge.runtime.watchdog import deadline
 from fleetedge.security.clients import kafka_config
 
 _log = logging.getLogger(__name__)
@@ -126,10 +127,12 @@ class EdgeService:
         for key, value in self.state.drain():
             self._producer.produce(self.topics.changelog, value, key=key)
         next_offset = TopicPartition(self._tp.topic, 0, msgs[-1].offset() + 1)
-        self._producer.send_offsets_to_transaction(
-            [next_offset], self._consumer.consumer_group_metadata(), 30
-        )
-        self._producer.commit_transaction(60)
+        # Both calls have timeouts; the first may ignore its own (see runtime.watchdog).
+        with deadline(180, "the edge's transaction commit"):
+            self._producer.send_offsets_to_transaction(
+                [next_offset], self._consumer.consumer_group_metadata(), 30
+            )
+            self._producer.commit_transaction(60)
         RECORDS.inc(len(msgs))
         OPEN_ALERTS.set(self.logic.open_alerts)
         self._batches += 1

@@ -104,6 +104,7 @@ class VesselLink:
     downlink_not_before: float = 0.0
     # Since when the link answers again (None while it is down): the bulk's hold.
     answers_since: float | None = None
+    paused_at: float = -1e9
 
 
 class LinkSupervisor:
@@ -289,7 +290,10 @@ class LinkSupervisor:
             link.answers_since is not None and now - link.answers_since >= self.bulk_hold_max
         )
         try:
-            if link.answers_since is None and state.state == "RUNNING":
+            # Connect reports the pause once the task has taken it: ask once a minute at most.
+            asked_lately = now - link.paused_at < 60
+            if link.answers_since is None and state.state == "RUNNING" and not asked_lately:
+                link.paused_at = now
                 self.connect.pause(bulk)
                 link.states[bulk] = replace(state, state="PAUSED")
                 log.info("link down: bulk paused", vessel=link.vessel)
