@@ -3,6 +3,8 @@ every window and alert ashore exactly once (``bench/scale_bench.py`` runs it wit
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from bench.scale_bench import scale_run
 from fleetedge.link.toxiproxy import ToxiproxyBinary
 from fleetedge.runtime import KafkaRuntime
 from fleetedge.settings import RuntimeSettings
+from tests.support.running_fleet import ARTIFACTS
 
 pytestmark = pytest.mark.kafka
 
@@ -24,7 +27,8 @@ def test_many_vessels_on_one_connect_cluster_lose_and_repeat_nothing(
         fleet_home / "scale", runtime, binary.path,
         vessels=4, containers=20, windows=3, idle_s=6, say=print,
     )  # fmt: skip
-    print(figures)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "scale-short.json").write_text(json.dumps(asdict(figures), indent=2))
     assert figures.windows_per_vessel == 60
     assert figures.lost == 0
     assert figures.duplicates == 0
