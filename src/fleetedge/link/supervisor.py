@@ -105,6 +105,7 @@ class VesselLink:
     # Since when the link answers again (None while it is down): the bulk's hold.
     answers_since: float | None = None
     paused_at: float = -1e9
+    probe_failures: int = 0
 
 
 class LinkSupervisor:
@@ -260,9 +261,10 @@ class LinkSupervisor:
             return
         link.health = health
         _export(health)
-        # Through the link, as the shore sees the vessel: a cut shows at once, not only when
-        # heartbeats grow old.
-        answers = _answers(link.link_bootstrap)
+        # Through the link, as the shore sees the vessel: a cut shows within two looks, not only
+        # when heartbeats grow old. One probe timing out on a busy machine is not a cut.
+        link.probe_failures = 0 if _answers(link.link_bootstrap) else link.probe_failures + 1
+        answers = link.probe_failures < 2
         if self.reporter is not None:
             self.reporter.report(health, link_answers=answers)
         now = time.monotonic()
