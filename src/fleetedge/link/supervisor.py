@@ -104,7 +104,8 @@ class VesselLink:
     downlink_not_before: float = 0.0
     # Since when the link answers again (None while it is down): the bulk's hold.
     answers_since: float | None = None
-    paused_at: float = -1e9
+    bulk_held: bool = False  # we asked Connect to pause the bulk connector
+    resumed_at: float = -1e9
     probe_failures: int = 0
 
 
@@ -291,20 +292,19 @@ class LinkSupervisor:
         held_too_long = (
             link.answers_since is not None and now - link.answers_since >= self.bulk_hold_max
         )
+        # Decided on what we asked (``bulk_held``) and on Connect's word (a hold from before a
+        # restart of this service): Connect reports a pause only once the task has taken it.
+        recently_resumed = now - link.resumed_at < 60
+        held = link.bulk_held or (state.state == "PAUSED" and not recently_resumed)
         try:
-            # Connect reports the pause once the task has taken it: ask once a minute at most.
-            asked_lately = now - link.paused_at < 60
-            if link.answers_since is None and state.state == "RUNNING" and not asked_lately:
-                link.paused_at = now
+            if link.answers_since is None and not link.bulk_held:
                 self.connect.pause(bulk)
-                link.states[bulk] = replace(state, state="PAUSED")
+                link.bulk_held = True
                 log.info("link down: bulk paused", vessel=link.vessel)
-            elif (
-                link.answers_since is not None
-                and state.state == "PAUSED"
-                and (not waiting or held_too_long)
-            ):
+            elif link.answers_since is not None and held and (not waiting or held_too_long):
                 self.connect.resume(bulk)
+                link.bulk_held = False
+                link.resumed_at = now
                 link.states[bulk] = replace(state, state="RUNNING")
                 log.info("alerts ashore: bulk resumed", vessel=link.vessel,
                          alerts_waiting=len(waiting))  # fmt: skip
