@@ -102,7 +102,9 @@ def _produce(vessel: KafkaCluster, containers: int, windows: int) -> dict[str, s
 
         return callback
 
-    owner = "SC" + vessel.name[-2:].upper().replace("-", "X") + "U"
+    # An ISO 6346 owner code per vessel: S, two letters from the vessel's number, U.
+    number = int(vessel.name.rsplit("-", 1)[-1])
+    owner = f"S{chr(65 + number // 26 % 26)}{chr(65 + number % 26)}U"
     for c in range(1, containers + 1):
         container = f"{owner}{c:07d}"
         for seq in range(1, windows + 1):
