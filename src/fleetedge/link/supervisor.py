@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import structlog
 from confluent_kafka import Consumer, KafkaException
@@ -229,9 +229,9 @@ class LinkSupervisor:
             state = states.get(name)
             try:
                 if state is None:
-                    created = self.connect.put_config(name, config)
-                    log.info("connector configured", vessel=link.vessel, connector=name,
-                             created=created)  # fmt: skip
+                    # Absent, or not started by any worker yet (Connect lists no status then).
+                    if self.connect.put_config(name, config):
+                        log.info("connector created", vessel=link.vessel, connector=name)
                     continue
                 link.states[name] = state
                 running = state.state == "RUNNING" and all(
@@ -277,9 +277,11 @@ class LinkSupervisor:
         """Pause the bulk connector while the link is down; resume it once the priority
         topics have nothing committed waiting aboard (see the module doc, step 5)."""
         bulk = connector_name(link.vessel, BULK)
-        state = link.states.get(bulk)
-        if bulk not in link.connectors or state is None:
+        if bulk not in link.connectors:
             return
+        # Connect lists a connector's status only once a worker has started it.
+        state = link.states.get(bulk)
+        reported = state.state if state is not None else "UNKNOWN"
         now = time.monotonic()
         if not answers or not health.vessel_reachable:
             link.answers_since = None
@@ -295,7 +297,7 @@ class LinkSupervisor:
         # Decided on what we asked (``bulk_held``) and on Connect's word (a hold from before a
         # restart of this service): Connect reports a pause only once the task has taken it.
         recently_resumed = now - link.resumed_at < 60
-        held = link.bulk_held or (state.state == "PAUSED" and not recently_resumed)
+        held = link.bulk_held or (reported == "PAUSED" and not recently_resumed)
         try:
             if link.answers_since is None and not link.bulk_held:
                 self.connect.pause(bulk)
@@ -305,7 +307,6 @@ class LinkSupervisor:
                 self.connect.resume(bulk)
                 link.bulk_held = False
                 link.resumed_at = now
-                link.states[bulk] = replace(state, state="RUNNING")
                 log.info("alerts ashore: bulk resumed", vessel=link.vessel,
                          alerts_waiting=len(waiting))  # fmt: skip
         except ConnectRestError as exc:
