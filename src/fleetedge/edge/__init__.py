@@ -1,9 +1,10 @@
-"""The vessel's edge processing (issue C, in progress).
+"""The vessel's edge processing: a deterministic, replay-safe core in an exactly-once service.
 
-Built: the pure core the stream processor will run, both deterministic and replay-safe:
 - ``windows``: per-container event-time window aggregation (order-independent, duplicate-proof);
-- ``rules``: the alert rules with de-duplication and bay/vessel power-incident correlation.
-Not built yet: the exactly-once Kafka service around them (``fleet edge run``).
+- ``rules``: the alert rules with de-duplication and bay/vessel power-incident correlation;
+- ``logic``: one reading in, the window, alert, status and dead-letter records out;
+- ``service``: the exactly-once Kafka service around them (``fleet edge run``);
+- ``backfill``: windows rebuilt from raw telemetry when the shore asks (``fleet edge resend``).
 """
 
 from fleetedge.edge.rules import AlertEngine, RuleConfig
