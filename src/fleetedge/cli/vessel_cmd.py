@@ -206,7 +206,9 @@ def remove(name: NameArg) -> None:
             shore = KafkaCluster.open(plan.shore, home=cfg.home, runtime=runtime)
             store = SecurityStore(cfg.home)
             if store.has_principal(name):
-                security.revoke_vessel(store, name, shore_bootstrap=shore.bootstrap_servers)
+                security.revoke_vessel(
+                    store, name, shore_bootstrap=shore.bootstrap_servers, keep_readers=True
+                )
     console.print(f"{name}'s data ashore stays; its link is reported offline")
     out.print(f"{name} left the fleet in {time.monotonic() - began:.0f}s")
 

@@ -73,12 +73,17 @@ def add_vessel(
     log.info("vessel principal added", vessel=vessel)
 
 
-def revoke_vessel(store: SecurityStore, vessel: str, *, shore_bootstrap: str) -> None:
+def revoke_vessel(
+    store: SecurityStore, vessel: str, *, shore_bootstrap: str, keep_readers: bool = False
+) -> None:
     """Remove ``vessel``'s user and every ACL naming it or its topics, ashore. Its open
     sessions lose their rights at once (ACLs are checked per request) and their
-    authentication at the next re-authentication."""
+    authentication at the next re-authentication. ``keep_readers``: the shore services keep
+    reading what the vessel sent (a vessel leaving the fleet: its data stays ashore, and the
+    normalizer's pattern subscription still holds its topics)."""
     admin.revoke_principal(shore_bootstrap, vessel)
-    admin.revoke_resource(shore_bootstrap, ResourceType.TOPIC, f"{vessel}.", prefixed=True)
+    if not keep_readers:
+        admin.revoke_resource(shore_bootstrap, ResourceType.TOPIC, f"{vessel}.", prefixed=True)
     admin.delete_user(shore_bootstrap, vessel)
     store.delete_principal(vessel)
     log.info("vessel principal revoked", vessel=vessel)
