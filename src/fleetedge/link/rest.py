@@ -1,7 +1,7 @@
 """A small client of Kafka Connect's REST API (the calls the link needs, nothing more).
 
 Any worker takes any request: followers forward writes to the leader. A worker that does not
-answer is skipped for the next one; a 409 (rebalance in progress, no known leader) and a
+answer is skipped for the next one; a 409 (a rebalance under way, no known leader) and a
 worker that does not answer at all are :class:`ConnectUnavailable`, retriable; any other
 refusal is a :class:`ConnectRestError` with Connect's own message, on one line.
 """
