@@ -9,7 +9,6 @@ refusal is a :class:`ConnectRestError` with Connect's own message, on one line.
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -191,16 +190,3 @@ def _message(exc: urllib.error.HTTPError) -> tuple[str, bool]:
         return str(exc.reason or ""), False
     text = str(body.get("message") or exc.reason or "")
     return (text.strip().splitlines()[0] if text.strip() else ""), True
-
-
-def retry(call: Any, *, attempts: int = 5, pause: float = 1.0) -> Any:
-    """``call()`` again while Connect is unavailable, with a doubling pause."""
-    for attempt in range(attempts):
-        try:
-            return call()
-        except ConnectUnavailable:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(pause)
-            pause *= 2
-    return None
