@@ -22,10 +22,11 @@ from fleetedge.events import topics
 from fleetedge.events.codec import decode
 from fleetedge.link.audit import audit
 from fleetedge.link.connect import ConnectGroup, ConnectSettings, ConnectWorker
+from fleetedge.link.connectors import connector_name
 from fleetedge.link.emulator import LinkEmulator, Shape
 from fleetedge.link.exceptions import ConnectRestError, ConnectUnavailable
 from fleetedge.link.health import LinkHealth, measure
-from fleetedge.link.mirror import UPLINKS, commands_topic
+from fleetedge.link.mirror import BULK, UPLINKS, commands_topic
 from fleetedge.link.rest import ConnectRest
 from fleetedge.link.setup import vessel_link
 from fleetedge.link.supervisor import LinkSupervisor, VesselLink
@@ -368,6 +369,7 @@ def test_alerts_overtake_the_bulk_backlog(linked: LinkEnv) -> None:
 
 def test_alerts_come_ashore_before_the_backlog_ten_times_running(linked: LinkEnv) -> None:
     traffic = linked.traffic("AFTU", containers=50)
+    wait_until(lambda: _both_running(linked), timeout=180, what="both connectors running")
     orders = [_cut_and_restore(linked, traffic, cycle) for cycle in range(10)]
     print("first alert and first backlogged window after each restore (s):", orders)
     assert all(o["alert"] < o["window"] for o in orders), orders
@@ -385,11 +387,15 @@ def _cut_and_restore(env: LinkEnv, traffic: EventTraffic, cycle: int) -> dict[st
     env.emulator.cut(env.name)
     traffic.burst(300)
     traffic.one_alert()
-    # The link service has seen the cut and asked Connect to hold the bulk connector (its task
-    # takes the pause at its next turn, which may be after the link is back).
-    link = env.supervisor.links[env.name]
-    wait_until(lambda: link.bulk_held, timeout=60,
-               what=f"cycle {cycle}: the bulk held during the cut")  # fmt: skip
+    # The link service has seen the cut and asked Connect to hold the bulk connector; Connect
+    # reports the hold once its task has taken the pause (at its next turn).
+    bulk = connector_name(env.name, BULK)
+
+    def bulk_paused() -> bool:
+        state = env.connect.status(bulk)
+        return state is not None and state.tasks_paused
+
+    wait_until(bulk_paused, timeout=60, what=f"cycle {cycle}: the bulk held during the cut")
     before = {name: end_offset(shore, topic) for name, topic in flows.items()}
     env.emulator.restore(env.name)
     first: dict[str, float] = {}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -8,6 +9,7 @@ from fleetedge.runtime.ports import (
     NodePorts,
     demo_ports,
     free_node_ports,
+    free_ports,
     port_is_free,
     slot_for_name,
 )
@@ -53,3 +55,13 @@ def test_a_listening_port_is_not_free() -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         assert not port_is_free(sock.getsockname()[1])
+
+
+def test_free_ports_stay_clear_of_outgoing_connections_and_the_demo() -> None:
+    text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+    low, high = (int(x) for x in text.split())
+    picked = free_ports(200)
+    # An outgoing connection's local port never lands on one, and the demo never binds one.
+    assert not [p for p in picked if low <= p <= high or 18000 <= p <= 28999]
+    # A later pick in the same process never hands one out again.
+    assert not set(picked) & set(free_ports(200))

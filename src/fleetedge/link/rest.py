@@ -45,6 +45,12 @@ class ConnectorState:
     def failed(self) -> bool:
         return self.state == "FAILED" or any(t.state == "FAILED" for t in self.tasks)
 
+    @property
+    def tasks_paused(self) -> bool:
+        """True once every task has taken a pause: no record moves. (The connector itself
+        reports PAUSED only when its stop is done, up to a minute when the source is away.)"""
+        return bool(self.tasks) and all(t.state == "PAUSED" for t in self.tasks)
+
     def first_trace(self) -> str | None:
         traces = [self.trace, *(t.trace for t in self.tasks)]
         return next((t.strip().splitlines()[0] for t in traces if t and t.strip()), None)

@@ -11,9 +11,12 @@ Ports 18000-18999 are for services (MirrorMaker 2, link emulator, API, metrics);
 from __future__ import annotations
 
 import errno
+import functools
+import random
 import re
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 HOST = "127.0.0.1"
 _BASE = 19000
@@ -63,18 +66,48 @@ def slot_for_name(name: str) -> int | None:
     return None
 
 
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct ports that were free on 127.0.0.1 a moment ago (ask the kernel)."""
-    sockets: list[socket.socket] = []
+# Ports the demo scheme may hand out (services 18000-18999, clusters 19000-28999).
+_DEMO_RANGE = (18000, _BASE + 100 * MAX_SLOT + 99)
+_handed: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for the local ports of outgoing connections."""
     try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((HOST, 0))
-            sockets.append(sock)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+@functools.cache
+def _allowed() -> tuple[int, ...]:
+    """Ports neither the demo scheme nor the kernel's ephemeral range can take.
+
+    A port from the ephemeral range, free when picked, can become some client's local port
+    before the server meant for it binds: seen, with twenty clusters starting at once.
+    """
+    low, high = _ephemeral_range()
+    taken = (range(low, high + 1), range(_DEMO_RANGE[0], _DEMO_RANGE[1] + 1))
+    return tuple(p for p in range(10000, 65536) if not any(p in r for r in taken))
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports that were free on 127.0.0.1 a moment ago.
+
+    Never one this process handed out before, and never one the kernel gives to outgoing
+    connections, so two picks (or two test runs, as picks are random) do not collide.
+    """
+    found: list[int] = []
+    for port in random.sample(_allowed(), len(_allowed())):
+        if len(found) == count:
+            break
+        if port not in _handed and port_is_free(port):
+            found.append(port)
+    if len(found) < count:
+        raise OSError(errno.EADDRINUSE, f"fewer than {count} free ports on {HOST}")
+    _handed.update(found)
+    return found
 
 
 def free_node_ports(nodes: int, *, link: bool = False) -> list[NodePorts]:
