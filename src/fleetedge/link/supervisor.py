@@ -34,17 +34,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
-from confluent_kafka import Consumer, KafkaException
+from confluent_kafka import KafkaException
 from prometheus_client import Counter, Gauge
 
 from fleetedge.events.topics import ALERTS
 from fleetedge.link.connectors import connector_name
 from fleetedge.link.exceptions import ConnectRestError
-from fleetedge.link.health import DrainTracker, LinkHealth, QuietLogger, measure
+from fleetedge.link.health import DrainTracker, LinkHealth, measure
 from fleetedge.link.mirror import BULK, UPLINKS, MirrorProcess
+from fleetedge.link.probe import LinkProbe
 from fleetedge.link.reports import LinkReporter
 from fleetedge.link.rest import ConnectorState, ConnectRest
-from fleetedge.security.clients import kafka_config
 
 log = structlog.get_logger("fleetedge.link.supervisor")
 
@@ -107,6 +107,7 @@ class VesselLink:
     bulk_held: bool = False  # we asked Connect to pause the bulk connector
     resumed_at: float = -1e9
     probe_failures: int = 0
+    probe: LinkProbe | None = None  # made on first use, from ``link_bootstrap``
 
 
 class LinkSupervisor:
@@ -168,6 +169,8 @@ class LinkSupervisor:
             self.reporter.close()
         with self._lock:
             for link in self.links.values():
+                if link.probe is not None:
+                    link.probe.close()
                 if stop_processes and link.downlink is not None:
                     link.downlink.stop()
                     DOWNLINK_UP.labels(link.vessel).set(0)
@@ -187,6 +190,8 @@ class LinkSupervisor:
             return False
         for name in link.connectors:
             self.connect.delete(name)
+        if link.probe is not None:
+            link.probe.close()
         if link.downlink is not None:
             link.downlink.stop()
         if self.reporter is not None:
@@ -264,7 +269,9 @@ class LinkSupervisor:
         _export(health)
         # Through the link, as the shore sees the vessel: a cut shows within two looks, not only
         # when heartbeats grow old. One probe timing out on a busy machine is not a cut.
-        link.probe_failures = 0 if _answers(link.link_bootstrap) else link.probe_failures + 1
+        if link.probe is None:
+            link.probe = LinkProbe(link.link_bootstrap)
+        link.probe_failures = 0 if link.probe.answers() else link.probe_failures + 1
         answers = link.probe_failures < 2
         if self.reporter is not None:
             self.reporter.report(health, link_answers=answers)
@@ -405,22 +412,6 @@ class LinkSupervisor:
         self._record(link, "downlink", reason)
         log.info("downlink restart paced", vessel=link.vessel, lived_s=round(lived),
                  next_check_in_s=pause)  # fmt: skip
-
-
-def _answers(bootstrap: str) -> bool:
-    """True if the cluster answers a metadata request through ``bootstrap``: the link is up.
-
-    A link that is down is no stall: waiting is what MirrorMaker 2 should do then.
-    """
-    consumer = Consumer({**kafka_config(bootstrap), "group.id": "fleetedge-link-probe",
-                         "logger": QuietLogger()})  # fmt: skip
-    try:
-        consumer.list_topics(timeout=3)
-    except KafkaException:
-        return False
-    finally:
-        consumer.close()
-    return True
 
 
 def _export(health: LinkHealth) -> None:

@@ -6,6 +6,7 @@ re-creates its ACLs; removing one that is gone does nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from confluent_kafka import KafkaException
@@ -27,12 +28,14 @@ from fleetedge.security.clients import kafka_config
 from fleetedge.security.exceptions import AccessAdminError
 from fleetedge.security.store import Credential
 
+_kafka_log = logging.getLogger("fleetedge.runtime.kafka")
 ITERATIONS = 8192
 TIMEOUT = 30.0
 
 
 def _client(bootstrap: str) -> AdminClient:
-    return AdminClient(kafka_config(bootstrap))
+    # librdkafka's own lines go to the log files, not to the terminal of `fleet up`.
+    return AdminClient({**kafka_config(bootstrap), "logger": _kafka_log})
 
 
 def _wait(client: AdminClient, futures: dict[object, object] | list[object], what: str) -> None:

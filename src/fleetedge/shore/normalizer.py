@@ -14,8 +14,9 @@ Commit protocol, per batch:
 3. add the next offsets of every partition in the batch to the transaction;
 4. commit. Outputs and offsets become visible together or not at all.
 
-Any Kafka error ends :meth:`run` with the error: the supervisor restarts the process, which
-resumes at the committed offsets with nothing doubled.
+A fatal Kafka error (a fenced producer, a failed transaction) ends :meth:`run` with the error:
+the supervisor restarts the process, which resumes at the committed offsets with nothing
+doubled. A consumer error the client retries by itself is logged and waited out.
 """
 
 from __future__ import annotations
@@ -209,7 +210,12 @@ class Normalizer:
             return False
         if error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
             return False  # no vessel's topic matches yet; the next metadata refresh may find one
-        raise ShoreError(f"normalizer consumer error: {error}")
+        if error.fatal():
+            raise ShoreError(f"normalizer consumer error: {error}")
+        # The client retries the rest by itself (a broker away, a topic of a vessel that left
+        # the fleet and is no longer ours to read): a word in the log, no exit.
+        _log.warning("consumer error, the client retries: %s", error)
+        return False
 
     def _commit_batch(self, msgs: list[Message]) -> None:
         self._producer.begin_transaction()
