@@ -29,11 +29,6 @@ CHAPTERS = (
 )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue H, open: after the story's restore the link service's hold of the bulk "
-    "connector was seen not to release (chapter 5 waits for the drain); under investigation",
-)
 def test_the_demo_tells_its_story_and_loses_nothing(
     running_fleet: RunningFleet, tmp_path: Path, settings: RuntimeSettings
 ) -> None:
