@@ -27,6 +27,7 @@ from fleetedge.link.emulator import LinkEmulator, Shape
 from fleetedge.link.exceptions import ConnectRestError, ConnectUnavailable
 from fleetedge.link.health import LinkHealth, measure
 from fleetedge.link.mirror import BULK, UPLINKS, commands_topic
+from fleetedge.link.probe import LinkProbe
 from fleetedge.link.rest import ConnectRest
 from fleetedge.link.setup import vessel_link
 from fleetedge.link.supervisor import LinkSupervisor, VesselLink
@@ -409,6 +410,21 @@ def _cut_and_restore(env: LinkEnv, traffic: EventTraffic, cycle: int) -> dict[st
 
     wait_until(arrived, timeout=120, what=f"cycle {cycle}: both flows ashore", interval=0.1)
     return first
+
+
+def test_the_link_probe_sees_each_cut_and_each_restore(linked: LinkEnv) -> None:
+    # One long-lived connection, as the link service keeps per vessel, through three cuts.
+    probe = LinkProbe(linked.link.link_bootstrap)
+    try:
+        assert probe.answers()
+        for cycle in range(3):
+            linked.emulator.cut(linked.name)
+            wait_until(lambda: not probe.answers(), timeout=30,
+                       what=f"cut {cycle}: the probe sees the cut")  # fmt: skip
+            linked.emulator.restore(linked.name)
+            wait_until(probe.answers, timeout=30, what=f"cut {cycle}: the probe answers again")
+    finally:
+        probe.close()
 
 
 def test_shaped_link_keeps_up_with_a_full_vessel(linked: LinkEnv) -> None:

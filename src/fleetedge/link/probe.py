@@ -19,7 +19,7 @@ from fleetedge.security.clients import kafka_config
 class LinkProbe:
     """Metadata of one small topic through ``bootstrap`` (the vessel as the shore reaches it)."""
 
-    def __init__(self, bootstrap: str, timeout: float = 5.0) -> None:
+    def __init__(self, bootstrap: str, timeout: float = 3.0) -> None:
         self.bootstrap = bootstrap
         self.timeout = timeout
         self._consumer: Consumer | None = None

@@ -106,7 +106,6 @@ class VesselLink:
     answers_since: float | None = None
     bulk_held: bool = False  # we asked Connect to pause the bulk connector
     resumed_at: float = -1e9
-    probe_failures: int = 0
     probe: LinkProbe | None = None  # made on first use, from ``link_bootstrap``
 
 
@@ -255,6 +254,9 @@ class LinkSupervisor:
                             error=exc.message)  # fmt: skip
 
     def _measure(self, link: VesselLink) -> None:
+        # Through the link first, as the shore sees the vessel: a cut shows in the report of
+        # this round, not only when heartbeats grow old (the backlog's measure takes seconds).
+        answers = self._looks(link)
         flows = [f for f in UPLINKS if connector_name(link.vessel, f) in link.connectors]
         try:
             health = link.drain.update(
@@ -267,18 +269,20 @@ class LinkSupervisor:
             return
         link.health = health
         _export(health)
-        # Through the link, as the shore sees the vessel: a cut shows within two looks, not only
-        # when heartbeats grow old. One probe timing out on a busy machine is not a cut.
-        if link.probe is None:
-            link.probe = LinkProbe(link.link_bootstrap)
-        link.probe_failures = 0 if link.probe.answers() else link.probe_failures + 1
-        answers = link.probe_failures < 2
         if self.reporter is not None:
             self.reporter.report(health, link_answers=answers)
         now = time.monotonic()
         self._hold_bulk(link, health, answers)
         self._check_uplinks(link, health, now, answers)
         self._check_heartbeats(link, health, now, answers)
+
+    @staticmethod
+    def _looks(link: VesselLink) -> bool:
+        """Does the vessel answer through the link? A second look follows a failed one at once
+        (3 s later): one look timing out on a busy machine is not a cut."""
+        if link.probe is None:
+            link.probe = LinkProbe(link.link_bootstrap)
+        return link.probe.answers() or link.probe.answers()
 
     def _hold_bulk(self, link: VesselLink, health: LinkHealth, answers: bool) -> None:
         """Pause the bulk connector while the link is down; resume it once the priority
