@@ -98,7 +98,7 @@ def running_fleet(
     fleet = start_fleet(
         tmp_path_factory.mktemp("whole-fleet"),
         settings,
-        *("--vessels", "2", "--containers", "60", "--incident-at", "6h"),
+        *("--vessels", "2", "--containers", "60"),
     )
     yield fleet
     fleet.stop()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from fleetedge.devices import FaultKind, FaultRates, VesselSimulator, Voyage, parse_script
 from fleetedge.devices.cargo import PROFILES
 from fleetedge.devices.exceptions import ScriptError
+from fleetedge.devices.live import LiveFaults, append
 from fleetedge.devices.route import PORTS, ambient_c, distance_nm
 from fleetedge.events import JSON
 
@@ -83,6 +85,39 @@ def test_scripted_container_faults() -> None:
     assert readings[first].compressor == "failed"
     assert 20 in readings[first].alarm_codes
     assert readings[second].door_open
+
+
+def test_a_live_fault_takes_effect_when_read_once_and_survives_a_restart(tmp_path: Path) -> None:
+    """`fleet chaos fault` appends lines; the simulator reads them at its ticks, counting their
+    time from then, and keeps its place in the file across a restart."""
+    path = tmp_path / "vessel-1.live"
+    script = parse_script("30m bay 5 power-loss 10m\n")
+    sim = VesselSimulator("vessel-1", 120, seed=5, start=START, rates=FaultRates.none(),
+                          script=script)  # fmt: skip
+    live = LiveFaults(path)
+    assert live.poll() == []  # no file yet: nothing
+    for _ in range(20):
+        sim.next_readings()
+    append(path, "0m bay 3 power-loss 5m")
+    with path.open("a") as f:
+        f.write("0m bay 3 meltdown\n0m bay 1")  # a bad line, and one half written
+    faults = live.poll()
+    assert [(f.kind, f.target.bay) for f in faults] == [(FaultKind.POWER_LOSS, 3)]
+    for fault in faults:
+        sim.schedule(fault)
+    dark = {}
+    for _ in range(40):
+        readings = sim.next_readings()
+        dark[sim.tick] = {r.bay for r in readings if not r.power_on}
+    assert (dark[21], dark[25], dark[26]) == ({3}, {3}, set())
+    assert dark[30] == {5}, "the script's own faults still come at their time"
+    restarted = LiveFaults(path)
+    with path.open("a") as f:
+        f.write(" power-loss 5m\n")  # the half line completed while the simulator was down
+    faults = restarted.poll()
+    assert [f.target.bay for f in faults] == [1], "each line once, none lost over a restart"
+    with pytest.raises(ScriptError, match="unknown container"):
+        sim.schedule(parse_script("0m container NOPE0000000 door-open 5m")[0])
 
 
 @pytest.mark.parametrize(

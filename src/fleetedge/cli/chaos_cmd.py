@@ -9,7 +9,7 @@ import typer
 from fleetedge.cli._common import fails_cleanly, out, settings
 from fleetedge.fleet.chaos import Chaos
 
-app = typer.Typer(help="Inject failures: kill a broker or a service, cut a link.")
+app = typer.Typer(help="Inject failures: kill a broker or a service, cut a link, fault a reefer.")
 
 Vessel = Annotated[str, typer.Argument(help="the vessel, e.g. vessel-1")]
 
@@ -49,3 +49,18 @@ def restore_link(vessel: Vessel) -> None:
     """Restore the vessel's link; its backlog drains, alerts first."""
     Chaos(settings()).restore_link(vessel)
     out.print(f"{vessel}: link restored")
+
+
+@app.command("fault")
+@fails_cleanly
+def fault(
+    vessel: Vessel,
+    words: Annotated[
+        list[str],
+        typer.Argument(help="TARGET KIND [DURATION|VALUE], e.g. bay 3 power-loss 40m"),
+    ],
+    after: Annotated[str, typer.Option("--in", help="simulated delay, e.g. 30m")] = "0m",
+) -> None:
+    """Inject a reefer fault into the vessel's running simulator (at its next tick)."""
+    injected = Chaos(settings()).fault(vessel, " ".join([after, *words]))
+    out.print(f"{vessel}: {injected.kind.value} on {injected.target} handed to its simulator")

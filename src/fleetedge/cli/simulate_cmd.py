@@ -6,16 +6,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from fleetedge.cli._common import console, fails_cleanly, out, until_signalled
 from fleetedge.devices import FaultRates, TelemetryProducer, VesselSimulator, parse_script, run
+from fleetedge.devices.exceptions import ScriptError
 from fleetedge.devices.faults import parse_duration
+from fleetedge.devices.live import LiveFaults
 from fleetedge.devices.resume import fast_forward, last_seqs
 from fleetedge.events import CODECS
 from fleetedge.events.topics import TELEMETRY
 from fleetedge.runtime.health import create_topic, metadata
+
+log = structlog.get_logger("fleetedge.devices")
 
 
 @fails_cleanly
@@ -30,6 +35,9 @@ def simulate(
     start: Annotated[str | None, typer.Option(help="simulated start, ISO 8601 UTC")] = None,
     encoding: Annotated[str, typer.Option(help="json or binary")] = "json",
     faults: Annotated[Path | None, typer.Option(help="fault script file")] = None,
+    live_faults: Annotated[
+        Path | None, typer.Option(help="file of faults appended while running (fleet fault)")
+    ] = None,
     random_faults: Annotated[bool, typer.Option(help="random faults at default rates")] = True,
     metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus metrics")] = None,
     resume: Annotated[
@@ -67,6 +75,18 @@ def simulate(
         if sim.tick:
             console.print(f"resuming after tick {sim.tick}: {len(missing)} readings to re-send")
     stop = until_signalled(metrics_port)
+    live = LiveFaults(live_faults) if live_faults else None
+
+    def on_tick(tick: int, _total: int) -> None:
+        progress.update(task, completed=tick * containers)
+        for fault in live.poll() if live else ():
+            try:
+                sim.schedule(fault)
+                log.info("live fault scheduled", vessel=vessel, fault=str(fault.target),
+                         kind=fault.kind.value)  # fmt: skip
+            except ScriptError as exc:
+                log.warning("live fault skipped", vessel=vessel, error=exc.message)
+
     columns = (
         TextColumn(f"{vessel}: {containers} reefers"),
         BarColumn(),
@@ -88,7 +108,7 @@ def simulate(
             producer,
             duration=parse_duration(duration),
             speedup=speedup,
-            on_tick=lambda tick, _total: progress.update(task, completed=tick * containers),
+            on_tick=on_tick,
             should_stop=stop.is_set,
         )
     out.print(

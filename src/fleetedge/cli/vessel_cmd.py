@@ -21,7 +21,7 @@ from fleetedge.events import topics
 from fleetedge.fleet.exceptions import FleetError
 from fleetedge.fleet.plan import VesselSpec, vessel_services
 from fleetedge.fleet.spec import FleetPlan
-from fleetedge.fleet.state import Snapshot, plan_path, snapshot_path
+from fleetedge.fleet.state import Snapshot, live_faults_path, plan_path, snapshot_path
 from fleetedge.link.connectors import connector_names
 from fleetedge.link.exceptions import ConnectRestError
 from fleetedge.link.rest import ConnectRest
@@ -164,6 +164,7 @@ def add(
         speedup=plan.speedup,
         started_at=datetime.fromisoformat(plan.started_at),
         ports=iter(free_ports(3)),  # beyond the demo scheme: `fleet status` lists them
+        live_faults=live_faults_path(cfg.home, name),
     )
     plan.vessels.append(name)
     plan.vessel_containers[name] = containers
@@ -200,6 +201,9 @@ def remove(name: NameArg) -> None:
         cluster = KafkaCluster.open(name, home=cfg.home, runtime=runtime)
         step(f"stopping cluster {name}")
         cluster.down(purge=True)
+        faults = live_faults_path(cfg.home, name)
+        for path in (faults, faults.with_name(faults.name + ".read")):
+            path.unlink(missing_ok=True)
         # The link service sees the cluster gone and deletes its connectors (one writer).
         _wait(lambda: _connectors_gone(connect, name), "its connectors to go", step)
         if plan.secure:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from fleetedge.devices.cargo import PROFILES
+from fleetedge.devices.exceptions import ScriptError
 from fleetedge.devices.faults import FaultKind, FaultRates, ScriptedFault
 from fleetedge.devices.physics import ReeferUnit, Sensor
 from fleetedge.devices.route import Voyage, ambient_c
@@ -144,13 +145,23 @@ class VesselSimulator:
     def _targets(self, fault: ScriptedFault) -> list[int]:
         if fault.target.container_id is not None:
             if fault.target.container_id not in self._by_id:
-                raise ValueError(
+                raise ScriptError(
                     f"scripted fault names unknown container {fault.target.container_id}"
                 )
             return [self._by_id[fault.target.container_id]]
         if fault.target.bay is not None:
             return [i for i, e in enumerate(self.entries) if e.bay == fault.target.bay]
         return list(range(len(self.entries)))
+
+    def schedule(self, fault: ScriptedFault) -> None:
+        """Add a fault whose ``at`` counts from now (a live fault): it takes effect at the
+        first tick at or after that time. An unknown container fails here, not at the tick."""
+        self._targets(fault)
+        due = replace(fault, at=self.now - self.start + fault.at)
+        pending = self.script[self._script_next :]
+        pending.append(due)
+        pending.sort(key=lambda f: f.at)
+        self.script[self._script_next :] = pending
 
     def _apply_script(self, now: datetime) -> None:
         while (

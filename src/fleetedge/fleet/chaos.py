@@ -1,8 +1,9 @@
 """Failures injected on purpose, from the CLI (``fleet chaos``) and the dashboard.
 
 Each acts on the fleet that ``fleet up`` recorded under ``FLEET_HOME``: a broker is SIGKILLed as a
-crash would, a service's process too (its supervisor restarts both), and a vessel's link is cut
-at the link emulator, as a satellite outage would.
+crash would, a service's process too (its supervisor restarts both), a vessel's link is cut
+at the link emulator, as a satellite outage would, and a reefer fault (a bay losing power, a
+door left open) is handed to the vessel's running simulator.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ import signal
 
 import psutil
 
+from fleetedge.devices.exceptions import ScriptError
+from fleetedge.devices.faults import ScriptedFault
+from fleetedge.devices.live import append
 from fleetedge.fleet.exceptions import FleetError, ServiceNotFoundError
-from fleetedge.fleet.state import Snapshot, snapshot_path
+from fleetedge.fleet.spec import FleetPlan
+from fleetedge.fleet.state import Snapshot, live_faults_path, plan_path, snapshot_path
 from fleetedge.link.emulator import LinkEmulator, Shape, emulator_dir
 from fleetedge.link.toxiproxy import ToxiproxyBinary
 from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, list_clusters
@@ -52,6 +57,20 @@ class Chaos:
         send_signal(found.pid, signal.SIGKILL)
         wait_gone(found.pid, 10)
         return found.pid
+
+    def fault(self, vessel: str, line: str) -> ScriptedFault:
+        """Have the vessel's simulator inject ``line`` (``0m bay 3 power-loss 40m``: its time
+        counts from when the simulator reads it, at its next tick)."""
+        plan = (
+            FleetPlan.load(plan_path(self.cfg.home)) if plan_path(self.cfg.home).exists() else None
+        )
+        if plan is None or vessel not in plan.vessels:
+            known = ", ".join(plan.vessels) if plan else "none: no fleet is running"
+            raise FleetError(f"no vessel named {vessel!r} (vessels: {known})")
+        try:
+            return append(live_faults_path(self.cfg.home, vessel), line)
+        except ScriptError as exc:
+            raise FleetError(f"not a fault: {exc.message}") from exc
 
     def emulator(self) -> LinkEmulator:
         directory = emulator_dir(self.cfg.home)

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fleetedge.fleet.spec import FleetPlan, ServiceSpec
-from fleetedge.fleet.state import fleet_dir
+from fleetedge.fleet.state import fleet_dir, live_faults_path
 from fleetedge.runtime.ports import free_ports
 from fleetedge.security.clients import CREDENTIALS_ENV
 
@@ -78,6 +78,7 @@ def build_plan(
             started_at=started_at,
             ports=metrics,
             faults=incident if options.incident and index == 0 else None,
+            live_faults=live_faults_path(home, vessel),
         )
     rest_ports = (
         free_ports(options.connect_workers)
@@ -206,6 +207,7 @@ def vessel_services(
     started_at: datetime,
     ports: Iterator[int],
     faults: Path | None = None,
+    live_faults: Path | None = None,
 ) -> list[ServiceSpec]:
     """A vessel's services: its simulator, its edge processor and its resender."""
     name, boot = vessel.name, vessel.bootstrap
@@ -217,6 +219,8 @@ def vessel_services(
     ]  # fmt: skip
     if faults is not None:
         sim_args += ["--faults", str(faults)]
+    if live_faults is not None:
+        sim_args += ["--live-faults", str(live_faults)]
     edge_args = [
         "edge", "run", "--vessel", name, "--bootstrap", boot,
         "--containers", str(vessel.containers), "--seed", str(vessel.seed),

@@ -38,6 +38,11 @@ def logs_dir(home: Path) -> Path:
     return fleet_dir(home) / "logs"
 
 
+def live_faults_path(home: Path, vessel: str) -> Path:
+    """Faults ``fleet chaos fault`` appends for the vessel's running simulator."""
+    return fleet_dir(home) / "faults" / f"{vessel}.live"
+
+
 def tokens_path(home: Path) -> Path:
     """The API's token book: names, roles and SHA-256 hashes (see fleetedge.security.tokens)."""
     return fleet_dir(home) / "api-tokens.json"
