@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 
 from fleetedge.devices.synthetic import window
 from fleetedge.events import JSON, DeadLetter, LinkReport, LinkState, decode
@@ -27,6 +28,7 @@ from fleetedge.runtime.ports import free_ports
 from fleetedge.runtime.postgres import PostgresServer
 from fleetedge.runtime.waiting import wait_until
 from fleetedge.shore import AnalyticsConfig, ensure_topics
+from fleetedge.shore.analytics import changelog_topics
 from tests.support.cli import fleet as run_fleet
 from tests.support.fleet import VesselRun, mirror, oracle, simulate
 from tests.support.services import Service, latest_json
@@ -171,6 +173,10 @@ def test_two_workers_one_killed_give_the_one_worker_result(
         for w in pair:
             w.stop()
     assert after == solo, "same KPIs, and the same number of changes: nothing applied twice"
+    # The changelogs the workers use are the ones made before they started (no start race).
+    made = set(changelog_topics(AnalyticsConfig(bootstrap, tmp_path, group="pair")))
+    listed = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
+    assert {n for n in listed if n.startswith("changelog__pair--")} == made
 
 
 def _project(logs: Path, bootstrap: str, url: str, name: str, *extra: str) -> Service:

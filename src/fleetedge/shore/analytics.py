@@ -90,6 +90,28 @@ def ensure_topics(config: AnalyticsConfig) -> None:
         replication_factor=rf,
         config=internal,
     )
+    # The state stores' changelogs, made here once rather than by each worker at its start:
+    # two workers starting together raced to create them, and the loser failed its start.
+    for name, partitions in changelog_topics(config).items():
+        create_topic(
+            config.bootstrap,
+            name,
+            partitions=partitions,
+            replication_factor=rf,
+            config={"cleanup.policy": "compact", "min.insync.replicas": isr},
+        )
+
+
+def changelog_topics(config: AnalyticsConfig) -> dict[str, int]:
+    """Each stateful stage's changelog (Quix Streams' naming), with its partition count."""
+    sources = {
+        t.FLEET_WINDOWS.name: t.FLEET_WINDOWS.partitions,
+        t.FLEET_ALERTS.name: t.FLEET_ALERTS.partitions,
+        t.FLEET_LINK.name: t.FLEET_LINK.partitions,
+        config.deltas_topic: t.FLEET_WINDOWS.partitions,
+        config.partials_topic: 1,
+    }
+    return {f"changelog__{config.group}--{name}--default": n for name, n in sources.items()}
 
 
 # -- stage 1 ---------------------------------------------------------------------------------
