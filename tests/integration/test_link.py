@@ -168,6 +168,11 @@ def test_command_from_shore_reaches_the_vessel_once(linked: LinkEnv) -> None:
         return values.count(marker) == 1
 
     wait_until(arrived, timeout=120, what="the command aboard", interval=2)
+    # Its herder found the plugins by their manifests: no minute-long reflective scan.
+    assert linked.link.downlink is not None
+    started = (linked.link.downlink.log_dir / "server.log").read_text()
+    assert "ServiceLoaderScanner" in started
+    assert "ReflectionScanner" not in started
 
 
 def test_heartbeats_come_ashore_and_the_backlog_is_empty(linked: LinkEnv) -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -92,6 +92,10 @@ class VesselLink:
     drain: DrainTracker = field(default_factory=DrainTracker)
     health: LinkHealth | None = None
     states: dict[str, ConnectorState] = field(default_factory=dict)
+    # Per connector: when this supervisor first saw it, and since when all its tasks run. No
+    # stall or stale heartbeat is judged before the connectors had their time to start.
+    seen_at: dict[str, float] = field(default_factory=dict)
+    running_since: dict[str, float] = field(default_factory=dict)
     progress_at: float = field(default_factory=time.monotonic)
     last_mirrored: int = -1
     backoff: float = 0.0
@@ -218,11 +222,14 @@ class LinkSupervisor:
         except ConnectRestError as exc:
             log.info("connect not answering now", error=exc.message)
             states = None
+        # Every vessel's connectors first: a measure takes seconds per vessel on a loaded
+        # machine, and the last vessel's connectors must not wait for all the others' measures.
         for link in links:
             if states is not None:
                 self._reconcile(link, states)
             self._check_downlink(link)
-            if measure_now:
+        if measure_now:
+            for link in links:
                 self._measure(link)
 
     # -- checks ---------------------------------------------------------------------------------
@@ -241,6 +248,12 @@ class LinkSupervisor:
                 running = state.state == "RUNNING" and all(
                     t.state == "RUNNING" for t in state.tasks
                 )
+                now = time.monotonic()
+                link.seen_at.setdefault(name, now)
+                if running and state.tasks:
+                    link.running_since.setdefault(name, now)
+                else:
+                    link.running_since.pop(name, None)
                 CONNECTOR_UP.labels(link.vessel, flow).set(1 if running and state.tasks else 0)
                 TASKS.labels(link.vessel, flow).set(len(state.tasks))
                 if state.failed:
@@ -290,9 +303,12 @@ class LinkSupervisor:
         bulk = connector_name(link.vessel, BULK)
         if bulk not in link.connectors:
             return
-        # Connect lists a connector's status only once a worker has started it.
+        # Connect lists a connector's status only once a worker has started it; before, there
+        # is nothing to pause (its first start comes after this round's look anyway).
         state = link.states.get(bulk)
-        reported = state.state if state is not None else "UNKNOWN"
+        if state is None:
+            return
+        reported = state.state
         now = time.monotonic()
         if not answers or not health.vessel_reachable:
             link.answers_since = None
@@ -336,7 +352,7 @@ class LinkSupervisor:
         if not answers:
             link.progress_at = now  # the link is down: waiting is right, and no stall
             return
-        waited = now - link.progress_at
+        waited = now - max(link.progress_at, self._started(link, link.connectors))
         if waited < self.stall_after + link.backoff:
             return
         log.warning("link stalled, asking Connect to restart its connectors", vessel=link.vessel,
@@ -350,6 +366,19 @@ class LinkSupervisor:
             self._record(link, name.rsplit(".", 1)[-1], "stalled")
         link.progress_at = now
         link.backoff = min(self.max_backoff, max(self.stall_after, 2 * link.backoff))
+
+    def _started(self, link: VesselLink, names: Iterable[str]) -> float:
+        """When the last of ``names`` had its tasks running: a stall is counted from then. A
+        connector still without tasks counts from ``stall_after`` after it was first seen
+        (its start lists topics through the link and fences zombies: a minute on a loaded
+        machine); one not seen yet, from now."""
+        now = time.monotonic()
+        started = [
+            link.running_since.get(n)
+            or (link.seen_at[n] + self.stall_after if n in link.seen_at else now)
+            for n in names
+        ]
+        return max(started, default=now)
 
     def _check_downlink(self, link: VesselLink) -> None:
         process = link.downlink
@@ -381,7 +410,11 @@ class LinkSupervisor:
             # still starting (minutes on a loaded machine): waiting is right.
             link.beats_at = now
             return
-        if now - link.beats_at < self.heartbeat_restart_after + link.beat_backoff:
+        # Heartbeats come ashore through the priority connector: stale ones say nothing of
+        # the downlink until that connector's tasks run.
+        priority = [n for n in link.connectors if n != connector_name(link.vessel, BULK)]
+        since = max(link.beats_at, self._started(link, priority))
+        if now - since < self.heartbeat_restart_after + link.beat_backoff:
             return
         log.warning("heartbeats stale while the link answers, restarting the downlink",
                     vessel=link.vessel, heartbeat_age_s=beat)  # fmt: skip
