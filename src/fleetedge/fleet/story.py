@@ -87,9 +87,15 @@ class Story:
         expected = set(self.plan.vessels)
 
         def reporting() -> bool:
+            vessels = queries.vessels(self.reader)
+            self._seen = ", ".join(
+                f"{v.vessel_id} {v.link.state or 'unknown'} with "
+                f"{v.containers_total or 0}/{self.plan.containers} reefers"
+                for v in vessels
+            )
             ready = {
                 v.vessel_id
-                for v in queries.vessels(self.reader)
+                for v in vessels
                 if v.link.state == "online" and (v.containers_total or 0) >= self.plan.containers
             }
             kpis = queries.kpis(self.reader).kpis
@@ -101,7 +107,9 @@ class Story:
                 and online == len(expected)
             )
 
-        self._wait(reporting, 300, "every vessel online with all its containers ashore")
+        # The first minutes of a fleet on two cores: Connect's worker, each vessel's
+        # connectors and downlink JVM start one after the other (minutes under that load).
+        self._wait(reporting, 600, "every vessel online with all its containers ashore")
         k = queries.kpis(self.reader).kpis
         self.say(
             f"   {k.get('vessels')} vessels, {k.get('containers')} reefers, by state "
@@ -245,6 +253,7 @@ class Story:
     # -- helpers --------------------------------------------------------------------------------
 
     _cut_at: float = 0.0
+    _seen: str = ""  # what the probe being waited on saw last, for the error at its deadline
     _shaped: bool = False
     _alerts_at_cut: int = 0
 
@@ -265,15 +274,22 @@ class Story:
         return measure(self.vessel, cluster.bootstrap_servers, self.shore, UPLINKS).backlog_records
 
     def _wait(self, probe: Callable[[], T], timeout: float, what: str, every: float = 1.0) -> T:
+        """Poll ``probe`` until it returns something truthy; at the deadline, say what was
+        last seen (``_seen``, set by the probe) or the error it last raised."""
         deadline = time.monotonic() + timeout
+        self._seen = ""
+        error: Exception | None = None
         while True:
             try:
                 found = probe()
-            except Exception:  # noqa: BLE001 - a read during a failure drill: look again
-                found = None
+            except Exception as exc:  # noqa: BLE001 - a read during a failure drill: look again
+                found, error = None, exc
             if found:
                 return found
             if time.monotonic() > deadline:
-                raise StoryError(f"the story waited {timeout:.0f}s for {what}")
+                seen = self._seen or (f"last error: {error}" if error else "")
+                raise StoryError(
+                    f"the story waited {timeout:.0f}s for {what}" + (f" ({seen})" if seen else "")
+                )
             if self.stop.wait(every):  # polling the fleet; the deadline bounds it
                 raise StoryError("the story was interrupted")
