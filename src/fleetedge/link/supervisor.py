@@ -12,7 +12,8 @@ is stuck. Each round (every second or two) the supervisor:
 3. a stall (records wait aboard, the vessel answers through the link, and the mirrored offsets
    have not moved for ``stall_after`` seconds, including a connector left with no task after
    it started while the vessel was unreachable): asks Connect to restart all of the vessel's
-   connectors and tasks, backing off up to ``max_backoff``;
+   connectors and tasks, backing off up to ``max_backoff``. The clock starts once the tasks
+   run: what is still starting is not stuck;
 4. the downlink (a process of its own, see :mod:`fleetedge.link.mirror`): started again when
    gone, and restarted when heartbeats stay stale while the link answers (its Connect
    coordinator is aboard, and its worker does not always recover from a cut by itself);
