@@ -5,6 +5,7 @@ its dashboard answers while it runs."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from fleetedge.settings import RuntimeSettings
+from tests.support.cli import fleet
 from tests.support.running_fleet import ARTIFACTS, RunningFleet
 from tests.support.secrets import file_texts, leaks, log_files, secrets_of
 
@@ -47,7 +49,8 @@ def test_the_demo_tells_its_story_and_loses_nothing(
          "--outage", "30"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     ) as proc:  # fmt: skip
-        timer = threading.Timer(1500, proc.kill)
+        # Past its time the demo is interrupted as Ctrl-C would: it stops its own fleet.
+        timer = threading.Timer(1500, proc.send_signal, args=(signal.SIGINT,))
         timer.start()
         try:
             assert proc.stdout is not None
@@ -62,6 +65,7 @@ def test_the_demo_tells_its_story_and_loses_nothing(
             timer.cancel()
             ARTIFACTS.mkdir(exist_ok=True)
             (ARTIFACTS / "demo-story.txt").write_text("\n".join(lines))
+            _stop(proc, tmp_path / "home", settings)
     text = "\n".join(lines)
     assert code == 0, text[-4000:]
     assert dashboard is not None
@@ -81,3 +85,18 @@ def test_the_demo_tells_its_story_and_loses_nothing(
     files = log_files(home)
     assert len(files) >= 40, files
     assert not leaks(secrets, [*file_texts(files), ("the demo's output", text)])
+
+
+def _stop(proc: subprocess.Popen[str], home: Path, settings: RuntimeSettings) -> None:
+    """However the test ends (a failed assertion, pytest's timeout), no fleet is left behind:
+    the demo is interrupted if it still runs, then `fleet down` stops what is left (its logs
+    stay, for the checks below)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(300)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    done = fleet("down", home=home, settings=settings, timeout=400)
+    if done.returncode != 0:  # shown with the failure, not raised over it
+        print(f"fleet down after the demo failed: {done.stderr}")
