@@ -36,7 +36,7 @@ def simulate(
     encoding: Annotated[str, typer.Option(help="json or binary")] = "json",
     faults: Annotated[Path | None, typer.Option(help="fault script file")] = None,
     live_faults: Annotated[
-        Path | None, typer.Option(help="file of faults appended while running (fleet fault)")
+        Path | None, typer.Option(help="file of faults appended while running (fleet chaos fault)")
     ] = None,
     random_faults: Annotated[bool, typer.Option(help="random faults at default rates")] = True,
     metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus metrics")] = None,
