@@ -5,7 +5,7 @@ from the moment the simulator reads the line, so ``0m bay 3 power-loss 40m`` cut
 at the next tick. ``fleet fault`` appends the lines; the simulator polls the file every tick and
 keeps how far it has read in ``<file>.read``, so a line written while it was down takes effect
 when it is back, and none twice. A restarted simulator resumes its readings from the fault
-script alone: a live fault still in progress at the restart ends there.
+script alone: a live fault still under way at the restart ends there.
 """
 
 from __future__ import annotations

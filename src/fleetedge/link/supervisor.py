@@ -246,16 +246,18 @@ class LinkSupervisor:
                         log.info("connector created", vessel=link.vessel, connector=name)
                     continue
                 link.states[name] = state
-                running = state.state == "RUNNING" and all(
-                    t.state == "RUNNING" for t in state.tasks
+                running = (
+                    bool(state.tasks)
+                    and state.state == "RUNNING"
+                    and all(t.state == "RUNNING" for t in state.tasks)
                 )
                 now = time.monotonic()
                 link.seen_at.setdefault(name, now)
-                if running and state.tasks:
+                if running:
                     link.running_since.setdefault(name, now)
                 else:
                     link.running_since.pop(name, None)
-                CONNECTOR_UP.labels(link.vessel, flow).set(1 if running and state.tasks else 0)
+                CONNECTOR_UP.labels(link.vessel, flow).set(1 if running else 0)
                 TASKS.labels(link.vessel, flow).set(len(state.tasks))
                 if state.failed:
                     log.warning("connector failed, asking Connect to restart it",
