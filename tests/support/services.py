@@ -12,6 +12,10 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from fleetedge.events import topics as t
+from fleetedge.shore.kpis import combine
+from tests.support.verifiable import read_topic
+
 
 class Service:
     """One ``fleet`` sub-command running in the background, its output in a log file."""
@@ -90,3 +94,21 @@ def latest_json(bootstrap: str, topic: str, partition: int = 0) -> dict[str, Any
         return None if last is None else json.loads(last.value())
     finally:
         consumer.close()
+
+
+def latest_kpis(bootstrap: str, topic: str = t.FLEET_KPIS.name) -> dict[str, Any] | None:
+    """The fleet KPIs as a reader takes them: the newest partial of each vessel in ``topic``
+    (every committed record read), summed. None while the topic is absent or empty."""
+    try:
+        records = read_topic(bootstrap, topic, t.FLEET_KPIS.partitions, timeout=60)
+    except KafkaException as exc:
+        if exc.args[0].code() in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_PARTITION):
+            return None
+        raise
+    latest: dict[str, dict[str, Any]] = {}
+    for msg in records:
+        doc = json.loads(msg.value())
+        held = latest.get(doc["vessel_id"])
+        if held is None or doc["seq"] > held["seq"]:
+            latest[doc["vessel_id"]] = doc
+    return combine(latest.values()) if latest else None

@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from fleetedge.cli._common import console, fails_cleanly, out
+from fleetedge.events import topics as t
 from fleetedge.projections import digest, open_database, rebuild
 from fleetedge.projections import rows as projection_rows
 from fleetedge.projections.base import check_name
@@ -64,14 +65,16 @@ def analytics(
     group: Annotated[str, typer.Option(help="the new group: fresh state and internal topics")],
     state_dir: Annotated[Path, typer.Option(help="the new group's RocksDB state")],
     idle: Annotated[float, typer.Option(help="done after this many seconds with no input")] = 10.0,
-    kpis_topic: Annotated[str, typer.Option(help="where the fleet KPIs go")] = "fleet.kpis",
+    kpis_topic: Annotated[
+        str, typer.Option(help="where the vessels' KPI partials go")
+    ] = t.FLEET_KPIS.name,
     completeness_topic: Annotated[str, typer.Option(help="where completeness goes")] = (
         "fleet.completeness"
     ),
 ) -> None:
     """Rebuild every state store from the earliest offsets under a new consumer group.
 
-    Stop the live workers first: both generations write fleet.kpis and fleet.completeness,
+    Stop the live workers first: both generations write fleet.kpi-partials and fleet.completeness,
     and the last writer wins. Then start the workers with ``--group GROUP``.
     """
     rf = min(3, len(metadata(bootstrap, timeout=10).brokers))

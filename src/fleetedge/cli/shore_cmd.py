@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from fleetedge.cli._common import console, fails_cleanly, out, stop_when, until_signalled
+from fleetedge.events import topics as t
 from fleetedge.projections import Projector, open_database
 from fleetedge.runtime.health import metadata
 from fleetedge.shore import AnalyticsConfig, FleetAnalytics, Normalizer, ensure_topics
@@ -63,7 +64,9 @@ def analytics(
         "fleet-analytics"
     ),
     commit_interval: Annotated[float, typer.Option(help="seconds between checkpoints")] = 1.0,
-    kpis_topic: Annotated[str, typer.Option(help="where the fleet KPIs go")] = "fleet.kpis",
+    kpis_topic: Annotated[
+        str, typer.Option(help="where the vessels' KPI partials go")
+    ] = t.FLEET_KPIS.name,
     completeness_topic: Annotated[str, typer.Option(help="where completeness goes")] = (
         "fleet.completeness"
     ),

@@ -202,11 +202,15 @@ SHORE_INPUTS: tuple[TopicSpec, ...] = (
 
 # Written by the fleet analytics, read by the projector and the API.
 FLEET_KPIS = TopicSpec(
-    "fleet.kpis",
-    key="fleet",
-    partitions=1,
+    "fleet.kpi-partials",
+    key="vessel_id",
+    partitions=6,
     events=(),
-    description="fleet-wide KPIs after every change (FleetKpis, shore/records.py); compacted",
+    description=(
+        "each vessel's share of the fleet KPIs after its every change (its counters and how "
+        "many changes; shore/kpis.py): the fleet's KPIs are their sum, taken by the reader; "
+        "compacted"
+    ),
     config=_shore_config(compact=True),
 )
 FLEET_COMPLETENESS = TopicSpec(

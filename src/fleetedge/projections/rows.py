@@ -229,9 +229,10 @@ def _link(gen: int, r: Doc) -> list[Statement]:
 
 
 def _kpis(gen: int, k: Doc) -> list[Statement]:
+    """A vessel's KPI partial, one row per vessel; the API sums them (shore/kpis.py)."""
     name = table(gen, "fleet_kpis")
     sql = _upsert(name, ("name", "seq", "doc"), "name", f"excluded.seq > {name}.seq", (1,))
-    return [(sql, ("fleet", k["seq"], json.dumps(k, sort_keys=True)))]
+    return [(sql, (k["vessel_id"], k["seq"], json.dumps(k, sort_keys=True)))]
 
 
 def _completeness(gen: int, c: Doc) -> list[Statement]:

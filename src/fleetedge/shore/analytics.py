@@ -1,20 +1,22 @@
-"""The fleet analytics: Quix Streams with RocksDB state, changelogs and exactly-once, in 3 stages.
+"""The fleet analytics: Quix Streams with RocksDB state, changelogs and exactly-once, in 2 stages.
 
 1. **Latest state** (keyed per container, per alert, per vessel link; scales with the
    partitions of ``fleet.windows``, ``fleet.alerts`` and ``fleet.link``): each event updates
    its KTable-like state (:mod:`fleetedge.shore.tables`) and emits a delta keyed by vessel.
    Windows also emit the container's completeness (reading ranges ashore, gaps).
-2. **Vessel partials** (keyed by vessel, ``<group>.kpi-deltas``): a vessel's deltas summed
-   into its partial, emitted on change to ``<group>.kpi-partials``.
-3. **Fleet** (one small partition): the vessels' partials combined into the fleet KPIs,
-   written to ``fleet.kpis``.
+2. **Vessel partials** (keyed by vessel over the partitions of ``<group>.kpi-deltas``): a
+   vessel's deltas summed into its partial, written on change to ``fleet.kpi-partials``, a
+   compacted table keyed by vessel.
 
-No partition ever carries the fleet's raw volume: stage 3 sees one record per vessel change.
-Workers of one consumer group share the partitions; when one dies the others take its
-partitions and restore their state from the changelog topics. Quix Streams' checkpoint
-commits outputs, changelogs and offsets in one Kafka transaction, so a crash doubles nothing.
-The internal topics are named after the group, so a fresh group (``fleet replay analytics``)
-rebuilds everything from the earliest offsets without reading an old generation's deltas.
+There is no fleet-wide stage: the fleet's KPIs are the sum of the vessels' partials, taken by
+whoever reads them (the API, from the projector's rows; :func:`fleetedge.shore.kpis.combine`).
+A single fleet partition would see one record per change of the whole fleet and make its
+worker the hot spot (it did: two thirds of all the work with two workers). Workers of one
+consumer group share the partitions; when one dies the others take its partitions and restore
+their state from the changelog topics. Quix Streams' checkpoint commits outputs, changelogs and
+offsets in one Kafka transaction, so a crash doubles nothing. The internal topics are named
+after the group, so a fresh group (``fleet replay analytics``) rebuilds everything from the
+earliest offsets without reading an old generation's deltas.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
     from quixstreams.models import TopicConfig
 
 _log = logging.getLogger(__name__)
-FLEET_KEY = "fleet"
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,6 @@ class AnalyticsConfig:
     @property
     def deltas_topic(self) -> str:
         return f"{self.group}.kpi-deltas"
-
-    @property
-    def partials_topic(self) -> str:
-        return f"{self.group}.kpi-partials"
 
 
 def ensure_topics(config: AnalyticsConfig) -> None:
@@ -83,13 +80,6 @@ def ensure_topics(config: AnalyticsConfig) -> None:
         replication_factor=rf,
         config=internal,
     )
-    create_topic(
-        config.bootstrap,
-        config.partials_topic,
-        partitions=1,
-        replication_factor=rf,
-        config=internal,
-    )
     # The state stores' changelogs, made here once rather than by each worker at its start:
     # two workers starting together raced to create them, and the loser failed its start.
     for name, partitions in changelog_topics(config).items():
@@ -109,7 +99,6 @@ def changelog_topics(config: AnalyticsConfig) -> dict[str, int]:
         t.FLEET_ALERTS.name: t.FLEET_ALERTS.partitions,
         t.FLEET_LINK.name: t.FLEET_LINK.partitions,
         config.deltas_topic: t.FLEET_WINDOWS.partitions,
-        config.partials_topic: 1,
     }
     return {f"changelog__{config.group}--{name}--default": n for name, n in sources.items()}
 
@@ -162,27 +151,16 @@ def on_link(value: dict[str, Any], state: State[str, Any]) -> list[dict[str, Any
     return [_delta(value["vessel_id"], delta)] if delta else []
 
 
-# -- stages 2 and 3 --------------------------------------------------------------------------
+# -- stage 2 ----------------------------------------------------------------------------------
 
 
-def on_delta(value: dict[str, Any], state: State[str, Any]) -> list[dict[str, Any]]:
-    totals = tables.add_delta(state.get("t", {}), value["add"])
-    state.set("t", totals)
-    return [{"vessel_id": value["vessel_id"], "totals": totals}]
-
-
-def on_partial(value: dict[str, Any], state: State[str, Any]) -> dict[str, Any]:
+def on_delta(value: dict[str, Any], state: State[str, Any]) -> dict[str, Any]:
     vessel = value["vessel_id"]
-    old = state.get(f"v:{vessel}", {})
-    fleet = tables.add_delta(tables.add_delta(state.get("t", {}), old, -1), value["totals"])
-    vessels: dict[str, int] = state.get("power", {})
-    vessels[vessel] = value["totals"].get("power_ckw", 0)
-    seq = state.get("seq", 0) + 1
-    state.set(f"v:{vessel}", value["totals"])
-    state.set("t", fleet)
-    state.set("power", vessels)
-    state.set("seq", seq)
-    return kpis.fleet_kpis(fleet, vessels, seq=seq)
+    totals = tables.add_delta(state.get("t", {}), value["add"])
+    seq = state.get("n", 0) + 1
+    state.set("t", totals)
+    state.set("n", seq)
+    return kpis.partial(vessel, totals, seq)
 
 
 def _quix() -> tuple[type[Application], type[TopicConfig]]:
@@ -247,9 +225,8 @@ class FleetAnalytics:
 
     def _build(self) -> None:
         deltas = self._topic(self.config.deltas_topic, t.FLEET_WINDOWS.partitions)
-        partials = self._topic(self.config.partials_topic, 1)
         completeness = self._topic(self.config.completeness_topic, t.FLEET_COMPLETENESS.partitions)
-        fleet = self._topic(self.config.kpis_topic, 1)
+        partials = self._topic(self.config.kpis_topic, t.FLEET_KPIS.partitions)
 
         def route(value: dict[str, Any], *_: Any) -> Any:
             return deltas if value["record"] == "delta" else completeness
@@ -267,9 +244,8 @@ class FleetAnalytics:
             sdf = self.app.dataframe(self._topic(spec.name, spec.partitions))
             sdf = sdf.apply(handler, stateful=True, expand=True)
             sdf.to_topic(route, key=key_of)
-        sdf = self.app.dataframe(deltas).apply(on_delta, stateful=True, expand=True)
-        sdf.to_topic(partials, key=lambda _: FLEET_KEY)
-        self.app.dataframe(partials).apply(on_partial, stateful=True).to_topic(fleet)
+        sdf = self.app.dataframe(deltas).apply(on_delta, stateful=True)
+        sdf.to_topic(partials, key=lambda value: str(value["vessel_id"]))
 
     def run(self, *, timeout: float = 0.0) -> None:
         """Process until stopped (SIGTERM, :meth:`stop`), or ``timeout`` s with no input."""
