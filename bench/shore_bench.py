@@ -94,10 +94,10 @@ def raw_consume(bootstrap: str, topics: tuple[str, ...]) -> tuple[int, float]:
 
 
 def analytics_run(bootstrap: str, workers: int, home: Path) -> float:
-    """Seconds from launching ``workers`` of a fresh group to their last KPI record.
+    """Seconds from launching ``workers`` of a fresh group to their last KPI partial.
 
     Quix Streams gives output records their input's timestamp, so the end is taken from the
-    KPI topic's end offset growing, polled every 0.2 s until the workers exit when idle.
+    partials topic's end offsets growing, polled every 0.2 s until the workers exit when idle.
     """
     group = f"bench-{workers}w-{uuid.uuid4().hex[:6]}"
     kpis = f"{group}.kpis"
@@ -132,7 +132,10 @@ def analytics_run(bootstrap: str, workers: int, home: Path) -> float:
     high, grew_at = 0, began
     while any(p.poll() is None for p in procs):
         try:
-            now_high = watcher.get_watermark_offsets(TopicPartition(kpis, 0), timeout=5)[1]
+            now_high = sum(
+                watcher.get_watermark_offsets(TopicPartition(kpis, p), timeout=5)[1]
+                for p in range(t.FLEET_KPIS.partitions)
+            )
         except KafkaException:
             now_high = 0  # not created yet
         if now_high > high:
@@ -171,7 +174,7 @@ def main() -> None:
         if not args.replay_only:
             one_s = analytics_run(bootstrap, 1, home)
             two_s = analytics_run(bootstrap, 2, home)
-        # The live group writes fleet.kpis and fleet.completeness for the replay to read.
+        # The live group writes fleet.kpi-partials and fleet.completeness for the replay to read.
         subprocess.run(
             [sys.executable, "-m", "fleetedge.cli", "shore", "analytics", "--bootstrap",
              bootstrap, "--state-dir", str(home / "live"), "--exit-when-idle", "15"],
