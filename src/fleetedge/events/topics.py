@@ -145,7 +145,8 @@ def _shore_config(*, compact: bool = False) -> dict[str, str]:
 FLEET_WINDOWS = TopicSpec(
     "fleet.windows",
     key="vessel_id/container_id",
-    partitions=6,
+    # 12: the analytics split evenly over 1, 2, 3, 4, 6 or 12 workers.
+    partitions=12,
     events=(ContainerWindow,),
     description="every vessel's container windows, validated, keyed per container",
     config=_shore_config(),
@@ -216,7 +217,7 @@ FLEET_KPIS = TopicSpec(
 FLEET_COMPLETENESS = TopicSpec(
     "fleet.completeness",
     key="vessel_id/container_id",
-    partitions=6,
+    partitions=12,
     events=(),
     description="per container, the reading ranges that reached shore and the gaps; compacted",
     config=_shore_config(compact=True),
