@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 
 from fleetedge.devices.synthetic import window
 from fleetedge.events import JSON, DeadLetter, decode
 from fleetedge.events import topics as t
 from fleetedge.projections import digest, open_database
-from fleetedge.projections.base import current_generation, rows
+from fleetedge.projections import rows as projection_rows
+from fleetedge.projections.base import current_generation, ensure_projection, rows
 from fleetedge.runtime import KafkaCluster
 from fleetedge.runtime.ports import free_ports
 from fleetedge.runtime.postgres import PostgresServer
@@ -264,3 +266,33 @@ def test_garbage_from_a_vessel_is_dead_lettered_and_a_new_vessel_is_picked_up(
     windows = read_topic(bootstrap, WINDOWS, t.FLEET_WINDOWS.partitions)
     assert any(m.key() == b"vessel-9/ZZZU0000019" for m in windows)
     assert fleet["normalizer"].alive, "bad input must not stop the normalizer"
+
+
+def test_postgres_bulk_writes_equal_sqlite_row_for_row(
+    shore: KafkaCluster, live_kpis: dict[str, Any], postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """PostgreSQL writes through COPY and INSERT ... SELECT, SQLite through multi-row INSERTs:
+    the same records, duplicates and stale copies included, make the same rows."""
+    records = [
+        (topic, m.value() or b"")
+        for topic in projection_rows.TOPICS
+        for m in read_topic(shore.bootstrap_servers, topic, _partitions(shore, topic))
+    ]
+    noisy = records + records[::7]
+    url = _database_url("postgresql", tmp_path, lambda: postgres)
+    dbs = [open_database(f"sqlite:///{tmp_path / 'bulk.db'}"), open_database(url)]
+    try:
+        for db in dbs:
+            ensure_projection(db)
+            for i in range(0, len(noisy), 700):
+                with db.transaction() as cur:
+                    assert projection_rows.write(cur, 1, noisy[i : i + 700]) == 0
+        assert digest(dbs[0], 1) == digest(dbs[1], 1)
+    finally:
+        for db in dbs:
+            db.close()
+
+
+def _partitions(shore: KafkaCluster, topic: str) -> int:
+    listed = AdminClient({"bootstrap.servers": shore.bootstrap_servers}).list_topics(timeout=10)
+    return len(listed.topics[topic].partitions)

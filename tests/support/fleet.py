@@ -210,7 +210,7 @@ def normalized(
                 key = f"{run.vessel}/{getattr(event, 'alert_id', '')}"
                 stream.append((t.FLEET_ALERTS.name, key, JSON.encode(event)))
         streams.append(stream)
-    for i in range(max(len(s) for s in streams)):
+    for i in range(max((len(s) for s in streams), default=0)):
         records += [s[i] for s in streams if i < len(s)]
     return records
 

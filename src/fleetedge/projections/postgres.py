@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 
 from fleetedge.projections.base import Cursor, Row
+from fleetedge.projections.rows import Shape
 
 
 class _Cursor:
@@ -23,6 +24,23 @@ class _Cursor:
 
     def fetchall(self) -> list[Row]:
         return [tuple(r) for r in self._cur.fetchall()]
+
+    def copy_upsert(self, shape: Shape, rows: list[tuple[Any, ...]]) -> None:
+        """COPY ``rows`` into a temporary staging table like the target, then upsert them all
+        with one INSERT ... SELECT carrying the shape's ON CONFLICT clause."""
+        stage = f"stage_{shape.table}"
+        columns = ", ".join(shape.columns)
+        self._cur.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {shape.table}) ON COMMIT DELETE ROWS"
+        )
+        with self._cur.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        self._cur.execute(
+            f"INSERT INTO {shape.table} ({columns}) SELECT {columns} FROM {stage}{shape.tail}"
+        )
+        # Two shapes may share a table (a vessel's status and its link): empty it for the next.
+        self._cur.execute(f"TRUNCATE {stage}")
 
 
 class PostgresDatabase:
