@@ -16,6 +16,7 @@ from fleetedge.projections.base import check_name
 from fleetedge.projections.projector import end_offsets
 from fleetedge.runtime.health import metadata
 from fleetedge.shore import AnalyticsConfig, FleetAnalytics, ensure_topics
+from fleetedge.shore.analytics import await_topics
 
 app = typer.Typer(help="Rebuild read models and analytics state by replaying the events.")
 
@@ -87,6 +88,7 @@ def analytics(
         completeness_topic=completeness_topic,
     )
     ensure_topics(config)
+    await_topics(config)
     worker = FleetAnalytics(config)
     worker.run(timeout=idle)
     out.print(f"analytics rebuilt under group {group}")

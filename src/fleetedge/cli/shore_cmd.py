@@ -13,6 +13,7 @@ from fleetedge.events import topics as t
 from fleetedge.projections import Projector, open_database
 from fleetedge.runtime.health import metadata
 from fleetedge.shore import AnalyticsConfig, FleetAnalytics, Normalizer, ensure_topics
+from fleetedge.shore.analytics import await_topics
 from fleetedge.shore.backfill import BackfillRequester, read_completeness
 
 app = typer.Typer(help="Shore services: normalizer, fleet analytics, projector.")
@@ -84,6 +85,7 @@ def analytics(
         completeness_topic=completeness_topic,
     )
     ensure_topics(config)
+    await_topics(config)
     stop = until_signalled(metrics_port)
     worker = FleetAnalytics(config)
     stop_when(stop, worker.stop)

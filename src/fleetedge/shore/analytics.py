@@ -68,14 +68,11 @@ class AnalyticsConfig:
         return f"{self.group}.kpi-deltas"
 
 
-def ensure_topics(config: AnalyticsConfig, *, timeout: float = 60.0) -> None:
-    """The fleet topics and this group's internal topics, created if missing, and returned
-    from once every partition of them has a leader.
+def ensure_topics(config: AnalyticsConfig) -> None:
+    """The fleet topics and this group's internal topics, created if missing.
 
-    Every worker calls this at its start, so creation is idempotent: a topic another worker
-    made a moment before counts as made. The wait for leaders closes the other half of that
-    race: Quix Streams looks each topic up as it starts, and a topic just created by another
-    worker may not be in every broker's metadata yet.
+    Every worker calls this at its start (then :func:`await_topics`), so creation is
+    idempotent: a topic another worker made a moment before counts as made.
     """
     rf = config.replication_factor
     isr = str(min(2, rf))
@@ -101,21 +98,38 @@ def ensure_topics(config: AnalyticsConfig, *, timeout: float = 60.0) -> None:
             replication_factor=rf,
             config={**settings, "min.insync.replicas": isr},
         )
+
+
+def await_topics(config: AnalyticsConfig, *, timeout: float = 60.0) -> None:
+    """Return once every partition of every topic a worker uses has a leader.
+
+    This closes the other half of the start race: Quix Streams looks each topic up as it
+    starts, and a topic another worker created a moment ago may not be in every broker's
+    metadata yet. Only the worker's own topics: on a secured shore it sees no others.
+    """
+    used = {
+        config.kpis_topic: t.FLEET_KPIS.partitions,
+        config.completeness_topic: t.FLEET_COMPLETENESS.partitions,
+        config.deltas_topic: t.FLEET_WINDOWS.partitions,
+        t.FLEET_DLQ.name: t.FLEET_DLQ.partitions,
+        **{spec.name: spec.partitions for spec in (t.FLEET_WINDOWS, t.FLEET_ALERTS, t.FLEET_LINK)},
+        **changelog_topics(config),
+    }
     wait_until(
-        lambda: _led(config.bootstrap, wanted),
+        lambda: _led(config.bootstrap, used),
         timeout=timeout,
-        what=f"leaders for every partition of the {len(wanted)} analytics topics",
+        what=f"leaders for every partition of the {len(used)} analytics topics",
         interval=0.5,
     )
 
 
-def _led(bootstrap: str, wanted: dict[str, tuple[int, dict[str, str]]]) -> bool:
+def _led(bootstrap: str, wanted: dict[str, int]) -> bool:
     try:
         led = Counter(p.topic for p in metadata(bootstrap).partitions if p.leader >= 0)
     except KafkaException:
         return False  # the shore briefly unreachable: look again
 
-    return all(led[name] == partitions for name, (partitions, _) in wanted.items())
+    return all(led[name] == partitions for name, partitions in wanted.items())
 
 
 def changelog_topics(config: AnalyticsConfig) -> dict[str, int]:
