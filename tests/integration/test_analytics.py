@@ -193,7 +193,10 @@ def test_one_two_or_four_workers_give_the_oracle_kpis_change_count_included(
     assert kpis == expected
     assert kpis["containers"] == 120
     assert kpis["open_alerts"], "the busy fault rates raise alerts: the oracle must see some"
-    latest = {m.key(): m.value() for m in read_topic(bootstrap, f"{group}.completeness", 12)}
+    latest = {
+        m.key(): m.value()
+        for m in read_topic(bootstrap, f"{group}.completeness", t.FLEET_COMPLETENESS.partitions)
+    }
     assert len(latest) == 120
     assert all(b'"gaps":[]' in v for v in latest.values()), "every reading of every window ashore"
 
