@@ -35,7 +35,7 @@ from fleetedge.settings import RuntimeSettings
 from fleetedge.shore import AnalyticsConfig, ensure_topics
 from fleetedge.shore.backfill import ContainerGaps, read_completeness
 from tests.support.fleet import VesselRun, simulate
-from tests.support.services import Service, latest_json
+from tests.support.services import Service, latest_kpis
 from tests.support.verifiable import read_topic
 
 pytestmark = pytest.mark.kafka
@@ -181,7 +181,7 @@ def test_a_dropped_window_is_detected_requested_and_closed(
 
 
 def _link_states(shore: str, wanted: dict[str, int]) -> dict[str, int] | None:
-    doc = latest_json(shore, "link-states.kpis")
+    doc = latest_kpis(shore, "link-states.kpis")
     states = None if doc is None else doc["vessels_by_link_state"]
     return states if states == wanted else None
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +17,26 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 from fleetedge.devices.synthetic import window
-from fleetedge.events import JSON, DeadLetter, LinkReport, LinkState, decode
+from fleetedge.events import JSON, DeadLetter, decode
 from fleetedge.events import topics as t
 from fleetedge.projections import digest, open_database
-from fleetedge.projections.base import current_generation, rows
+from fleetedge.projections import rows as projection_rows
+from fleetedge.projections.base import current_generation, ensure_projection, rows
 from fleetedge.runtime import KafkaCluster
-from fleetedge.runtime.exceptions import ClusterTimeoutError
 from fleetedge.runtime.ports import free_ports
 from fleetedge.runtime.postgres import PostgresServer
 from fleetedge.runtime.waiting import wait_until
 from fleetedge.shore import AnalyticsConfig, ensure_topics
-from fleetedge.shore.analytics import changelog_topics
+from fleetedge.shore.kpis import combine
 from tests.support.cli import fleet as run_fleet
-from tests.support.fleet import VesselRun, mirror, oracle, simulate
-from tests.support.services import Service, latest_json
+from tests.support.fleet import VesselRun, mirror, normalized, oracle, simulate
+from tests.support.services import Service, final_kpis, latest_kpis
 from tests.support.verifiable import read_topic
 
 pytestmark = pytest.mark.kafka
 VESSELS = ("vessel-1", "vessel-2", "vessel-3")
-LINK = {"vessel-1": "online", "vessel-2": "offline", "vessel-3": "online"}
+WINDOWS = t.FLEET_WINDOWS.name
+LINK_HISTORY = {"vessel-1": ["online"], "vessel-2": ["offline"], "vessel-3": ["degraded", "online"]}
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +57,8 @@ def runs() -> list[VesselRun]:
 def _link_reports(bootstrap: str) -> None:
     """Link reports as the supervisor writes them; vessel-3 degraded, then online again."""
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
-    now = datetime.now(UTC)
-    reports = [(v, 1, LinkState(s)) for v, s in LINK.items() if v != "vessel-3"]
-    reports += [("vessel-3", 1, LinkState.DEGRADED), ("vessel-3", 2, LinkState.ONLINE)]
-    for vessel, seq, state in reports:
-        report = LinkReport(
-            vessel_id=vessel, event_time=now, seq=seq, state=state, backlog_records=0,
-            backlog_bytes=0,
-        )  # fmt: skip
-        producer.produce(t.FLEET_LINK.name, key=vessel.encode(), value=JSON.encode(report))
+    for topic, key, value in normalized([], LINK_HISTORY):
+        producer.produce(topic, key=key.encode(), value=value)
     assert producer.flush(30) == 0
 
 
@@ -80,113 +73,22 @@ def fleet(shore: KafkaCluster, runs: list[VesselRun], logs: Path) -> Iterator[di
         _link_reports(bootstrap)
         expected = sum(len(r.of(t.AGGREGATES.name)) for r in runs)
         wait_until(
-            lambda: len(read_topic(bootstrap, t.FLEET_WINDOWS.name, 6)) == expected or None,
+            lambda: (
+                len(read_topic(bootstrap, WINDOWS, t.FLEET_WINDOWS.partitions)) == expected or None
+            ),
             timeout=180,
             what=f"{expected} windows normalized",
             interval=2,
         )
-        yield {"oracle": oracle(runs, LINK), "normalizer": normalizer}
+        yield {"oracle": oracle(runs, LINK_HISTORY), "normalizer": normalizer}
     finally:
         normalizer.stop()
-
-
-def _analytics(logs: Path, bootstrap: str, group: str, n: int, state: Path) -> list[Service]:
-    return [
-        Service(
-            logs,
-            f"{group}-w{i}",
-            "shore",
-            "analytics",
-            "--bootstrap",
-            bootstrap,
-            "--group",
-            group,
-            "--state-dir",
-            str(state / f"w{i}"),
-            "--kpis-topic",
-            f"{group}.kpis",
-            "--completeness-topic",
-            f"{group}.completeness",
-        )
-        for i in range(n)
-    ]
-
-
-def _final_kpis(bootstrap: str, topic: str, expected: dict[str, Any], timeout: float) -> Any:
-    """The KPIs once they equal ``expected`` (or the last seen, to show the difference)."""
-    seen: dict[str, Any] = {}
-
-    def matches() -> dict[str, Any] | None:
-        doc = latest_json(bootstrap, topic)
-        if doc is not None:
-            seen.update(doc)
-            if {k: v for k, v in doc.items() if k != "seq"} == expected:
-                return doc
-        return None
-
-    try:
-        return wait_until(matches, timeout=timeout, what=f"KPIs on {topic}", interval=1)
-    except ClusterTimeoutError:
-        diff = {k: (seen.get(k), v) for k, v in expected.items() if seen.get(k) != v}
-        pytest.fail(f"KPIs never matched the oracle; (analytics, oracle) differ at {diff}")
-
-
-def test_fleet_kpis_equal_a_brute_force_oracle(
-    shore: KafkaCluster, fleet: dict[str, Any], logs: Path, tmp_path: Path
-) -> None:
-    bootstrap = shore.bootstrap_servers
-    workers = _analytics(logs, bootstrap, "kpi-oracle", 1, tmp_path)
-    try:
-        kpis = _final_kpis(bootstrap, "kpi-oracle.kpis", fleet["oracle"], timeout=240)
-    finally:
-        for w in workers:
-            w.stop()
-    assert kpis["containers"] == 120
-    assert kpis["open_alerts"], "the busy fault rates raise alerts: the oracle must see some"
-    assert kpis["excursion_minutes_by_cargo"]
-    completeness = read_topic(bootstrap, "kpi-oracle.completeness", 6)
-    latest = {m.key(): json.loads(m.value()) for m in completeness}
-    assert len(latest) == 120
-    assert all(c["gaps"] == [] for c in latest.values()), "every reading of every window ashore"
-
-
-def test_two_workers_one_killed_give_the_one_worker_result(
-    shore: KafkaCluster, fleet: dict[str, Any], logs: Path, tmp_path: Path
-) -> None:
-    bootstrap = shore.bootstrap_servers
-    reference = _analytics(logs, bootstrap, "solo", 1, tmp_path / "solo")
-    try:
-        solo = _final_kpis(bootstrap, "solo.kpis", fleet["oracle"], timeout=240)
-    finally:
-        reference[0].stop()
-
-    pair = _analytics(logs, bootstrap, "pair", 2, tmp_path / "pair")
-    try:
-        first = wait_until(
-            lambda: latest_json(bootstrap, "pair.kpis"), timeout=120, what="pair's first KPIs"
-        )
-        pair[1].kill()
-        assert first["seq"] < solo["seq"], "the kill must land mid-run to mean anything"
-        after = _final_kpis(bootstrap, "pair.kpis", fleet["oracle"], timeout=240)
-        assert pair[0].alive, pair[0].output()[-3000:]
-    finally:
-        for w in pair:
-            w.stop()
-    assert after == solo, "same KPIs, and the same number of changes: nothing applied twice"
-    # The changelogs the workers use are the ones made before they started (no start race).
-    made = set(changelog_topics(AnalyticsConfig(bootstrap, tmp_path, group="pair")))
-    listed = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
-    assert {n for n in listed if n.startswith("changelog__pair--")} == made
 
 
 def _project(logs: Path, bootstrap: str, url: str, name: str, *extra: str) -> Service:
     return Service(
         logs, name, "shore", "project", "--bootstrap", bootstrap, "--database", url, *extra
     )
-
-
-def _kpis_equal(doc: dict[str, Any], expected: dict[str, Any]) -> bool:
-    return {k: v for k, v in doc.items() if k != "seq"} == expected
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +106,7 @@ def live_kpis(shore: KafkaCluster, fleet: dict[str, Any], logs: Path, tmp_path_f
         str(state),
     )
     try:
-        yield _final_kpis(shore.bootstrap_servers, t.FLEET_KPIS.name, fleet["oracle"], 240)
+        yield final_kpis(shore.bootstrap_servers, t.FLEET_KPIS.name, fleet["oracle"], 240)
     finally:
         worker.stop()
 
@@ -219,7 +121,7 @@ def test_replay_analytics_rebuilds_the_state_stores_from_the_events(
         home=tmp_path, settings=settings,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert latest_json(shore.bootstrap_servers, "rebuilt.kpis") == live_kpis
+    assert latest_kpis(shore.bootstrap_servers, "rebuilt.kpis") == live_kpis
 
 
 @pytest.fixture(scope="module")
@@ -251,7 +153,7 @@ def _caught_up(url: str, expected: dict[str, Any]) -> Callable[[], bool]:
             if gen is None:
                 return False
             docs = [json.loads(r[2]) for r in rows(db, gen, "fleet_kpis")]
-            return bool(docs) and _kpis_equal(docs[0], expected)
+            return bool(docs) and combine(docs) == expected
         finally:
             db.close()
 
@@ -285,7 +187,7 @@ def test_a_rebuilt_projection_equals_the_live_one_row_for_row(
             assert digest(db, 1) == digest(db, 2), "rebuilt tables differ from the live ones"
             assert len(list(rows(db, 2, "containers"))) == 120
             windows = len(list(rows(db, 2, "container_windows")))
-            assert windows == len(read_topic(bootstrap, t.FLEET_WINDOWS.name, 6))
+            assert windows == len(read_topic(bootstrap, WINDOWS, t.FLEET_WINDOWS.partitions))
         finally:
             db.close()
         assert live.alive, live.output()[-3000:]
@@ -361,6 +263,36 @@ def test_garbage_from_a_vessel_is_dead_lettered_and_a_new_vessel_is_picked_up(
     assert sorted(d.error for d in dead) == ["DecodeError", "SchemaViolation", "WrongVessel"]
     assert all(d.service == "shore-normalizer" and d.reason for d in dead)
     assert {d.payload for d in dead} >= {b"\x00garbage\xff"}
-    windows = read_topic(bootstrap, t.FLEET_WINDOWS.name, 6)
+    windows = read_topic(bootstrap, WINDOWS, t.FLEET_WINDOWS.partitions)
     assert any(m.key() == b"vessel-9/ZZZU0000019" for m in windows)
     assert fleet["normalizer"].alive, "bad input must not stop the normalizer"
+
+
+def test_postgres_bulk_writes_equal_sqlite_row_for_row(
+    shore: KafkaCluster, live_kpis: dict[str, Any], postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """PostgreSQL writes through COPY and INSERT ... SELECT, SQLite through multi-row INSERTs:
+    the same records, duplicates and stale copies included, make the same rows."""
+    records = [
+        (topic, m.value() or b"")
+        for topic in projection_rows.TOPICS
+        for m in read_topic(shore.bootstrap_servers, topic, _partitions(shore, topic))
+    ]
+    noisy = records + records[::7]
+    url = _database_url("postgresql", tmp_path, lambda: postgres)
+    dbs = [open_database(f"sqlite:///{tmp_path / 'bulk.db'}"), open_database(url)]
+    try:
+        for db in dbs:
+            ensure_projection(db)
+            for i in range(0, len(noisy), 700):
+                with db.transaction() as cur:
+                    assert projection_rows.write(cur, 1, noisy[i : i + 700]) == 0
+        assert digest(dbs[0], 1) == digest(dbs[1], 1)
+    finally:
+        for db in dbs:
+            db.close()
+
+
+def _partitions(shore: KafkaCluster, topic: str) -> int:
+    listed = AdminClient({"bootstrap.servers": shore.bootstrap_servers}).list_topics(timeout=10)
+    return len(listed.topics[topic].partitions)

@@ -19,7 +19,15 @@ from fleetedge.devices import FaultRates, VesselSimulator
 from fleetedge.devices.cargo import PROFILES
 from fleetedge.edge.logic import EdgeLogic, Output
 from fleetedge.edge.store import DictStore
-from fleetedge.events import JSON, Alert, ReadingValidator, ReeferReading, decode
+from fleetedge.events import (
+    JSON,
+    Alert,
+    LinkReport,
+    LinkState,
+    ReadingValidator,
+    ReeferReading,
+    decode,
+)
 from fleetedge.events import topics as t
 from fleetedge.runtime.health import create_topic
 
@@ -94,14 +102,18 @@ def _out_of_range(r: ReeferReading) -> bool:
     return not r.defrost and abs(r.return_air_c - r.setpoint_c) > PROFILES[r.cargo].tolerance_c
 
 
-def oracle(runs: list[VesselRun], link_states: dict[str, str]) -> dict[str, Any]:
-    """The fleet KPIs, by brute force over every raw reading and alert event."""
+def oracle(runs: list[VesselRun], link_history: dict[str, list[str]]) -> dict[str, Any]:
+    """The fleet KPIs, by brute force over every raw reading, alert event and link report.
+
+    ``seq`` counts the events that changed what a container, an alert or a vessel's link adds
+    to the fleet's figures; ``link_history`` is each vessel's link states in report order.
+    """
     by_state: Counter[str] = Counter()
     by_cargo: Counter[str] = Counter()
     excursion_min: Counter[str] = Counter()
     power: dict[str, float] = {}
     open_alerts: dict[str, dict[str, int]] = defaultdict(dict)
-    containers = 0
+    containers = changes = 0
     for run in runs:
         watermark = max(int(r.event_time.timestamp()) for r in run.readings)
         periods: dict[str, dict[int, list[ReeferReading]]] = defaultdict(lambda: defaultdict(list))
@@ -112,25 +124,29 @@ def oracle(runs: list[VesselRun], link_states: dict[str, str]) -> dict[str, Any]
         vessel_ckw = 0
         for by_period in periods.values():
             containers += 1
+            changes += _container_changes([by_period[p] for p in sorted(by_period)])
             latest = by_period[max(by_period)]
             by_state[_state(latest)] += 1
             by_cargo[latest[0].cargo.value] += 1
-            vessel_ckw += round(sum(r.power_kw for r in latest) / len(latest) * 100)
+            vessel_ckw += _ckw(latest)
             for readings in by_period.values():
                 excursion_min[readings[0].cargo.value] += sum(map(_out_of_range, readings))
         power[run.vessel] = vessel_ckw / 100
-        latest_alert: dict[str, Alert] = {}
+        history: dict[str, list[Alert]] = defaultdict(list)
         for o in run.of(t.ALERTS.name):
             alert = decode(o.value)
             assert isinstance(alert, Alert)
-            known = latest_alert.get(str(alert.alert_id))
-            if known is None or alert.seq > known.seq:
-                latest_alert[str(alert.alert_id)] = alert
-        for alert in latest_alert.values():
-            if alert.state.value == "raised":
-                kind = open_alerts[alert.alert_kind.value]
-                kind[alert.severity.value] = kind.get(alert.severity.value, 0) + 1
+            history[str(alert.alert_id)].append(alert)
+        for events in history.values():
+            newest = {a.seq: a for a in events}
+            counted = [_open(newest[s]) for s in sorted(newest)]
+            changes += _changes(counted)
+            if counted[-1] is not None:
+                kind, severity = counted[-1]
+                open_alerts[kind][severity] = open_alerts[kind].get(severity, 0) + 1
+    changes += sum(_changes(list(states)) for states in link_history.values())
     return {
+        "seq": changes,
         "vessels": len(runs),
         "containers": containers,
         "containers_by_state": dict(sorted(by_state.items())),
@@ -138,5 +154,69 @@ def oracle(runs: list[VesselRun], link_states: dict[str, str]) -> dict[str, Any]
         "open_alerts": {k: dict(sorted(v.items())) for k, v in sorted(open_alerts.items())},
         "reefer_power_kw_by_vessel": dict(sorted(power.items())),
         "excursion_minutes_by_cargo": {c: float(m) for c, m in sorted(excursion_min.items()) if m},
-        "vessels_by_link_state": dict(sorted(Counter(link_states.values()).items())),
+        "vessels_by_link_state": dict(
+            sorted(Counter(states[-1] for states in link_history.values()).items())
+        ),
     }
+
+
+def _ckw(readings: list[ReeferReading]) -> int:
+    return round(sum(r.power_kw for r in readings) / len(readings) * 100)
+
+
+def _container_changes(periods: list[list[ReeferReading]]) -> int:
+    """How many of a container's windows, in order, changed its share of the fleet figures:
+    its latest state, cargo or power changed, or it added minutes out of range."""
+    count, held = 0, None
+    for readings in periods:
+        latest = (_state(readings), readings[0].cargo.value, _ckw(readings))
+        if latest != held or any(map(_out_of_range, readings)):
+            count += 1
+        held = latest
+    return count
+
+
+def _open(alert: Alert) -> tuple[str, str] | None:
+    return (alert.alert_kind.value, alert.severity.value) if alert.state.value == "raised" else None
+
+
+def _changes(shares: list[Any]) -> int:
+    """How many steps of a sequence differ from the step before (the first from nothing)."""
+    return sum(1 for before, now in zip([None, *shares], shares, strict=False) if now != before)
+
+
+def normalized(
+    runs: list[VesselRun], link_history: dict[str, list[str]]
+) -> list[tuple[str, str, bytes]]:
+    """(topic, key, value) of the fleet topics as the normalizer and the link supervisor write
+    them: the link reports, then the vessels' windows and alerts interleaved in their order."""
+    now = datetime.now(UTC)
+    records = [
+        (t.FLEET_LINK.name, vessel, JSON.encode(_report(vessel, seq, state, now)))
+        for vessel, states in link_history.items()
+        for seq, state in enumerate(states, 1)
+    ]
+    streams = []
+    for run in runs:
+        stream = []
+        for o in run.outputs:
+            if o.topic not in (t.AGGREGATES.name, t.ALERTS.name):
+                continue
+            event = decode(o.value)
+            if o.topic == t.AGGREGATES.name:
+                key = f"{run.vessel}/{getattr(event, 'container_id', '')}"
+                stream.append((t.FLEET_WINDOWS.name, key, JSON.encode(event)))
+            else:
+                key = f"{run.vessel}/{getattr(event, 'alert_id', '')}"
+                stream.append((t.FLEET_ALERTS.name, key, JSON.encode(event)))
+        streams.append(stream)
+    for i in range(max((len(s) for s in streams), default=0)):
+        records += [s[i] for s in streams if i < len(s)]
+    return records
+
+
+def _report(vessel: str, seq: int, state: str, now: datetime) -> LinkReport:
+    return LinkReport(
+        vessel_id=vessel, event_time=now, seq=seq, state=LinkState(state), backlog_records=0,
+        backlog_bytes=0,
+    )  # fmt: skip

@@ -7,10 +7,19 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+import pytest
+from confluent_kafka import Consumer, ConsumerGroupState, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from fleetedge.events import topics as t
+from fleetedge.runtime.exceptions import ClusterTimeoutError
+from fleetedge.runtime.waiting import wait_until
+from fleetedge.shore.kpis import combine
+from tests.support.verifiable import read_topic
 
 
 class Service:
@@ -90,3 +99,88 @@ def latest_json(bootstrap: str, topic: str, partition: int = 0) -> dict[str, Any
         return None if last is None else json.loads(last.value())
     finally:
         consumer.close()
+
+
+def latest_kpis(bootstrap: str, topic: str = t.FLEET_KPIS.name) -> dict[str, Any] | None:
+    """The fleet KPIs as a reader takes them: the newest partial of each vessel in ``topic``
+    (every committed record read), summed. None while the topic is absent or empty."""
+    try:
+        records = read_topic(bootstrap, topic, t.FLEET_KPIS.partitions, timeout=60)
+    except KafkaException as exc:
+        if exc.args[0].code() in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_PARTITION):
+            return None
+        raise
+    latest: dict[str, dict[str, Any]] = {}
+    for msg in records:
+        doc = json.loads(msg.value())
+        held = latest.get(doc["vessel_id"])
+        if held is None or doc["seq"] > held["seq"]:
+            latest[doc["vessel_id"]] = doc
+    return combine(latest.values()) if latest else None
+
+
+def assignments(bootstrap: str, group: str) -> dict[str, list[tuple[str, int]]] | None:
+    """Each member's client id and the partitions it holds, once ``group`` is stable (None
+    while it rebalances)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    try:
+        described = admin.describe_consumer_groups([group], request_timeout=10)[group].result()
+    except KafkaException as exc:
+        if exc.args[0].retriable() or exc.args[0].code() in (
+            KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+            KafkaError.GROUP_ID_NOT_FOUND,
+        ):  # fmt: skip
+            return None  # the group or its coordinator not ready yet
+        raise
+    if described.state != ConsumerGroupState.STABLE:
+        return None
+    return {
+        m.client_id: sorted((tp.topic, tp.partition) for tp in m.assignment.topic_partitions)
+        for m in described.members
+    }
+
+
+def analytics_workers(
+    log_dir: Path, bootstrap: str, group: str, numbers: Iterable[int], state: Path
+) -> list[Service]:
+    """Workers of ``group`` (numbered ``numbers``), writing to ``<group>.kpis`` and
+    ``<group>.completeness`` so that groups side by side never mix their results."""
+    return [
+        Service(
+            log_dir,
+            f"{group}-w{i}",
+            "shore",
+            "analytics",
+            "--bootstrap",
+            bootstrap,
+            "--group",
+            group,
+            "--state-dir",
+            str(state / group / f"w{i}"),
+            "--kpis-topic",
+            f"{group}.kpis",
+            "--completeness-topic",
+            f"{group}.completeness",
+        )
+        for i in numbers
+    ]
+
+
+def final_kpis(bootstrap: str, topic: str, expected: dict[str, Any], timeout: float) -> Any:
+    """The KPIs in ``topic`` once they equal ``expected``, change count included; past the
+    timeout, a test failure that shows where the last KPIs seen and ``expected`` differ."""
+    seen: dict[str, Any] = {}
+
+    def matches() -> dict[str, Any] | None:
+        doc = latest_kpis(bootstrap, topic)
+        if doc is not None:
+            seen.update(doc)
+            if doc == expected:
+                return doc
+        return None
+
+    try:
+        return wait_until(matches, timeout=timeout, what=f"KPIs on {topic}", interval=1)
+    except ClusterTimeoutError:
+        diff = {k: (seen.get(k), v) for k, v in expected.items() if seen.get(k) != v}
+        pytest.fail(f"KPIs never matched the oracle; (analytics, oracle) differ at {diff}")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from fleetedge.devices.synthetic import alert, window
 from fleetedge.shore import ranges, tables
-from fleetedge.shore.kpis import FleetKpis, fleet_kpis
+from fleetedge.shore.kpis import FleetKpis, combine, fleet_kpis, partial
 
 Doc = dict[str, Any]
 
@@ -138,3 +138,25 @@ def test_kpis_are_shaped_from_the_counters() -> None:
     assert doc["reefer_power_kw_by_vessel"] == {"vessel-1": 12.34}
     assert doc["containers_by_state"] == {"ok": 2, "power_off": 1}
     assert doc["vessels"] == 1
+
+
+def test_the_fleet_is_the_sum_of_its_vessels_partials_in_any_order() -> None:
+    """Readers sum each vessel's newest partial: the order they come in changes nothing, and
+    ``seq`` counts the changes of the whole fleet."""
+    one = partial("vessel-1", {"containers": 2, "state/ok": 2, "power_ckw": 500}, 4)
+    two = partial(
+        "vessel-2",
+        {"containers": 1, "state/ok": 0, "state/excursion": 1, "power_ckw": 250, "link/online": 1},
+        3,
+    )
+    doc = combine([one, two])
+    assert doc == combine([two, one])
+    assert doc["seq"] == 7
+    assert doc["containers"] == 3
+    assert doc["containers_by_state"] == {"excursion": 1, "ok": 2}
+    assert doc["reefer_power_kw_by_vessel"] == {"vessel-1": 5.0, "vessel-2": 2.5}
+    assert doc["vessels"] == 2
+    assert FleetKpis.model_validate(doc).model_dump() == doc
+    # Counters that cancel out across vessels vanish, as in one vessel's own partial.
+    three = partial("vessel-3", {"link/online": -1}, 1)
+    assert "online" not in combine([two, three])["vessels_by_link_state"]

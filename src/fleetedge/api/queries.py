@@ -15,6 +15,7 @@ from fleetedge.api.models import (
     Window,
 )
 from fleetedge.api.reader import ReadModel, Row
+from fleetedge.shore.kpis import combine
 
 _VESSEL = (
     "SELECT vessel_id, lat, lon, status_time, containers_total, containers_ok, "
@@ -129,10 +130,12 @@ def alerts(db: ReadModel, *, vessel_id: str | None, state: str | None, limit: in
 
 
 def kpis(db: ReadModel) -> Kpis:
-    found = db.rows("SELECT seq, doc FROM {fleet_kpis} ORDER BY seq DESC LIMIT 1")
+    """The fleet KPIs: the sum of every vessel's partial (one row each)."""
+    found = db.rows("SELECT doc FROM {fleet_kpis} ORDER BY name")
     if not found:
         return Kpis(seq=0, kpis={})
-    return Kpis(seq=int(found[0][0]), kpis=json.loads(found[0][1]))
+    doc = combine(json.loads(r[0]) for r in found)
+    return Kpis(seq=doc["seq"], kpis=doc)
 
 
 def completeness(db: ReadModel, vessel_id: str | None, limit: int) -> Completeness:

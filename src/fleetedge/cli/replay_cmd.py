@@ -9,12 +9,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from fleetedge.cli._common import console, fails_cleanly, out
+from fleetedge.events import topics as t
 from fleetedge.projections import digest, open_database, rebuild
 from fleetedge.projections import rows as projection_rows
 from fleetedge.projections.base import check_name
 from fleetedge.projections.projector import end_offsets
 from fleetedge.runtime.health import metadata
 from fleetedge.shore import AnalyticsConfig, FleetAnalytics, ensure_topics
+from fleetedge.shore.analytics import await_topics
 
 app = typer.Typer(help="Rebuild read models and analytics state by replaying the events.")
 
@@ -64,14 +66,16 @@ def analytics(
     group: Annotated[str, typer.Option(help="the new group: fresh state and internal topics")],
     state_dir: Annotated[Path, typer.Option(help="the new group's RocksDB state")],
     idle: Annotated[float, typer.Option(help="done after this many seconds with no input")] = 10.0,
-    kpis_topic: Annotated[str, typer.Option(help="where the fleet KPIs go")] = "fleet.kpis",
+    kpis_topic: Annotated[
+        str, typer.Option(help="where the vessels' KPI partials go")
+    ] = t.FLEET_KPIS.name,
     completeness_topic: Annotated[str, typer.Option(help="where completeness goes")] = (
         "fleet.completeness"
     ),
 ) -> None:
     """Rebuild every state store from the earliest offsets under a new consumer group.
 
-    Stop the live workers first: both generations write fleet.kpis and fleet.completeness,
+    Stop the live workers first: both generations write fleet.kpi-partials and fleet.completeness,
     and the last writer wins. Then start the workers with ``--group GROUP``.
     """
     rf = min(3, len(metadata(bootstrap, timeout=10).brokers))
@@ -84,6 +88,7 @@ def analytics(
         completeness_topic=completeness_topic,
     )
     ensure_topics(config)
+    await_topics(config)
     worker = FleetAnalytics(config)
     worker.run(timeout=idle)
     out.print(f"analytics rebuilt under group {group}")

@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 
 from fleetedge.cli._common import console, fails_cleanly, out, stop_when, until_signalled
+from fleetedge.events import topics as t
 from fleetedge.projections import Projector, open_database
 from fleetedge.runtime.health import metadata
 from fleetedge.shore import AnalyticsConfig, FleetAnalytics, Normalizer, ensure_topics
+from fleetedge.shore.analytics import await_topics
 from fleetedge.shore.backfill import BackfillRequester, read_completeness
 
 app = typer.Typer(help="Shore services: normalizer, fleet analytics, projector.")
@@ -63,7 +65,9 @@ def analytics(
         "fleet-analytics"
     ),
     commit_interval: Annotated[float, typer.Option(help="seconds between checkpoints")] = 1.0,
-    kpis_topic: Annotated[str, typer.Option(help="where the fleet KPIs go")] = "fleet.kpis",
+    kpis_topic: Annotated[
+        str, typer.Option(help="where the vessels' KPI partials go")
+    ] = t.FLEET_KPIS.name,
     completeness_topic: Annotated[str, typer.Option(help="where completeness goes")] = (
         "fleet.completeness"
     ),
@@ -81,6 +85,7 @@ def analytics(
         completeness_topic=completeness_topic,
     )
     ensure_topics(config)
+    await_topics(config)
     stop = until_signalled(metrics_port)
     worker = FleetAnalytics(config)
     stop_when(stop, worker.stop)

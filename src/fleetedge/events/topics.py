@@ -145,7 +145,8 @@ def _shore_config(*, compact: bool = False) -> dict[str, str]:
 FLEET_WINDOWS = TopicSpec(
     "fleet.windows",
     key="vessel_id/container_id",
-    partitions=6,
+    # 12: the analytics split evenly over 1, 2, 3, 4, 6 or 12 workers.
+    partitions=12,
     events=(ContainerWindow,),
     description="every vessel's container windows, validated, keyed per container",
     config=_shore_config(),
@@ -202,17 +203,21 @@ SHORE_INPUTS: tuple[TopicSpec, ...] = (
 
 # Written by the fleet analytics, read by the projector and the API.
 FLEET_KPIS = TopicSpec(
-    "fleet.kpis",
-    key="fleet",
-    partitions=1,
+    "fleet.kpi-partials",
+    key="vessel_id",
+    partitions=6,
     events=(),
-    description="fleet-wide KPIs after every change (FleetKpis, shore/records.py); compacted",
+    description=(
+        "each vessel's share of the fleet KPIs after its every change (its counters and how "
+        "many changes; shore/kpis.py): the fleet's KPIs are their sum, taken by the reader; "
+        "compacted"
+    ),
     config=_shore_config(compact=True),
 )
 FLEET_COMPLETENESS = TopicSpec(
     "fleet.completeness",
     key="vessel_id/container_id",
-    partitions=6,
+    partitions=12,
     events=(),
     description="per container, the reading ranges that reached shore and the gaps; compacted",
     config=_shore_config(compact=True),

@@ -207,7 +207,7 @@ class Projector:
             offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
         table = base.table(self.generation, "offsets")
         with self.db.transaction() as cur:
-            skipped = rows.write(cur, self.generation, batch, multirow=self.db.dialect == "sqlite")
+            skipped = rows.write(cur, self.generation, batch)
             cur.executemany(
                 f"INSERT INTO {table} (topic, part, next_offset) VALUES (?, ?, ?) "
                 "ON CONFLICT (topic, part) DO UPDATE SET next_offset = excluded.next_offset",

@@ -8,12 +8,11 @@ mirrored or replayed duplicate never counts twice.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -25,7 +24,13 @@ Doc = dict[str, Any]
 CHUNK = 500  # rows per multi-row INSERT
 
 
-@dataclass(frozen=True)
+def _text(value: Any, option: int = 0) -> str:
+    """JSON text of ``value`` (orjson: the stdlib's json.dumps took a fifth of a replay)."""
+    return orjson.dumps(value, option=option).decode()
+
+
+# Compared and hashed by identity: each shape is made once (lru_cache) and is a dict key per row.
+@dataclass(frozen=True, eq=False)
 class Shape:
     """One kind of row write: ``INSERT INTO t (cols) VALUES (...), ... ON CONFLICT ...``.
 
@@ -35,14 +40,18 @@ class Shape:
     per shape, with the same result as its rows one by one.
     """
 
-    head: str
-    width: int
+    table: str
+    columns: tuple[str, ...]
     tail: str
     key: int
     rank: tuple[int, ...] | None
 
+    @property
+    def head(self) -> str:
+        return f"INSERT INTO {self.table} ({', '.join(self.columns)})"
+
     def sql(self, rows: int) -> str:
-        one = "(" + ", ".join("?" * self.width) + ")"
+        one = "(" + ", ".join("?" * len(self.columns)) + ")"
         return f"{self.head} VALUES {', '.join([one] * rows)}{self.tail}"
 
 
@@ -57,26 +66,17 @@ def _upsert(
     keys = {k.strip() for k in key.split(",")}
     sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
     return Shape(
-        f"INSERT INTO {name} ({', '.join(columns)})",
-        len(columns),
-        f" ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE {newer}",
-        len(keys),
-        rank,
+        name, columns, f" ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE {newer}", len(keys), rank
     )
 
 
 @lru_cache(maxsize=256)
 def _insert_once(name: str, columns: tuple[str, ...], key: str) -> Shape:
-    return Shape(
-        f"INSERT INTO {name} ({', '.join(columns)})",
-        len(columns),
-        f" ON CONFLICT ({key}) DO NOTHING",
-        len(key.split(",")),
-        None,
-    )
+    return Shape(name, columns, f" ON CONFLICT ({key}) DO NOTHING", len(key.split(",")), None)
 
 
-def _window(gen: int, w: Doc) -> list[Statement]:
+@lru_cache(maxsize=16)
+def _window_shapes(gen: int) -> tuple[Shape, Shape]:
     latest_cols = [
         "container_id",
         "vessel_id",
@@ -124,6 +124,11 @@ def _window(gen: int, w: Doc) -> list[Statement]:
     history = _insert_once(
         table(gen, "container_windows"), tuple(history_cols), "container_id, seq"
     )
+    return latest, history
+
+
+def _window(gen: int, w: Doc) -> list[Statement]:
+    latest, history = _window_shapes(gen)
     return [
         (
             latest,
@@ -228,25 +233,36 @@ def _link(gen: int, r: Doc) -> list[Statement]:
     return [(shape, tuple(doc.get(c) for c in cols))]
 
 
-def _kpis(gen: int, k: Doc) -> list[Statement]:
+@lru_cache(maxsize=16)
+def _kpis_shape(gen: int) -> Shape:
     name = table(gen, "fleet_kpis")
-    sql = _upsert(name, ("name", "seq", "doc"), "name", f"excluded.seq > {name}.seq", (1,))
-    return [(sql, ("fleet", k["seq"], json.dumps(k, sort_keys=True)))]
+    return _upsert(name, ("name", "seq", "doc"), "name", f"excluded.seq > {name}.seq", (1,))
 
 
-def _completeness(gen: int, c: Doc) -> list[Statement]:
+def _kpis(gen: int, k: Doc) -> list[Statement]:
+    """A vessel's KPI partial, one row per vessel; the API sums them (shore/kpis.py)."""
+    return [(_kpis_shape(gen), (k["vessel_id"], k["seq"], _text(k, orjson.OPT_SORT_KEYS)))]
+
+
+@lru_cache(maxsize=16)
+def _completeness_shape(gen: int) -> Shape:
     name = table(gen, "completeness")
-    cols = ["container_id", "vessel_id", "received", "windows", "ranges", "gaps", "gap_count"]
-    doc = dict(
-        c, ranges=json.dumps(c["ranges"]), gaps=json.dumps(c["gaps"]), gap_count=len(c["gaps"])
-    )
+    cols = ("container_id", "vessel_id", "received", "windows", "ranges", "gaps", "gap_count")
     # Ranges only grow, so more readings (or windows) received is the newer record.
     newer = (
         f"excluded.received > {name}.received OR (excluded.received = {name}.received "
         f"AND excluded.windows > {name}.windows)"
     )
-    shape = _upsert(name, tuple(cols), "container_id", newer, (2, 3))
-    return [(shape, tuple(doc[c] for c in cols))]
+    return _upsert(name, cols, "container_id", newer, (2, 3))
+
+
+def _completeness(gen: int, c: Doc) -> list[Statement]:
+    gaps = c["gaps"]
+    row = (
+        c["container_id"], c["vessel_id"], c["received"], c["windows"], _text(c["ranges"]),
+        _text(gaps), len(gaps),
+    )  # fmt: skip
+    return [(_completeness_shape(gen), row)]
 
 
 HANDLERS: dict[str, Callable[[int, Doc], list[Statement]]] = {
@@ -277,13 +293,21 @@ def _winners(shape: Shape, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]
     return list(chosen.values())
 
 
-def write(cur: Cursor, gen: int, records: list[tuple[str, bytes]], *, multirow: bool = True) -> int:
+@runtime_checkable
+class Copying(Protocol):
+    """A cursor that can bulk-load rows (PostgreSQL's COPY) and upsert them in one statement."""
+
+    def copy_upsert(self, shape: Shape, rows: list[tuple[Any, ...]]) -> None: ...
+
+
+def write(cur: Cursor, gen: int, records: list[tuple[str, bytes]]) -> int:
     """Write a batch of (topic, value); returns how many were skipped as unreadable.
 
     Rows are grouped by shape and reduced to the one row per key that counts: the same result
-    as the records one by one. ``multirow`` writes each group as multi-row INSERTs (SQLite:
-    1.4x faster than executemany); without it, one executemany per group (PostgreSQL: psycopg
-    pipelines it, 2x faster than multi-row statements of 500 rows, measured).
+    as the records one by one. Each group is then one bulk write: on PostgreSQL a COPY into a
+    staging table and one INSERT ... SELECT ... ON CONFLICT (:class:`Copying`; measured in
+    BENCHMARKS.md against pipelined single-row upserts); elsewhere multi-row INSERTs (SQLite:
+    1.4x faster than executemany).
     """
     skipped = 0
     pending: dict[Shape, list[tuple[Any, ...]]] = defaultdict(list)
@@ -297,8 +321,8 @@ def write(cur: Cursor, gen: int, records: list[tuple[str, bytes]], *, multirow: 
             pending[shape].append(params)
     for shape, rows in pending.items():
         winners = _winners(shape, rows)
-        if not multirow:
-            cur.executemany(shape.sql(1), winners)
+        if isinstance(cur, Copying):
+            cur.copy_upsert(shape, winners)
             continue
         for i in range(0, len(winners), CHUNK):
             chunk = winners[i : i + CHUNK]

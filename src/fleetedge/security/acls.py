@@ -137,7 +137,7 @@ def service_grants(service: str) -> list[Grant]:  # noqa: PLR0911 - one case per
         internal = ("fleet-analytics", "changelog__fleet-analytics", "repartition__fleet-analytics")
         return [
             *_shore((windows, alerts, status, link), (*READ, Op.CREATE)),
-            *_shore((kpis, completeness), WRITE),
+            *_shore((kpis, completeness, dlq), WRITE),
             *(topic(name, OWN, prefixed=True) for name in internal),
             group("fleet-analytics"),
             transactions("fleet-analytics"),

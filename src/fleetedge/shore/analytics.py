@@ -1,42 +1,55 @@
-"""The fleet analytics: Quix Streams with RocksDB state, changelogs and exactly-once, in 3 stages.
+"""The fleet analytics: Quix Streams with RocksDB state, changelogs and exactly-once, in 2 stages.
 
 1. **Latest state** (keyed per container, per alert, per vessel link; scales with the
    partitions of ``fleet.windows``, ``fleet.alerts`` and ``fleet.link``): each event updates
    its KTable-like state (:mod:`fleetedge.shore.tables`) and emits a delta keyed by vessel.
    Windows also emit the container's completeness (reading ranges ashore, gaps).
-2. **Vessel partials** (keyed by vessel, ``<group>.kpi-deltas``): a vessel's deltas summed
-   into its partial, emitted on change to ``<group>.kpi-partials``.
-3. **Fleet** (one small partition): the vessels' partials combined into the fleet KPIs,
-   written to ``fleet.kpis``.
+2. **Vessel partials** (keyed by vessel over the partitions of ``<group>.kpi-deltas``): a
+   vessel's deltas summed into its partial, written on change to ``fleet.kpi-partials``, a
+   compacted table keyed by vessel.
 
-No partition ever carries the fleet's raw volume: stage 3 sees one record per vessel change.
-Workers of one consumer group share the partitions; when one dies the others take its
-partitions and restore their state from the changelog topics. Quix Streams' checkpoint
-commits outputs, changelogs and offsets in one Kafka transaction, so a crash doubles nothing.
-The internal topics are named after the group, so a fresh group (``fleet replay analytics``)
-rebuilds everything from the earliest offsets without reading an old generation's deltas.
+There is no fleet-wide stage: the fleet's KPIs are the sum of the vessels' partials, taken by
+whoever reads them (the API, from the projector's rows; :func:`fleetedge.shore.kpis.combine`).
+A single fleet partition would see one record per change of the whole fleet and make its
+worker the hot spot (it did: two thirds of all the work with two workers). Workers of one
+consumer group share the partitions; when one dies the others take its partitions and restore
+their state from the changelog topics. Quix Streams' checkpoint commits outputs, changelogs and
+offsets in one Kafka transaction, so a crash doubles nothing. The internal topics are named
+after the group, so a fresh group (``fleet replay analytics``) rebuilds everything from the
+earliest offsets without reading an old generation's deltas.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 import warnings
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from confluent_kafka import KafkaException
+from prometheus_client import Counter as Metric
+
+from fleetedge.events import JSON, EventError
 from fleetedge.events import topics as t
-from fleetedge.runtime.health import create_topic
+from fleetedge.runtime.health import create_topic, metadata
+from fleetedge.runtime.waiting import wait_until
 from fleetedge.security.clients import kafka_config
-from fleetedge.shore import kpis, ranges, tables
+from fleetedge.shore import admission, kpis, ranges, tables
 
 if TYPE_CHECKING:
     from quixstreams import Application, State
     from quixstreams.models import TopicConfig
 
 _log = logging.getLogger(__name__)
-FLEET_KEY = "fleet"
+DEAD_LETTERS = Metric(
+    "fleetedge_analytics_dead_letters_total", "fleet records the analytics refused", ["error"]
+)
 
 
 @dataclass(frozen=True)
@@ -54,52 +67,69 @@ class AnalyticsConfig:
     def deltas_topic(self) -> str:
         return f"{self.group}.kpi-deltas"
 
-    @property
-    def partials_topic(self) -> str:
-        return f"{self.group}.kpi-partials"
-
 
 def ensure_topics(config: AnalyticsConfig) -> None:
-    """The fleet topics and this group's internal topics, created if missing."""
+    """The fleet topics and this group's internal topics, created if missing.
+
+    Every worker calls this at its start (then :func:`await_topics`), so creation is
+    idempotent: a topic another worker made a moment before counts as made.
+    """
     rf = config.replication_factor
     isr = str(min(2, rf))
     outputs = {
         t.FLEET_KPIS.name: config.kpis_topic,
         t.FLEET_COMPLETENESS.name: config.completeness_topic,
     }
-    for spec in [*t.SHORE_INPUTS, t.FLEET_KPIS, t.FLEET_COMPLETENESS]:
-        create_topic(
-            config.bootstrap,
-            outputs.get(spec.name, spec.name),
-            partitions=spec.partitions,
-            replication_factor=rf,
-            config={**spec.config, "min.insync.replicas": isr},
-        )
-    internal = {"retention.ms": str(t.SHORE_RETENTION_MS), "min.insync.replicas": isr}
-    create_topic(
-        config.bootstrap,
-        config.deltas_topic,
-        partitions=t.FLEET_WINDOWS.partitions,
-        replication_factor=rf,
-        config=internal,
-    )
-    create_topic(
-        config.bootstrap,
-        config.partials_topic,
-        partitions=1,
-        replication_factor=rf,
-        config=internal,
-    )
-    # The state stores' changelogs, made here once rather than by each worker at its start:
-    # two workers starting together raced to create them, and the loser failed its start.
+    wanted = {
+        outputs.get(spec.name, spec.name): (spec.partitions, spec.config)
+        for spec in [*t.SHORE_INPUTS, t.FLEET_KPIS, t.FLEET_COMPLETENESS]
+    }
+    internal = {"retention.ms": str(t.SHORE_RETENTION_MS)}
+    wanted[config.deltas_topic] = (t.FLEET_WINDOWS.partitions, internal)
+    # The state stores' changelogs, made here rather than by Quix in each worker: two workers
+    # starting together raced to create them, and the loser failed its start.
     for name, partitions in changelog_topics(config).items():
+        wanted[name] = (partitions, {"cleanup.policy": "compact"})
+    for name, (partitions, settings) in wanted.items():
         create_topic(
             config.bootstrap,
             name,
             partitions=partitions,
             replication_factor=rf,
-            config={"cleanup.policy": "compact", "min.insync.replicas": isr},
+            config={**settings, "min.insync.replicas": isr},
         )
+
+
+def await_topics(config: AnalyticsConfig, *, timeout: float = 60.0) -> None:
+    """Return once every partition of every topic a worker uses has a leader.
+
+    This closes the other half of the start race: Quix Streams looks each topic up as it
+    starts, and a topic another worker created a moment ago may not be in every broker's
+    metadata yet. Only the worker's own topics: on a secured shore it sees no others.
+    """
+    used = {
+        config.kpis_topic: t.FLEET_KPIS.partitions,
+        config.completeness_topic: t.FLEET_COMPLETENESS.partitions,
+        config.deltas_topic: t.FLEET_WINDOWS.partitions,
+        t.FLEET_DLQ.name: t.FLEET_DLQ.partitions,
+        **{spec.name: spec.partitions for spec in (t.FLEET_WINDOWS, t.FLEET_ALERTS, t.FLEET_LINK)},
+        **changelog_topics(config),
+    }
+    wait_until(
+        lambda: _led(config.bootstrap, used),
+        timeout=timeout,
+        what=f"leaders for every partition of the {len(used)} analytics topics",
+        interval=0.5,
+    )
+
+
+def _led(bootstrap: str, wanted: dict[str, int]) -> bool:
+    try:
+        led = Counter(p.topic for p in metadata(bootstrap).partitions if p.leader >= 0)
+    except KafkaException:
+        return False  # the shore briefly unreachable: look again
+
+    return all(led[name] == partitions for name, partitions in wanted.items())
 
 
 def changelog_topics(config: AnalyticsConfig) -> dict[str, int]:
@@ -109,12 +139,14 @@ def changelog_topics(config: AnalyticsConfig) -> dict[str, int]:
         t.FLEET_ALERTS.name: t.FLEET_ALERTS.partitions,
         t.FLEET_LINK.name: t.FLEET_LINK.partitions,
         config.deltas_topic: t.FLEET_WINDOWS.partitions,
-        config.partials_topic: 1,
     }
     return {f"changelog__{config.group}--{name}--default": n for name, n in sources.items()}
 
 
 # -- stage 1 ---------------------------------------------------------------------------------
+
+SERVICE = "shore-analytics"
+Handler = Callable[[dict[str, Any], "State[str, Any]"], list[dict[str, Any]]]
 
 
 def _delta(vessel: str, delta: tables.Delta) -> dict[str, Any]:
@@ -162,27 +194,41 @@ def on_link(value: dict[str, Any], state: State[str, Any]) -> list[dict[str, Any
     return [_delta(value["vessel_id"], delta)] if delta else []
 
 
-# -- stages 2 and 3 --------------------------------------------------------------------------
+def admitted(handler: Handler) -> Callable[..., list[dict[str, Any]]]:
+    """``handler`` behind the admission check: a record that is not the event its topic
+    carries becomes a dead letter (``record: dead``) and touches no state."""
+
+    def checked(
+        raw: bytes | None, key: bytes | None, timestamp: int, _headers: Any, state: State[str, Any]
+    ) -> list[dict[str, Any]]:
+        ctx = _context()
+        try:
+            value = admission.admit(ctx.topic, raw)
+        except EventError as exc:
+            source = admission.Source(ctx.topic, ctx.partition, ctx.offset, timestamp)
+            name = (key or b"").decode(errors="replace")
+            letter = admission.dead_letter(
+                SERVICE, source, raw or b"", vessel=admission.vessel_of(name),
+                error=type(exc).__name__, reason=exc.reason, field=exc.field,
+            )  # fmt: skip
+            DEAD_LETTERS.labels(type(exc).__name__).inc()
+            _log.warning("record dead-lettered", extra={"topic": ctx.topic, "reason": exc.reason})
+            return [{"record": "dead", "key": key or b"", "letter": JSON.encode(letter)}]
+        return handler(value, state)
+
+    return checked
 
 
-def on_delta(value: dict[str, Any], state: State[str, Any]) -> list[dict[str, Any]]:
-    totals = tables.add_delta(state.get("t", {}), value["add"])
-    state.set("t", totals)
-    return [{"vessel_id": value["vessel_id"], "totals": totals}]
+# -- stage 2 ----------------------------------------------------------------------------------
 
 
-def on_partial(value: dict[str, Any], state: State[str, Any]) -> dict[str, Any]:
+def on_delta(value: dict[str, Any], state: State[str, Any]) -> dict[str, Any]:
     vessel = value["vessel_id"]
-    old = state.get(f"v:{vessel}", {})
-    fleet = tables.add_delta(tables.add_delta(state.get("t", {}), old, -1), value["totals"])
-    vessels: dict[str, int] = state.get("power", {})
-    vessels[vessel] = value["totals"].get("power_ckw", 0)
-    seq = state.get("seq", 0) + 1
-    state.set(f"v:{vessel}", value["totals"])
-    state.set("t", fleet)
-    state.set("power", vessels)
-    state.set("seq", seq)
-    return kpis.fleet_kpis(fleet, vessels, seq=seq)
+    totals = tables.add_delta(state.get("t", {}), value["add"])
+    seq = state.get("n", 0) + 1
+    state.set("t", totals)
+    state.set("n", seq)
+    return kpis.partial(vessel, totals, seq)
 
 
 def _quix() -> tuple[type[Application], type[TopicConfig]]:
@@ -208,6 +254,29 @@ def _connection() -> type[Any]:
     return ConnectionConfig
 
 
+def _context() -> Any:
+    from quixstreams import message_context  # noqa: PLC0415
+
+    return message_context()
+
+
+def _letters() -> Any:
+    """A Quix serializer that writes a dead letter's encoded bytes, the envelope dropped."""
+    from quixstreams.models.serializers import Serializer  # noqa: PLC0415
+
+    class Letters(Serializer):
+        def __call__(self, value: dict[str, Any], ctx: Any) -> bytes:  # noqa: ARG002
+            return bytes(value["letter"])
+
+    return Letters()
+
+
+def client_id(group: str, pid: int | None = None) -> str:
+    """A worker's Kafka client id: its group, host and pid (this process's by default), so an
+    operator (or a test) can tell from the group's description which process holds what."""
+    return f"{group}-{socket.gethostname()}-{pid or os.getpid()}"
+
+
 class FleetAnalytics:
     """One worker of the fleet analytics; run several with the same group to scale out."""
 
@@ -225,21 +294,28 @@ class FleetAnalytics:
             commit_interval=config.commit_interval_s,
             state_dir=str(config.state_dir),
             loglevel="WARNING",
-            consumer_extra_config={"logger": logging.getLogger("fleetedge.runtime.kafka")},
+            consumer_extra_config={
+                "logger": logging.getLogger("fleetedge.runtime.kafka"),
+                "client.id": client_id(config.group),
+                # A killed worker's partitions move on after 10 s, not librdkafka's 45.
+                "session.timeout.ms": 10_000,
+            },
             producer_extra_config={
                 "logger": logging.getLogger("fleetedge.runtime.kafka"),
                 # Under the group's name, so an ACL on that prefix covers it (Quix would make
                 # a bare UUID).
                 "transactional.id": f"{config.group}-{uuid.uuid4()}",
+                # A killed worker's open transaction holds back every read_committed reader of
+                # its outputs until it times out: 10 s as in Kafka Streams, not 60.
+                "transaction.timeout.ms": 10_000,
             },
         )
         self._build()
 
-    def _topic(self, name: str, partitions: int) -> Any:
+    def _topic(self, name: str, partitions: int, **serdes: Any) -> Any:
         return self.app.topic(
             name,
-            key_deserializer="str",
-            key_serializer="str",
+            **{"key_deserializer": "str", "key_serializer": "str", **serdes},
             config=self._topic_config(
                 num_partitions=partitions, replication_factor=self.config.replication_factor
             ),
@@ -247,16 +323,22 @@ class FleetAnalytics:
 
     def _build(self) -> None:
         deltas = self._topic(self.config.deltas_topic, t.FLEET_WINDOWS.partitions)
-        partials = self._topic(self.config.partials_topic, 1)
         completeness = self._topic(self.config.completeness_topic, t.FLEET_COMPLETENESS.partitions)
-        fleet = self._topic(self.config.kpis_topic, 1)
+        partials = self._topic(self.config.kpis_topic, t.FLEET_KPIS.partitions)
+        dlq = self._topic(
+            t.FLEET_DLQ.name, t.FLEET_DLQ.partitions, key_serializer="bytes",
+            value_serializer=_letters(),
+        )  # fmt: skip
+        routes = {"delta": deltas, "completeness": completeness, "dead": dlq}
 
         def route(value: dict[str, Any], *_: Any) -> Any:
-            return deltas if value["record"] == "delta" else completeness
+            return routes[value["record"]]
 
-        def key_of(value: dict[str, Any]) -> str:
+        def key_of(value: dict[str, Any]) -> str | bytes:
             if value["record"] == "delta":
                 return str(value["vessel_id"])
+            if value["record"] == "dead":
+                return bytes(value["key"])
             return f"{value['vessel_id']}/{value['container_id']}"
 
         for spec, handler in (
@@ -264,12 +346,15 @@ class FleetAnalytics:
             (t.FLEET_ALERTS, on_alert),
             (t.FLEET_LINK, on_link),
         ):
-            sdf = self.app.dataframe(self._topic(spec.name, spec.partitions))
-            sdf = sdf.apply(handler, stateful=True, expand=True)
+            # Raw bytes in: each record is checked (admission.py) before it meets a state.
+            source = self._topic(
+                spec.name, spec.partitions, key_deserializer="bytes", value_deserializer="bytes"
+            )
+            sdf = self.app.dataframe(source)
+            sdf = sdf.apply(admitted(handler), stateful=True, expand=True, metadata=True)
             sdf.to_topic(route, key=key_of)
-        sdf = self.app.dataframe(deltas).apply(on_delta, stateful=True, expand=True)
-        sdf.to_topic(partials, key=lambda _: FLEET_KEY)
-        self.app.dataframe(partials).apply(on_partial, stateful=True).to_topic(fleet)
+        sdf = self.app.dataframe(deltas).apply(on_delta, stateful=True)
+        sdf.to_topic(partials, key=lambda value: str(value["vessel_id"]))
 
     def run(self, *, timeout: float = 0.0) -> None:
         """Process until stopped (SIGTERM, :meth:`stop`), or ``timeout`` s with no input."""

@@ -1,7 +1,14 @@
-"""The fleet KPIs record, shaped from the flat counters of :mod:`fleetedge.shore.tables`."""
+"""The fleet KPIs record, shaped from the flat counters of :mod:`fleetedge.shore.tables`.
+
+The analytics keep no fleet-wide state: each vessel's *partial* (its counters and how many
+changes made them) is a row of a compacted table, and whoever reads the KPIs sums the rows
+(:func:`combine`). A fleet of 400 vessels is 400 small rows to add; no partition and no worker
+has to see every change of the fleet.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,7 +17,7 @@ from fleetedge.shore.tables import Delta
 
 
 class FleetKpis(BaseModel):
-    """The fleet after ``seq`` changes; what ``fleet.kpis`` carries and the projector stores."""
+    """The fleet after ``seq`` changes, as the API serves it (the sum of the vessels')."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -33,12 +40,29 @@ def _group(totals: Delta, prefix: str) -> dict[str, int]:
     }
 
 
-def fleet_kpis(totals: Delta, power_ckw: dict[str, int], *, seq: int) -> dict[str, Any]:
-    """The KPIs record (JSON-able) from fleet-wide counters and each vessel's power.
+def partial(vessel: str, totals: Delta, seq: int) -> dict[str, Any]:
+    """A vessel's partial: its counters after its ``seq``-th change (a record of the
+    ``fleet.kpi-partials`` table, keyed by vessel; a later ``seq`` supersedes)."""
+    return {"vessel_id": vessel, "seq": seq, "totals": totals}
 
-    Built as a plain dict on the hot path (stage 3 runs it for every change); its shape is
-    :class:`FleetKpis`, which the tests hold it to.
-    """
+
+def combine(partials: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The fleet KPIs from the latest partial of each vessel; ``seq`` is the number of changes
+    over the whole fleet, the same for any number of workers."""
+    totals: Delta = {}
+    power: dict[str, int] = {}
+    seq = 0
+    for p in partials:
+        for name, value in p["totals"].items():
+            totals[name] = totals.get(name, 0) + value
+        power[p["vessel_id"]] = p["totals"].get("power_ckw", 0)
+        seq += p["seq"]
+    return fleet_kpis({k: v for k, v in totals.items() if v}, power, seq=seq)
+
+
+def fleet_kpis(totals: Delta, power_ckw: dict[str, int], *, seq: int) -> dict[str, Any]:
+    """The KPIs record (JSON-able) from fleet-wide counters and each vessel's power; its shape
+    is :class:`FleetKpis`, which the tests hold it to."""
     alerts: dict[str, dict[str, int]] = {}
     for name, count in _group(totals, "alerts/").items():
         kind, severity = name.split("/")

@@ -25,10 +25,8 @@ import logging
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from prometheus_client import Counter
@@ -39,6 +37,7 @@ from fleetedge.events.aggregates import ContainerWindow
 from fleetedge.events.alerts import Alert
 from fleetedge.events.vessel import CommandAck, VesselStatus
 from fleetedge.security.clients import kafka_config
+from fleetedge.shore import admission
 from fleetedge.shore.exceptions import ShoreError
 
 _log = logging.getLogger(__name__)
@@ -110,25 +109,15 @@ def check(topic: str, value: bytes | None) -> tuple[Route, Event]:
 
 def dead_letter(msg: Message, rejected: Rejected) -> DeadLetter:
     """The dead letter of a rejected record; its id is derived from where it was read."""
-    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
-    vessel = topic.split(".", 1)[0]
-    stamp_ms = msg.timestamp()[1]
-    return DeadLetter(
-        event_id=uuid.uuid5(
-            uuid.NAMESPACE_URL, f"fleetedge:shore-dlq:{topic}:{partition}:{offset}"
-        ),
-        vessel_id=vessel if re.fullmatch(r"[a-z][a-z0-9-]{0,31}", vessel) else "unknown",
-        event_time=datetime.fromtimestamp(max(stamp_ms, 0) / 1000, UTC),
-        # Numbered by source offset: unique and increasing per source partition.
-        seq=offset + 1,
-        service="shore-normalizer",
-        reason=rejected.reason[:1000],
+    topic = msg.topic()
+    return admission.dead_letter(
+        "shore-normalizer",
+        admission.Source(topic, msg.partition(), msg.offset(), msg.timestamp()[1]),
+        msg.value() or b"",
+        vessel=admission.vessel_of(topic),
         error=rejected.error,
+        reason=rejected.reason,
         field=rejected.field,
-        source_topic=topic,
-        source_partition=partition,
-        source_offset=offset,
-        payload=msg.value() or b"",
     )
 
 
