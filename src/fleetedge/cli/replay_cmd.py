@@ -15,8 +15,7 @@ from fleetedge.projections import rows as projection_rows
 from fleetedge.projections.base import check_name
 from fleetedge.projections.projector import end_offsets
 from fleetedge.runtime.health import metadata
-from fleetedge.shore import AnalyticsConfig, FleetAnalytics, ensure_topics
-from fleetedge.shore.analytics import await_topics
+from fleetedge.shore import AnalyticsConfig, FleetAnalytics, await_topics, ensure_topics
 
 app = typer.Typer(help="Rebuild read models and analytics state by replaying the events.")
 

@@ -12,8 +12,13 @@ from fleetedge.cli._common import console, fails_cleanly, out, stop_when, until_
 from fleetedge.events import topics as t
 from fleetedge.projections import Projector, open_database
 from fleetedge.runtime.health import metadata
-from fleetedge.shore import AnalyticsConfig, FleetAnalytics, Normalizer, ensure_topics
-from fleetedge.shore.analytics import await_topics
+from fleetedge.shore import (
+    AnalyticsConfig,
+    FleetAnalytics,
+    Normalizer,
+    await_topics,
+    ensure_topics,
+)
 from fleetedge.shore.backfill import BackfillRequester, read_completeness
 
 app = typer.Typer(help="Shore services: normalizer, fleet analytics, projector.")

@@ -26,21 +26,16 @@ import os
 import socket
 import uuid
 import warnings
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from confluent_kafka import KafkaException
 from prometheus_client import Counter as Metric
 
 from fleetedge.events import JSON, EventError
 from fleetedge.events import topics as t
-from fleetedge.runtime.health import create_topic, metadata
-from fleetedge.runtime.waiting import wait_until
 from fleetedge.security.clients import kafka_config
 from fleetedge.shore import admission, kpis, ranges, tables
+from fleetedge.shore.provision import AnalyticsConfig
 
 if TYPE_CHECKING:
     from quixstreams import Application, State
@@ -50,97 +45,6 @@ _log = logging.getLogger(__name__)
 DEAD_LETTERS = Metric(
     "fleetedge_analytics_dead_letters_total", "fleet records the analytics refused", ["error"]
 )
-
-
-@dataclass(frozen=True)
-class AnalyticsConfig:
-    bootstrap: str
-    state_dir: Path
-    group: str = "fleet-analytics"
-    commit_interval_s: float = 1.0
-    replication_factor: int = 3
-    # Where the results go; a side-by-side run (a comparison, a rebuild) may write elsewhere.
-    kpis_topic: str = t.FLEET_KPIS.name
-    completeness_topic: str = t.FLEET_COMPLETENESS.name
-
-    @property
-    def deltas_topic(self) -> str:
-        return f"{self.group}.kpi-deltas"
-
-
-def ensure_topics(config: AnalyticsConfig) -> None:
-    """The fleet topics and this group's internal topics, created if missing.
-
-    Every worker calls this at its start (then :func:`await_topics`), so creation is
-    idempotent: a topic another worker made a moment before counts as made.
-    """
-    rf = config.replication_factor
-    isr = str(min(2, rf))
-    outputs = {
-        t.FLEET_KPIS.name: config.kpis_topic,
-        t.FLEET_COMPLETENESS.name: config.completeness_topic,
-    }
-    wanted = {
-        outputs.get(spec.name, spec.name): (spec.partitions, spec.config)
-        for spec in [*t.SHORE_INPUTS, t.FLEET_KPIS, t.FLEET_COMPLETENESS]
-    }
-    internal = {"retention.ms": str(t.SHORE_RETENTION_MS)}
-    wanted[config.deltas_topic] = (t.FLEET_WINDOWS.partitions, internal)
-    # The state stores' changelogs, made here rather than by Quix in each worker: two workers
-    # starting together raced to create them, and the loser failed its start.
-    for name, partitions in changelog_topics(config).items():
-        wanted[name] = (partitions, {"cleanup.policy": "compact"})
-    for name, (partitions, settings) in wanted.items():
-        create_topic(
-            config.bootstrap,
-            name,
-            partitions=partitions,
-            replication_factor=rf,
-            config={**settings, "min.insync.replicas": isr},
-        )
-
-
-def await_topics(config: AnalyticsConfig, *, timeout: float = 60.0) -> None:
-    """Return once every partition of every topic a worker uses has a leader.
-
-    This closes the other half of the start race: Quix Streams looks each topic up as it
-    starts, and a topic another worker created a moment ago may not be in every broker's
-    metadata yet. Only the worker's own topics: on a secured shore it sees no others.
-    """
-    used = {
-        config.kpis_topic: t.FLEET_KPIS.partitions,
-        config.completeness_topic: t.FLEET_COMPLETENESS.partitions,
-        config.deltas_topic: t.FLEET_WINDOWS.partitions,
-        t.FLEET_DLQ.name: t.FLEET_DLQ.partitions,
-        **{spec.name: spec.partitions for spec in (t.FLEET_WINDOWS, t.FLEET_ALERTS, t.FLEET_LINK)},
-        **changelog_topics(config),
-    }
-    wait_until(
-        lambda: _led(config.bootstrap, used),
-        timeout=timeout,
-        what=f"leaders for every partition of the {len(used)} analytics topics",
-        interval=0.5,
-    )
-
-
-def _led(bootstrap: str, wanted: dict[str, int]) -> bool:
-    try:
-        led = Counter(p.topic for p in metadata(bootstrap).partitions if p.leader >= 0)
-    except KafkaException:
-        return False  # the shore briefly unreachable: look again
-
-    return all(led[name] == partitions for name, partitions in wanted.items())
-
-
-def changelog_topics(config: AnalyticsConfig) -> dict[str, int]:
-    """Each stateful stage's changelog (Quix Streams' naming), with its partition count."""
-    sources = {
-        t.FLEET_WINDOWS.name: t.FLEET_WINDOWS.partitions,
-        t.FLEET_ALERTS.name: t.FLEET_ALERTS.partitions,
-        t.FLEET_LINK.name: t.FLEET_LINK.partitions,
-        config.deltas_topic: t.FLEET_WINDOWS.partitions,
-    }
-    return {f"changelog__{config.group}--{name}--default": n for name, n in sources.items()}
 
 
 # -- stage 1 ---------------------------------------------------------------------------------
