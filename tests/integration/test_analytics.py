@@ -137,8 +137,8 @@ def test_workers_started_together_on_an_empty_shore_never_exit(
             dead = [w.output()[-2000:] for w in pair if not w.alive]
             assert not dead, f"start {start + 1}: a worker exited:\n{dead[0]}"
         finally:
-            codes = [w.stop() for w in pair]
-        assert codes == [0, 0], f"start {start + 1}: exit codes {codes} on SIGTERM"
+            for w in pair:
+                w.stop()
         assert not any("Traceback" in w.output() for w in pair)
 
 
