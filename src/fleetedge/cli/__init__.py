@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import faulthandler
+import signal
 from typing import Annotated
 
 import typer
@@ -59,6 +61,8 @@ def _root(
 
 
 def main() -> None:
+    # `kill -USR1 PID` prints every thread's stack to stderr: how to see where a process hangs.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     app()
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from fleetedge.cli._common import console, fails_cleanly, out
+from fleetedge.cli._common import console, fails_cleanly, out, until_signalled
 from fleetedge.events import topics as t
 from fleetedge.projections import digest, open_database, rebuild
 from fleetedge.projections import rows as projection_rows
@@ -88,6 +88,7 @@ def analytics(
     )
     ensure_topics(config)
     await_topics(config)
+    stop = until_signalled()
     worker = FleetAnalytics(config)
-    worker.run(timeout=idle)
+    worker.run(stop, timeout=idle)
     out.print(f"analytics rebuilt under group {group}")

@@ -93,9 +93,8 @@ def analytics(
     await_topics(config)
     stop = until_signalled(metrics_port)
     worker = FleetAnalytics(config)
-    stop_when(stop, worker.stop)
     console.print(f"fleet analytics worker of {group} running")
-    worker.run(timeout=exit_when_idle or 0.0)
+    worker.run(stop, timeout=exit_when_idle or 0.0)
 
 
 @app.command()

@@ -21,9 +21,12 @@ earliest offsets without reading an old generation's deltas.
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import socket
+import threading
+import time
 import uuid
 import warnings
 from collections.abc import Callable
@@ -50,6 +53,7 @@ DEAD_LETTERS = Metric(
 # -- stage 1 ---------------------------------------------------------------------------------
 
 SERVICE = "shore-analytics"
+SHUTDOWN_S = 30.0  # a stop that takes longer than this is a hang: see FleetAnalytics.run
 Handler = Callable[[dict[str, Any], "State[str, Any]"], list[dict[str, Any]]]
 
 
@@ -149,7 +153,12 @@ def _quix() -> tuple[type[Application], type[TopicConfig]]:
     from quixstreams import Application  # noqa: PLC0415
     from quixstreams.models import TopicConfig  # noqa: PLC0415
 
-    return Application, TopicConfig
+    class Worker(Application):
+        def _setup_signal_handlers(self) -> None:
+            """SIGTERM and SIGINT stay the command's (:meth:`FleetAnalytics.run`'s ``stop``).
+            Quix would install its own at the start of ``run()``, replacing the command's."""
+
+    return Worker, TopicConfig
 
 
 def _connection() -> type[Any]:
@@ -186,6 +195,7 @@ class FleetAnalytics:
 
     def __init__(self, config: AnalyticsConfig) -> None:
         self.config = config
+        self._stop = threading.Event()
         application, self._topic_config = _quix()
         ConnectionConfig = _connection()  # noqa: N806
         self.app: Application = application(
@@ -203,6 +213,11 @@ class FleetAnalytics:
                 "client.id": client_id(config.group),
                 # A killed worker's partitions move on after 10 s, not librdkafka's 45.
                 "session.timeout.ms": 10_000,
+                # A broker answers one connection's requests in order, so each offsets query
+                # Quix makes per assigned store (one per partition) waits behind the fetch in
+                # flight: librdkafka's 500 ms made an assignment of 36 partitions take 18 s,
+                # and a stop meanwhile wait for it.
+                "fetch.wait.max.ms": 100,
             },
             producer_extra_config={
                 "logger": logging.getLogger("fleetedge.runtime.kafka"),
@@ -260,9 +275,35 @@ class FleetAnalytics:
         sdf = self.app.dataframe(deltas).apply(on_delta, stateful=True)
         sdf.to_topic(partials, key=lambda value: str(value["vessel_id"]))
 
-    def run(self, *, timeout: float = 0.0) -> None:
-        """Process until stopped (SIGTERM, :meth:`stop`), or ``timeout`` s with no input."""
-        self.app.run(timeout=timeout, collect=False)
+    def run(self, stop: threading.Event | None = None, *, timeout: float = 0.0) -> None:
+        """Process until ``stop`` is set (or :meth:`stop` is called), or ``timeout`` s with no
+        input.
+
+        Quix's ``run()`` forgets a ``stop()`` made before it got going (it resets its run
+        state first), so a watcher repeats the stop until ``run()`` returns. A shutdown that
+        takes longer than ``SHUTDOWN_S`` (a broker call that never answers) prints every
+        thread's stack and exits 1: the open transaction aborts, so nothing is lost.
+        """
+        stop = stop or threading.Event()
+        self._stop = stop
+        finished = threading.Event()
+
+        def enforce() -> None:
+            stop.wait()
+            deadline = time.monotonic() + SHUTDOWN_S
+            _log.info("analytics worker stopping")
+            while not finished.wait(0.2):
+                self.app.stop()
+                if time.monotonic() > deadline:
+                    faulthandler.dump_traceback(all_threads=True)
+                    _log.error("analytics worker did not stop in %.0f s; exiting", SHUTDOWN_S)
+                    os._exit(1)
+
+        threading.Thread(target=enforce, name="stop-watch", daemon=True).start()
+        try:
+            self.app.run(timeout=timeout, collect=False)
+        finally:
+            finished.set()
 
     def stop(self) -> None:
-        self.app.stop()
+        self._stop.set()
