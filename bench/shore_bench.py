@@ -33,7 +33,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
 from confluent_kafka import (
     Consumer,
     ConsumerGroupState,
@@ -251,31 +250,6 @@ def analytics_run(
     return Run(workers, kpis, grew_at - began, cpu)
 
 
-def total_changes(bootstrap: str, topic: str) -> int:
-    """The fleet's change count in a partials topic: the newest partial of each vessel, summed."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"bench-{uuid.uuid4()}",
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        }
-    )
-    parts = [TopicPartition(topic, p, 0) for p in range(t.FLEET_KPIS.partitions)]
-    consumer.assign(parts)
-    newest: dict[str, int] = {}
-    ended: set[int] = set()
-    while len(ended) < len(parts):
-        for msg in consumer.consume(10_000, 1.0):
-            if msg.error() is not None:
-                ended.add(msg.partition())
-                continue
-            doc = orjson.loads(msg.value() or b"{}")
-            newest[doc["vessel_id"]] = max(newest.get(doc["vessel_id"], 0), doc["seq"])
-    consumer.close()
-    return sum(newest.values())
-
-
 class LatencyProbe:
     """Windows at a steady rate into the live pipeline; each window's arrival (its delivery
     report) against the moment its vessel's KPI row in the read model counts it."""
@@ -348,11 +322,28 @@ def kpi_rows(url: str) -> dict[str, int]:
         db.close()
 
 
-def latency_run(
-    bootstrap: str, home: Path, shape: tuple[int, int, int], changes: int
-) -> list[float]:
+def lag(bootstrap: str, group: str) -> int:
+    """Records of fleet.windows and fleet.alerts that ``group`` has not committed yet."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        parts = [
+            TopicPartition(spec.name, p)
+            for spec in (t.FLEET_WINDOWS, t.FLEET_ALERTS)
+            for p in range(spec.partitions)
+        ]
+        behind = 0
+        for tp in consumer.committed(parts, timeout=10):
+            high = consumer.get_watermark_offsets(tp, timeout=10)[1]
+            behind += high - max(tp.offset, 0)
+        return behind
+    finally:
+        consumer.close()
+
+
+def latency_run(bootstrap: str, home: Path, shape: tuple[int, int, int]) -> list[float]:
     """The live pipeline (group fleet-analytics, 2 workers, projector into SQLite), caught up
-    on the input (its read model counts ``changes``), then probed with windows at 100/s for
+    on the input (its group has committed every input record and its read model has not
+    changed for 3 s), then probed with windows at 100/s for
     30 s: window ``seq`` of ``vessels`` x ``containers`` (``shape``)."""
     vessels, containers, seq = shape
     url = f"sqlite:///{home / 'live.db'}"
@@ -393,9 +384,13 @@ def latency_run(
     )
     try:
         deadline = time.monotonic() + 900
-        while sum(kpi_rows(url).values()) < changes:
+        counted, since = -1, time.monotonic()
+        while lag(bootstrap, "fleet-analytics") or time.monotonic() - since < 3:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the live read model never counted {changes} changes")
+                raise RuntimeError("the live pipeline never caught up on the input")
+            now = sum(kpi_rows(url).values())
+            if now != counted:
+                counted, since = now, time.monotonic()
             time.sleep(0.5)
         probe = LatencyProbe(bootstrap, url, vessels, containers)
         probe.run(seq, per_second=100, seconds=30, base=kpi_rows(url))
@@ -453,32 +448,35 @@ def measure(args: argparse.Namespace) -> Results:
         cluster.up()
         bootstrap = cluster.bootstrap_servers
         ensure_topics(AnalyticsConfig(bootstrap, home, replication_factor=1))
-        records = [
-            r
-            for seq in range(1, args.windows + 1)
-            for r in windows_of(args.vessels, args.containers, seq)
-        ]
-        out.windows = sum(1 for r in records if r[0] == t.FLEET_WINDOWS.name)
-        if not args.replay_only:
-            # Each run's group writes its own copy of the input (the same records) once it
-            # has formed; every later reader (live pipeline, replay) sees the copies, and a
-            # copy changes no state (a window already held is a no-op).
+
+        def records(run: int) -> list[tuple[str, str, bytes]]:
+            """Run ``run``'s input: the next ``--windows`` windows of every container."""
+            first = run * args.windows + 1
+            return [
+                r
+                for seq in range(first, first + args.windows)
+                for r in windows_of(args.vessels, args.containers, seq)
+            ]
+
+        out.windows = args.vessels * args.containers * args.windows
+        runs = 0 if args.replay_only else 3 * args.rounds
+        if runs:
             # Rounds of 1, 2 and 4 workers: this machine's speed drifts by a fifth over minutes,
-            # so each round's ratios are taken against its own 1-worker run.
+            # so each round's ratios are taken against its own 1-worker run. Each run writes
+            # the next windows of the same containers (the same amount of work), so the topics
+            # end up as a fleet's history that the live pipeline and the replays read whole.
             out.runs = [
-                analytics_run(bootstrap, n, home, args.commit_interval, records)
-                for _ in range(args.rounds)
-                for n in (1, 2, 4)
+                analytics_run(bootstrap, n, home, args.commit_interval, records(i))
+                for i, n in enumerate([1, 2, 4] * args.rounds)
             ]
         else:
-            produce(bootstrap, records)
+            produce(bootstrap, records(0))
         raw_records, raw_s = raw_consume(bootstrap, (t.FLEET_WINDOWS.name,))
         out.raw_rate = raw_records / raw_s
         if not args.replay_only:
             if args.replays:
-                changes = total_changes(bootstrap, out.runs[0].topic)
-                shape = (args.vessels, args.containers, args.windows + 1)
-                out.latencies = latency_run(bootstrap, home, shape, changes)
+                shape = (args.vessels, args.containers, runs * args.windows + 1)
+                out.latencies = latency_run(bootstrap, home, shape)
         else:
             subprocess.run(
                 [sys.executable, "-m", "fleetedge.cli", "shore", "analytics", "--bootstrap",

@@ -143,6 +143,27 @@ def test_workers_started_together_on_an_empty_shore_never_exit(
         assert not any("Traceback" in w.output() for w in pair)
 
 
+def test_a_worker_stopped_as_it_starts_exits_cleanly(
+    shore: KafkaCluster, logs: Path, tmp_path: Path
+) -> None:
+    """SIGTERM as soon as the worker says it runs, while Quix Streams' ``run()`` is getting
+    going: ``run()`` resets its stop flag as it begins, so a stop taken then was lost and the
+    worker ran on."""
+    for attempt in range(3):
+        (worker,) = _workers(logs, shore.bootstrap_servers, f"early-{attempt}", 1, tmp_path)
+
+        def started(w: Service = worker) -> bool:
+            return "running" in w.output() or not w.alive
+
+        wait_until(
+            started,
+            timeout=60,
+            interval=0.02,
+            what="the worker to say it runs",
+        )
+        assert worker.stop(timeout=40) == 0, worker.output()[-2000:]
+
+
 def test_workers_joining_and_one_killed_mid_stream_change_no_result(
     shore: KafkaCluster, feed: Feed, expected: dict[str, Any], logs: Path, tmp_path: Path
 ) -> None:

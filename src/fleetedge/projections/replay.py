@@ -67,12 +67,14 @@ def rebuild(
     on_progress: Callable[[int], None] | None = None,
     stop_at: dict[tuple[str, int], int] | None = None,
     verify: Callable[[int], None] | None = None,
+    batch: int = 10_000,
 ) -> RebuildResult:
     """Replay the fleet topics into a new generation of ``name`` and swap it in.
 
     ``stop_at`` replays up to given offsets instead of the ends (the live projector then goes
     on from there after the swap); ``verify(generation)`` runs before the swap and may raise to
-    refuse it.
+    refuse it. ``batch`` is records per transaction: 10,000 replayed 2 to 36 % faster than the
+    live projector's 2,000, and 30,000 no faster (BENCHMARKS.md).
     """
     base.check_name(name)
     previous, generation = _next_generation(db, name)
@@ -101,7 +103,9 @@ def rebuild(
         return False
 
     base.drop_tables(db, generation)
-    projector = Projector(db, bootstrap, name=name, generation=generation, stop_at=stop_at)
+    projector = Projector(
+        db, bootstrap, name=name, generation=generation, stop_at=stop_at, batch=batch
+    )
     try:
         with projector:
             progress = projector.run(until=done)
