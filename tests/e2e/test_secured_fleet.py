@@ -75,11 +75,19 @@ def test_no_secret_shows_in_logs_metrics_or_answers(running_fleet: RunningFleet)
     assert len(secrets) >= 12, sorted(secrets)
     files = log_files(running_fleet.home)
     assert len(files) >= 40, files
-    answers = [
-        (f"metrics of {s.name}", _text(f"http://127.0.0.1:{s.metrics_port}/metrics"))
-        for s in running_fleet.plan.services
-        if s.metrics_port
-    ]
+    answers = []
+    for s in running_fleet.plan.services:
+        if not s.metrics_port:
+            continue
+        try:
+            answers.append(
+                (f"metrics of {s.name}", _text(f"http://127.0.0.1:{s.metrics_port}/metrics"))
+            )
+        except OSError as exc:
+            states = {p.name: (p.pid, p.restarts) for p in running_fleet.snapshot().services}
+            raise AssertionError(
+                f"metrics of {s.name} failed: {exc}; (pid, restarts) now {states.get(s.name)}"
+            ) from exc
     for path in ("/", "/api/processes", "/api/link", "/openapi.json", "/metrics"):
         answers.append((f"API {path}", _text(f"{running_fleet.url}{path}")))
     assert not leaks(secrets, [*file_texts(files), *answers])
