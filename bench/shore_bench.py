@@ -16,7 +16,7 @@ Prints, from one run on one single-node cluster:
   raw confluent-kafka consume of the same topics, in each of ``--replays`` runs, with the
   spread of the ratios.
 
-Usage: ``python bench/shore_bench.py [--vessels 400] [--containers 25] [--windows 10]
+Usage: ``python -m bench.shore_bench [--vessels 400] [--containers 25] [--windows 10]
 [--rounds 2] [--replays 3] [--commit-interval 1]``
 """
 
@@ -27,7 +27,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -37,17 +36,15 @@ from confluent_kafka import (
     Consumer,
     ConsumerGroupState,
     KafkaException,
-    Producer,
     TopicPartition,
 )
 from confluent_kafka.admin import AdminClient
 
-from fleetedge.devices.synthetic import alert, window
-from fleetedge.events import JSON
+from bench.shore_input import produce, raw_consume, windows_of
+from bench.shore_latency import latency_run, percentile
 from fleetedge.events import topics as t
 from fleetedge.projections import open_database, rebuild
 from fleetedge.projections import rows as projection_rows
-from fleetedge.projections.base import current_generation
 from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, free_node_ports
 from fleetedge.runtime.ports import free_ports
 from fleetedge.runtime.postgres import PostgresServer
@@ -55,69 +52,6 @@ from fleetedge.settings import RuntimeSettings
 from fleetedge.shore import AnalyticsConfig, ensure_topics
 
 IDLE_S = 10  # workers exit after this long with no input
-
-
-def container_id(v: int, c: int) -> str:
-    return f"BE{chr(65 + v // 26 % 26)}{chr(65 + v % 26)}{c:07d}"
-
-
-def windows_of(vessels: int, containers: int, seq: int) -> list[tuple[str, str, bytes]]:
-    """Window ``seq`` of every container (each a change: minutes out of range every time), and
-    one alert per vessel."""
-    out = []
-    for v in range(vessels):
-        vessel = f"vessel-{v + 1}"
-        for c in range(containers):
-            w = window(vessel, container_id(v, c), seq).model_copy(
-                update={
-                    "seconds_out_of_range": 60 + (c * 7 + seq * 13) % 5 * 60,
-                    "seconds_power_off": 60 if (c + seq) % 9 == 0 else 0,
-                    "mean_power_kw": 1.5 + (c * seq % 9) / 10,
-                }
-            )
-            out.append((t.FLEET_WINDOWS.name, f"{vessel}/{w.container_id}", JSON.encode(w)))
-        a = alert(vessel, container_id(v, 0), seq)
-        out.append((t.FLEET_ALERTS.name, f"{vessel}/{a.alert_id}", JSON.encode(a)))
-    return out
-
-
-def produce(bootstrap: str, records: list[tuple[str, str, bytes]]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all"})
-    for i, (topic, key, value) in enumerate(records):
-        producer.produce(topic, key=key.encode(), value=value)
-        if i % 1000 == 0:
-            producer.poll(0)
-    producer.flush(120)
-
-
-def raw_consume(bootstrap: str, topics: tuple[str, ...]) -> tuple[int, float]:
-    """(records, seconds) to read every partition of ``topics`` to its end, no decoding; the
-    consumer is set up as the projector's is (read committed, 16 MB fetches)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"bench-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-            "fetch.max.bytes": 16 * 1024 * 1024,
-        }
-    )
-    meta = consumer.list_topics(timeout=30)
-    parts = [TopicPartition(n, p, 0) for n in topics for p in meta.topics[n].partitions]
-    began = time.perf_counter()
-    consumer.assign(parts)
-    ended: set[tuple[str, int]] = set()
-    records = 0
-    while len(ended) < len(parts):
-        for msg in consumer.consume(10_000, 1.0):
-            if msg.error() is None:
-                records += 1
-            else:
-                ended.add((msg.topic(), msg.partition()))
-    elapsed = time.perf_counter() - began
-    consumer.close()
-    return records, elapsed
 
 
 def worker(
@@ -248,162 +182,6 @@ def analytics_run(
     watcher.close()
     cpu = [end - start for end, start in zip(at_growth, before, strict=True)]
     return Run(workers, kpis, grew_at - began, cpu)
-
-
-class LatencyProbe:
-    """Windows at a steady rate into the live pipeline; each window's arrival (its delivery
-    report) against the moment its vessel's KPI row in the read model counts it."""
-
-    def __init__(self, bootstrap: str, url: str, vessels: int, containers: int) -> None:
-        self.bootstrap, self.url = bootstrap, url
-        self.vessels, self.containers = vessels, containers
-        self.arrived: dict[str, list[float]] = {}  # vessel → arrival times, in order
-        self.counted: dict[str, list[float]] = {}  # vessel → when its row counted n changes
-
-    def run(self, seq: int, per_second: float, seconds: float, base: dict[str, int]) -> None:
-        producer = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 5, "acks": "all"})
-        records = [r for r in windows_of(self.vessels, self.containers, seq) if "window" in r[0]]
-        records = records[: int(per_second * seconds)]
-        lock = threading.Lock()
-
-        def delivered(vessel: str) -> object:
-            def report(err: object, _msg: object) -> None:
-                if err is None:
-                    with lock:
-                        self.arrived.setdefault(vessel, []).append(time.monotonic())
-
-            return report
-
-        watcher = threading.Thread(target=self._watch, args=(base, len(records)), daemon=True)
-        watcher.start()
-        began = time.monotonic()
-        for i, (topic, key, value) in enumerate(records):
-            producer.produce(
-                topic, key=key.encode(), value=value, on_delivery=delivered(key.split("/")[0])
-            )
-            producer.poll(0)
-            lag = began + (i + 1) / per_second - time.monotonic()
-            if lag > 0:
-                time.sleep(lag)
-        producer.flush(60)
-        watcher.join(300)
-
-    def _watch(self, base: dict[str, int], total: int) -> None:
-        deadline = time.monotonic() + 300
-        seen = 0
-        while seen < total and time.monotonic() < deadline:
-            now = time.monotonic()
-            for vessel, seq in kpi_rows(self.url).items():
-                times = self.counted.setdefault(vessel, [])
-                times.extend([now] * (seq - base.get(vessel, 0) - len(times)))
-            seen = sum(len(v) for v in self.counted.values())
-            time.sleep(0.05)
-
-    def latencies(self) -> list[float]:
-        out = []
-        for vessel, arrived in self.arrived.items():
-            counted = self.counted.get(vessel, [])
-            # The n-th change of a vessel is counted once n of its windows have been applied.
-            out += [c - a for a, c in zip(sorted(arrived), counted, strict=False)]
-        return out
-
-
-def kpi_rows(url: str) -> dict[str, int]:
-    """Each vessel's change count in the read model's live fleet_kpis table."""
-    db = open_database(url)
-    try:
-        gen = current_generation(db)
-        if gen is None:
-            return {}
-        with db.transaction() as cur:
-            cur.execute(f"SELECT name, seq FROM g{gen}_fleet_kpis")  # noqa: S608 - fixed name
-            return {str(r[0]): int(r[1]) for r in cur.fetchall()}
-    finally:
-        db.close()
-
-
-def lag(bootstrap: str, group: str) -> int:
-    """Records of fleet.windows and fleet.alerts that ``group`` has not committed yet."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
-    try:
-        parts = [
-            TopicPartition(spec.name, p)
-            for spec in (t.FLEET_WINDOWS, t.FLEET_ALERTS)
-            for p in range(spec.partitions)
-        ]
-        behind = 0
-        for tp in consumer.committed(parts, timeout=10):
-            high = consumer.get_watermark_offsets(tp, timeout=10)[1]
-            behind += high - max(tp.offset, 0)
-        return behind
-    finally:
-        consumer.close()
-
-
-def latency_run(bootstrap: str, home: Path, shape: tuple[int, int, int]) -> list[float]:
-    """The live pipeline (group fleet-analytics, 2 workers, projector into SQLite), caught up
-    on the input (its group has committed every input record and its read model has not
-    changed for 3 s), then probed with windows at 100/s for
-    30 s: window ``seq`` of ``vessels`` x ``containers`` (``shape``)."""
-    vessels, containers, seq = shape
-    url = f"sqlite:///{home / 'live.db'}"
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "fleetedge.cli",
-                "shore",
-                "analytics",
-                "--bootstrap",
-                bootstrap,
-                "--state-dir",
-                str(home / "live" / str(i)),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for i in range(2)
-    ]
-    procs.append(
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "fleetedge.cli",
-                "shore",
-                "project",
-                "--bootstrap",
-                bootstrap,
-                "--database",
-                url,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    )
-    try:
-        deadline = time.monotonic() + 900
-        counted, since = -1, time.monotonic()
-        while lag(bootstrap, "fleet-analytics") or time.monotonic() - since < 3:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the live pipeline never caught up on the input")
-            now = sum(kpi_rows(url).values())
-            if now != counted:
-                counted, since = now, time.monotonic()
-            time.sleep(0.5)
-        probe = LatencyProbe(bootstrap, url, vessels, containers)
-        probe.run(seq, per_second=100, seconds=30, base=kpi_rows(url))
-        return probe.latencies()
-    finally:
-        for p in procs:
-            p.terminate()
-            p.wait(60)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def report_balance(runs: list[Run], windows: int) -> None:

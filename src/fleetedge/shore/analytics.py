@@ -216,7 +216,7 @@ class FleetAnalytics:
                 # A broker answers one connection's requests in order, so each offsets query
                 # Quix makes per assigned store (one per partition) waits behind the fetch in
                 # flight: librdkafka's 500 ms made an assignment of 36 partitions take 18 s,
-                # and a stop meanwhile wait for it.
+                # and a stop meanwhile waited for it.
                 "fetch.wait.max.ms": 100,
             },
             producer_extra_config={
