@@ -44,7 +44,12 @@ def windows_of(vessels: int, containers: int, seq: int) -> list[tuple[str, str, 
 def produce(bootstrap: str, records: list[tuple[str, str, bytes]]) -> None:
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all"})
     for i, (topic, key, value) in enumerate(records):
-        producer.produce(topic, key=key.encode(), value=value)
+        while True:
+            try:
+                producer.produce(topic, key=key.encode(), value=value)
+                break
+            except BufferError:  # the local queue is full: wait for deliveries
+                producer.poll(0.5)
         if i % 1000 == 0:
             producer.poll(0)
     producer.flush(120)

@@ -165,3 +165,12 @@ def rows(db: Database, generation: int, name: str) -> Iterator[Row]:
     with db.transaction() as cur:
         cur.execute(f"SELECT * FROM {table(generation, name)} ORDER BY {key}")
         yield from cur.fetchall()
+
+
+def write_offsets(cur: Cursor, generation: int, offsets: dict[tuple[str, int], int]) -> None:
+    """Record where each input partition has been read up to (next offset to read)."""
+    cur.executemany(
+        f"INSERT INTO {table(generation, 'offsets')} (topic, part, next_offset) VALUES (?, ?, ?) "
+        "ON CONFLICT (topic, part) DO UPDATE SET next_offset = excluded.next_offset",
+        [(topic, part, offset) for (topic, part), offset in offsets.items()],
+    )

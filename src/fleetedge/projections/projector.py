@@ -27,6 +27,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Top
 from prometheus_client import Counter, Gauge
 
 from fleetedge.projections import base, rows
+from fleetedge.projections.bulk import BulkWriter
 from fleetedge.projections.exceptions import ProjectionError
 from fleetedge.security.clients import kafka_config
 
@@ -67,6 +68,8 @@ class Projector:
     ``stop_at`` bounds each partition (next offset not to read): a rebuild up to the offsets
     a live read model had reaches the same state. ``crash_in_batch`` is a test seam: SIGKILL the
     process in that batch, after the rows are written and before the transaction commits.
+    ``bulk`` (a rebuild's pinned generation only) folds and writes on a thread, see
+    :mod:`fleetedge.projections.bulk`.
     """
 
     def __init__(
@@ -79,7 +82,10 @@ class Projector:
         batch: int = 2000,
         crash_in_batch: int | None = None,
         stop_at: dict[tuple[str, int], int] | None = None,
+        bulk: bool = False,
     ) -> None:
+        if bulk and generation is None:
+            raise ProjectionError("bulk writing is for a pinned generation (a rebuild) only")
         self.db = db
         self.stop_at = stop_at
         self.name = name
@@ -104,11 +110,14 @@ class Projector:
         )
         self._all: list[TopicPartition] = []
         self._checked = 0.0
+        self._bulk = BulkWriter(db, self.generation) if bulk else None
 
     def start(self) -> Projector:
         base.create_tables(self.db, self.generation)
         self._all = partitions(self._consumer, rows.TOPICS)
         self._assign()
+        if self._bulk is not None:
+            self._bulk.start()
         return self
 
     def _assign(self) -> None:
@@ -138,6 +147,8 @@ class Projector:
         self._stop.set()
 
     def close(self) -> None:
+        if self._bulk is not None:
+            self._bulk.close()
         self._consumer.close()
 
     def __enter__(self) -> Projector:
@@ -166,12 +177,18 @@ class Projector:
                 self._follow_catalog()
                 self._checked = time.monotonic()
             msgs = self._consumer.consume(self.batch, 0.5)
-            records = [m for m in msgs if self._usable(m)]
+            fast = self.stop_at is None and not any(m.error() for m in msgs)
+            # The common batch is records only, each usable; else each message is looked at.
+            records = msgs if fast else [m for m in msgs if self._usable(m)]
             if records:
-                self.write(records)
+                partitions = self.write(records)
+                if fast and self.at_end:  # records after an end-of-partition: not at its end
+                    self.at_end.difference_update(partitions)
                 idle_since = time.monotonic()
             elif idle_timeout is not None and time.monotonic() - idle_since > idle_timeout:
                 break
+        if self._bulk is not None:
+            self._bulk.finish()
         return self.progress
 
     def _follow_catalog(self) -> None:
@@ -198,24 +215,21 @@ class Projector:
             return False
         raise ProjectionError(f"projector consumer error: {error}")
 
-    def write(self, msgs: list[Message]) -> None:
-        """Steps 2 and 3 of the commit protocol for one batch."""
-        offsets: dict[tuple[str, int], int] = {}
-        batch = []
-        for msg in msgs:
-            batch.append((msg.topic(), msg.value() or b""))
-            offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
-        table = base.table(self.generation, "offsets")
-        with self.db.transaction() as cur:
-            skipped = rows.write(cur, self.generation, batch)
-            cur.executemany(
-                f"INSERT INTO {table} (topic, part, next_offset) VALUES (?, ?, ?) "
-                "ON CONFLICT (topic, part) DO UPDATE SET next_offset = excluded.next_offset",
-                [(topic, part, offset) for (topic, part), offset in offsets.items()],
-            )
-            if self.crash_in_batch == self.progress.batches + 1:
-                _log.warning("test seam: SIGKILL before the commit")
-                os.kill(os.getpid(), signal.SIGKILL)
+    def write(self, msgs: list[Message]) -> set[tuple[str, int]]:
+        """Steps 2 and 3 of the commit protocol for one batch; returns the partitions read."""
+        batch = [(m.topic(), m.value() or b"") for m in msgs]
+        offsets = {(m.topic(), m.partition()): m.offset() + 1 for m in msgs}
+        if self._bulk is not None:
+            prepared = rows.prepare(self.generation, batch, reduce=False)
+            self._bulk.add(prepared, offsets)
+            skipped = prepared.skipped
+        else:
+            with self.db.transaction() as cur:
+                skipped = rows.write(cur, self.generation, batch)
+                base.write_offsets(cur, self.generation, offsets)
+                if self.crash_in_batch == self.progress.batches + 1:
+                    _log.warning("test seam: SIGKILL before the commit")
+                    os.kill(os.getpid(), signal.SIGKILL)
         self.progress.batches += 1
         self.progress.records += len(msgs)
         self.progress.skipped += skipped
@@ -223,6 +237,7 @@ class Projector:
         SKIPPED.inc(skipped)
         if skipped:
             _log.error("records skipped as unreadable", extra={"count": skipped})
+        return set(offsets)
 
 
 def end_offsets(bootstrap: str, topics: tuple[str, ...]) -> dict[tuple[str, int], int]:

@@ -1,8 +1,9 @@
 """Rebuild a read model by replay: a new table set from the earliest offsets, swapped in whole.
 
 1. take the next generation number and mark it as building in the catalog;
-2. create its tables and project every fleet topic into them from the earliest offsets, while
-   the live projector keeps writing the current generation and readers keep reading it;
+2. create its tables and project every fleet topic into them from the earliest offsets, in
+   bulk (:mod:`fleetedge.projections.bulk`), while the live projector keeps writing the
+   current generation and readers keep reading it;
 3. once every partition has been read to its end, swap the catalog to the new generation in
    one transaction; the live projector follows within a second, from the new tables' offsets;
 4. drop generations older than the previous one (kept for a look back).
@@ -104,7 +105,7 @@ def rebuild(
 
     base.drop_tables(db, generation)
     projector = Projector(
-        db, bootstrap, name=name, generation=generation, stop_at=stop_at, batch=batch
+        db, bootstrap, name=name, generation=generation, stop_at=stop_at, batch=batch, bulk=True
     )
     try:
         with projector:

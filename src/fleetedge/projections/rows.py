@@ -12,13 +12,15 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Protocol, runtime_checkable
 
+import msgspec
 import orjson
 
 from fleetedge.events import topics as t
 from fleetedge.projections.base import Cursor, table
-from fleetedge.shore.tables import container_state
+from fleetedge.shore.tables import container_state, state_of
 
 Doc = dict[str, Any]
 CHUNK = 500  # rows per multi-row INSERT
@@ -75,103 +77,43 @@ def _insert_once(name: str, columns: tuple[str, ...], key: str) -> Shape:
     return Shape(name, columns, f" ON CONFLICT ({key}) DO NOTHING", len(key.split(",")), None)
 
 
+_LATEST_HEAD = ("container_id", "vessel_id", "window_seq", "cargo")
+_LATEST_TAIL = (
+    "window_end", "setpoint_c", "supply_mean_c", "return_mean_c", "mean_power_kw", "lat", "lon",
+)  # fmt: skip
+_HISTORY = (
+    "container_id", "seq", "vessel_id", "window_start", "window_end", "readings", "first_seq",
+    "last_seq", "setpoint_c", "supply_min_c", "supply_max_c", "supply_mean_c", "return_min_c",
+    "return_max_c", "return_mean_c", "mean_power_kw", "seconds_out_of_range",
+    "seconds_door_open", "seconds_defrost", "seconds_power_off",
+)  # fmt: skip
+# A window's fields in column order (itemgetter builds the row in C: a replay decodes every
+# window); the columns named differently from the window's fields are renamed here.
+_RENAMED = {"window_seq": "seq", "readings": "count"}
+_latest_head = itemgetter(*(_RENAMED.get(c, c) for c in _LATEST_HEAD))
+_latest_tail = itemgetter(*_LATEST_TAIL)
+_history = itemgetter(*(_RENAMED.get(c, c) for c in _HISTORY))
+
+
 @lru_cache(maxsize=16)
 def _window_shapes(gen: int) -> tuple[Shape, Shape]:
-    latest_cols = [
-        "container_id",
-        "vessel_id",
-        "window_seq",
-        "cargo",
-        "state",
-        "window_end",
-        "setpoint_c",
-        "supply_mean_c",
-        "return_mean_c",
-        "mean_power_kw",
-        "lat",
-        "lon",
-    ]
     containers = table(gen, "containers")
     latest = _upsert(
         containers,
-        tuple(latest_cols),
+        (*_LATEST_HEAD, "state", *_LATEST_TAIL),
         "container_id",
         f"excluded.window_seq > {containers}.window_seq",
         (2,),
     )
-    history_cols = [
-        "container_id",
-        "seq",
-        "vessel_id",
-        "window_start",
-        "window_end",
-        "readings",
-        "first_seq",
-        "last_seq",
-        "setpoint_c",
-        "supply_min_c",
-        "supply_max_c",
-        "supply_mean_c",
-        "return_min_c",
-        "return_max_c",
-        "return_mean_c",
-        "mean_power_kw",
-        "seconds_out_of_range",
-        "seconds_door_open",
-        "seconds_defrost",
-        "seconds_power_off",
-    ]
-    history = _insert_once(
-        table(gen, "container_windows"), tuple(history_cols), "container_id, seq"
-    )
+    history = _insert_once(table(gen, "container_windows"), _HISTORY, "container_id, seq")
     return latest, history
 
 
 def _window(gen: int, w: Doc) -> list[Statement]:
     latest, history = _window_shapes(gen)
     return [
-        (
-            latest,
-            (
-                w["container_id"],
-                w["vessel_id"],
-                w["seq"],
-                w["cargo"],
-                container_state(w),
-                w["window_end"],
-                w["setpoint_c"],
-                w["supply_mean_c"],
-                w["return_mean_c"],
-                w["mean_power_kw"],
-                w["lat"],
-                w["lon"],
-            ),
-        ),
-        (
-            history,
-            (
-                w["container_id"],
-                w["seq"],
-                w["vessel_id"],
-                w["window_start"],
-                w["window_end"],
-                w["count"],
-                w["first_seq"],
-                w["last_seq"],
-                w["setpoint_c"],
-                w["supply_min_c"],
-                w["supply_max_c"],
-                w["supply_mean_c"],
-                w["return_min_c"],
-                w["return_max_c"],
-                w["return_mean_c"],
-                w["mean_power_kw"],
-                w["seconds_out_of_range"],
-                w["seconds_door_open"],
-                w["seconds_defrost"],
-                w["seconds_power_off"],
-            ),
-        ),
+        (latest, (*_latest_head(w), container_state(w), *_latest_tail(w))),
+        (history, _history(w)),
     ]
 
 
@@ -274,22 +216,101 @@ HANDLERS: dict[str, Callable[[int, Doc], list[Statement]]] = {
     t.FLEET_COMPLETENESS.name: _completeness,
 }
 TOPICS = tuple(HANDLERS)
+_UNREADABLE = (orjson.JSONDecodeError, msgspec.DecodeError, ValueError, KeyError, TypeError)
 
 
-def _ranked(row: tuple[Any, ...], rank: tuple[int, ...]) -> tuple[Any, ...]:
-    return tuple(row[i] for i in rank)
+class _Window(msgspec.Struct):
+    """The fields of a window the read model keeps, the first 20 in ``_HISTORY`` order: a
+    replay decodes every window, and msgspec into a typed struct took half of orjson's time
+    into a dict (BENCHMARKS.md). Other fields are skipped; a missing or mistyped one raises."""
+
+    container_id: str
+    seq: int
+    vessel_id: str
+    window_start: str
+    window_end: str
+    count: int
+    first_seq: int
+    last_seq: int
+    setpoint_c: float
+    supply_min_c: float
+    supply_max_c: float
+    supply_mean_c: float
+    return_min_c: float
+    return_max_c: float
+    return_mean_c: float
+    mean_power_kw: float
+    seconds_out_of_range: int
+    seconds_door_open: int
+    seconds_defrost: int
+    seconds_power_off: int
+    cargo: str
+    lat: float
+    lon: float
+
+
+_decode_windows = msgspec.json.Decoder(_Window).decode_lines
+_astuple = msgspec.structs.astuple
+
+
+def _windows(gen: int, values: list[bytes]) -> list[tuple[Shape, list[tuple[Any, ...]]]]:
+    """A batch's windows at once (most of a replay): raises on the first unreadable record."""
+    if any(b"\n" in v for v in values):
+        raise ValueError("a window spans lines")  # read one by one: decode_lines would split it
+    docs = _decode_windows(b"\n".join(values))
+    latest, history = _window_shapes(gen)
+    width = len(_HISTORY)
+    return [
+        (
+            latest,
+            [
+                (
+                    w.container_id,
+                    w.vessel_id,
+                    w.seq,
+                    w.cargo,
+                    state_of(w.seconds_power_off, w.seconds_out_of_range, w.seconds_door_open),
+                    w.window_end,
+                    w.setpoint_c,
+                    w.supply_mean_c,
+                    w.return_mean_c,
+                    w.mean_power_kw,
+                    w.lat,
+                    w.lon,
+                )
+                for w in docs
+            ],
+        ),
+        (history, [_astuple(w)[:width] for w in docs]),
+    ]
+
+
+# Topics whose batches are read at once; a batch that raises is read record by record.
+_BATCHED = {t.FLEET_WINDOWS.name: _windows}
+
+
+def keep(
+    shape: Shape, chosen: dict[tuple[Any, ...], tuple[Any, ...]], rows: list[tuple[Any, ...]]
+) -> None:
+    """Fold ``rows`` into ``chosen`` (key → the row that counts so far, see :class:`Shape`)."""
+    width = shape.key
+    if shape.rank is None:
+        for row in rows:
+            chosen.setdefault(row[:width], row)
+        return
+    ranked = itemgetter(*shape.rank)
+    get = chosen.get
+    for row in rows:
+        key = row[:width]
+        held = get(key)
+        if held is None or ranked(row) > ranked(held):
+            chosen[key] = row
 
 
 def _winners(shape: Shape, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """The rows of a batch that count, one per key (see :class:`Shape`), in first-seen order."""
+    """The rows of a batch that count, one per key, in first-seen order."""
     chosen: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    rank = shape.rank
-    for row in rows:
-        key = row[: shape.key]
-        held = chosen.get(key)
-        newer = rank is not None and held is not None and _ranked(row, rank) > _ranked(held, rank)
-        if held is None or newer:
-            chosen[key] = row
+    keep(shape, chosen, rows)
     return list(chosen.values())
 
 
@@ -300,31 +321,64 @@ class Copying(Protocol):
     def copy_upsert(self, shape: Shape, rows: list[tuple[Any, ...]]) -> None: ...
 
 
-def write(cur: Cursor, gen: int, records: list[tuple[str, bytes]]) -> int:
-    """Write a batch of (topic, value); returns how many were skipped as unreadable.
+@dataclass
+class Batch:
+    """A batch's rows, grouped by shape and reduced to the one row per key that counts."""
 
-    Rows are grouped by shape and reduced to the one row per key that counts: the same result
-    as the records one by one. Each group is then one bulk write: on PostgreSQL a COPY into a
-    staging table and one INSERT ... SELECT ... ON CONFLICT (:class:`Copying`; measured in
-    BENCHMARKS.md against pipelined single-row upserts); elsewhere multi-row INSERTs (SQLite:
-    1.4x faster than executemany).
+    rows: dict[Shape, list[tuple[Any, ...]]]
+    skipped: int
+
+
+def prepare(gen: int, records: list[tuple[str, bytes]], *, reduce: bool = True) -> Batch:
+    """Decode a batch of (topic, value) into its rows; unreadable records are counted, not
+    raised. Pure Python, no database: a caller may prepare one batch while another is written.
+    ``reduce=False`` leaves the rows of each shape as read, for a caller that folds them.
     """
+    by_topic: dict[str, list[bytes]] = defaultdict(list)
+    for topic, value in records:
+        by_topic[topic].append(value)
     skipped = 0
     pending: dict[Shape, list[tuple[Any, ...]]] = defaultdict(list)
-    for topic, value in records:
-        try:
-            statements = HANDLERS[topic](gen, orjson.loads(value))
-        except (orjson.JSONDecodeError, ValueError, KeyError, TypeError):
-            skipped += 1
-            continue
-        for shape, params in statements:
-            pending[shape].append(params)
-    for shape, rows in pending.items():
-        winners = _winners(shape, rows)
+    for topic, values in by_topic.items():
+        fast = _BATCHED.get(topic)
+        if fast is not None:
+            try:
+                for shape, found in fast(gen, values):
+                    pending[shape].extend(found)
+                continue
+            except _UNREADABLE:
+                pass  # one bad record: read this topic's records one by one below
+        handler = HANDLERS[topic]
+        for value in values:
+            try:
+                statements = handler(gen, orjson.loads(value))
+            except _UNREADABLE:
+                skipped += 1
+                continue
+            for shape, params in statements:
+                pending[shape].append(params)
+    if not reduce:
+        return Batch(pending, skipped)
+    return Batch({shape: _winners(shape, rows) for shape, rows in pending.items()}, skipped)
+
+
+def apply(cur: Cursor, rows: dict[Shape, list[tuple[Any, ...]]]) -> None:
+    """One bulk write per shape: on PostgreSQL a COPY into a staging table and one INSERT ...
+    SELECT ... ON CONFLICT (:class:`Copying`; measured in BENCHMARKS.md against pipelined
+    single-row upserts); elsewhere multi-row INSERTs (SQLite: 1.4x faster than executemany).
+    """
+    for shape, winners in rows.items():
         if isinstance(cur, Copying):
             cur.copy_upsert(shape, winners)
             continue
         for i in range(0, len(winners), CHUNK):
             chunk = winners[i : i + CHUNK]
             cur.execute(shape.sql(len(chunk)), [v for row in chunk for v in row])
-    return skipped
+
+
+def write(cur: Cursor, gen: int, records: list[tuple[str, bytes]]) -> int:
+    """Write a batch of (topic, value): the same result as its records one by one. Returns how
+    many were skipped as unreadable."""
+    batch = prepare(gen, records)
+    apply(cur, batch.rows)
+    return batch.skipped

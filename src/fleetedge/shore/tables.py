@@ -32,11 +32,17 @@ CONTAINER_STATES = ("ok", "excursion", "door_open", "power_off")
 
 def container_state(window: dict[str, Any]) -> str:
     """A container's state from its latest window, worst first."""
-    if window["seconds_power_off"] > 0:
+    return state_of(
+        window["seconds_power_off"], window["seconds_out_of_range"], window["seconds_door_open"]
+    )
+
+
+def state_of(seconds_power_off: int, seconds_out_of_range: int, seconds_door_open: int) -> str:
+    if seconds_power_off > 0:
         return "power_off"
-    if window["seconds_out_of_range"] > 0:
+    if seconds_out_of_range > 0:
         return "excursion"
-    if window["seconds_door_open"] > 0:
+    if seconds_door_open > 0:
         return "door_open"
     return "ok"
 
