@@ -103,11 +103,19 @@ def latest_json(bootstrap: str, topic: str, partition: int = 0) -> dict[str, Any
 
 def latest_kpis(bootstrap: str, topic: str = t.FLEET_KPIS.name) -> dict[str, Any] | None:
     """The fleet KPIs as a reader takes them: the newest partial of each vessel in ``topic``
-    (every committed record read), summed. None while the topic is absent or empty."""
+    (every committed record read), summed. None while the topic is absent, empty, or still
+    without a leader (a topic the workers have just created)."""
     try:
         records = read_topic(bootstrap, topic, t.FLEET_KPIS.partitions, timeout=60)
     except KafkaException as exc:
-        if exc.args[0].code() in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_PARTITION):
+        error = exc.args[0]
+        not_yet = (
+            KafkaError.UNKNOWN_TOPIC_OR_PART,
+            KafkaError._UNKNOWN_PARTITION,
+            KafkaError.NOT_LEADER_FOR_PARTITION,
+            KafkaError.LEADER_NOT_AVAILABLE,
+        )
+        if error.code() in not_yet or error.retriable():
             return None
         raise
     latest: dict[str, dict[str, Any]] = {}
