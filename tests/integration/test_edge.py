@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from fleetedge.cli.edge_cmd import topics_with_prefix
 from fleetedge.devices import FaultRates, TelemetryProducer, VesselSimulator, parse_script, run
@@ -215,6 +216,82 @@ def test_sigkilled_ten_times_the_output_equals_a_failure_free_run(
         clean_values = _values(cluster, getattr(clean, name))
         assert len(crashed_values) > 0
         assert crashed_values == clean_values, name
+
+
+def _brokers(cluster: KafkaCluster) -> frozenset[int]:
+    try:
+        return cluster.metadata().brokers
+    except KafkaException:
+        return frozenset({-1})  # no answer: asked again
+
+
+def test_the_group_coordinator_sigkilled_under_the_edge_stops_nothing(
+    cluster: KafkaCluster, settings: RuntimeSettings, topic_name: str, tmp_path: Path
+) -> None:
+    """The broker coordinating the edge's group dies mid-stream: the edge goes on in the same
+    process (no watchdog exit, no restart) and its output equals a failure-free run."""
+    sim = _simulator(150, "60m bay 1 power-loss 40m")
+    crashed = topics_with_prefix(f"{topic_name}.crash.")
+    clean = topics_with_prefix(f"{topic_name}.clean.")
+    for topics in (crashed, clean):
+        _service(cluster, topics, _simulator(150), f"{topic_name}-setup").close()
+    _produce_run(cluster, crashed, sim, 120)
+    group = f"{topic_name}.crash.edge-{VESSEL}"
+    tp = TopicPartition(crashed.telemetry, 0)
+    watcher = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": group})
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap_servers})
+
+    def committed() -> int:
+        try:
+            return int(watcher.committed([tp], timeout=30)[0].offset)
+        except KafkaException:
+            return -1  # the watcher's own handle to the dead broker: asked again
+
+    def end_offset() -> int | None:
+        try:
+            return int(watcher.get_watermark_offsets(tp, timeout=30)[1])
+        except KafkaException:
+            return None
+
+    env = {**os.environ, "FLEET_HOME": str(tmp_path), "FLEET_CACHE_DIR": str(settings.cache_dir)}
+    command = [sys.executable, "-m", "fleetedge.cli", "edge", "run", "--vessel", VESSEL,
+               "--bootstrap", cluster.bootstrap_servers, "--containers", "150", "--seed", "4",
+               "--topic-prefix", f"{topic_name}.crash."]  # fmt: skip
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        first_end = wait_until(end_offset, timeout=60, what="the telemetry's end")
+        wait_until(lambda: proc.poll() is not None or committed() >= first_end, timeout=180,
+                   what="the edge through the first two hours")  # fmt: skip
+        assert proc.poll() is None, "the edge exited before the kill"
+        described = admin.describe_consumer_groups([group], request_timeout=10)[group].result()
+        coordinator = described.coordinator.id
+        cluster.kill_node(coordinator)
+        # Once the broker is gone from the metadata, the clients drop its handle (the case
+        # librdkafka #5511 hangs in); two more hours of readings come after that.
+        wait_until(lambda: coordinator not in _brokers(cluster), timeout=120,
+                   what=f"broker {coordinator} gone from the metadata")  # fmt: skip
+        _produce_run(cluster, crashed, sim, 120)
+        end = wait_until(end_offset, timeout=60, what="the telemetry's end")
+        wait_until(lambda: proc.poll() is not None or committed() >= end, timeout=300,
+                   what="the edge through the readings after the kill")  # fmt: skip
+        cluster.start_node(coordinator)
+        assert proc.poll() is None, "the edge exited after the coordinator's death"
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        errors = proc.communicate(timeout=60)[1].decode()
+        watcher.close()
+    assert "hung" not in errors, errors[-2000:]
+
+    copy = Producer({"bootstrap.servers": cluster.bootstrap_servers, "enable.idempotence": True})
+    for msg in read_topic(cluster.bootstrap_servers, crashed.telemetry, 1):
+        copy.produce(clean.telemetry, msg.value(), key=msg.key())
+    assert copy.flush(60) == 0
+    _drain(_service(cluster, clean, _simulator(150), f"{topic_name}-clean"))
+    for name in ("aggregates", "alerts"):
+        crashed_values = _values(cluster, getattr(crashed, name))
+        assert len(crashed_values) > 0
+        assert crashed_values == _values(cluster, getattr(clean, name)), name
 
 
 def _hostile(reading_json: bytes, earlier: bytes, n: int, rng: random.Random) -> bytes:

@@ -5,15 +5,21 @@ Commit protocol, per batch of telemetry records:
 1. begin a transaction;
 2. for each record, in offset order, let :class:`EdgeLogic` update the state and produce its
    outputs (aggregates, alerts, status, dead letters);
-3. produce every state key changed by the batch to the compacted changelog topic;
-4. add the consumer's next offsets to the transaction;
-5. commit. Outputs, state and offsets become visible together or not at all.
+3. produce every state key changed by the batch, and the next input offset (the ``@position``
+   key), to the compacted changelog topic;
+4. commit. Outputs, state and position become visible together or not at all;
+5. then copy the position to the consumer group, asynchronously, for the lag tools to see.
 
 On start, ``init_transactions`` fences any earlier instance with the same transactional id and
 aborts its open transaction; the state is then rebuilt from the changelog (read_committed) and
-consumption resumes at the committed offset, which describes the same instant. There is no
+consumption resumes at the position it holds, which describes the same instant. There is no
 local state directory to lose. Any Kafka error aborts the process: a supervisor restarts it,
 and recovery makes the restart invisible in the output.
+
+The position lives in the changelog, not in a ``send_offsets_to_transaction`` to the group:
+librdkafka can block in that call for good when the group coordinator broker dies (issues
+#5456 and #5511, open), and a vessel's broker dying is the edge's everyday failure. A
+changelog written before the position key existed resumes at the group's committed offset.
 
 The telemetry topic has one partition per vessel on purpose: the rules correlate containers
 across the vessel, and one partition gives the one order that makes a replay repeat exactly.
@@ -34,6 +40,7 @@ from fleetedge.runtime.watchdog import deadline
 from fleetedge.security.clients import kafka_config
 
 _log = logging.getLogger(__name__)
+POSITION = "@position"  # the changelog key of the next input offset; no rule key starts with @
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
 RECORDS = Counter("fleetedge_edge_records_total", "telemetry records processed")
 DEAD = Counter("fleetedge_edge_dead_letters_total", "records dead-lettered", ["error"])
@@ -101,8 +108,10 @@ class EdgeService:
     def start(self) -> EdgeService:
         self._producer.init_transactions(60)
         restored = self.state.restore(self.bootstrap, self.topics.changelog)
-        committed = self._consumer.committed([self._tp], timeout=30)[0].offset
-        start_at = committed if committed >= 0 else 0
+        position = self.state.get(POSITION)
+        if position is None:  # a changelog from before the position key
+            position = max(self._consumer.committed([self._tp], timeout=30)[0].offset, 0)
+        start_at = int(position)
         self._start_at = start_at
         self._consumer.assign([TopicPartition(self._tp.topic, 0, start_at)])
         _log.info("edge started at offset %s with %s state records restored", start_at, restored)
@@ -124,15 +133,15 @@ class EdgeService:
                     DEAD.labels(dict(out.headers).get("error", b"?").decode()).inc()
                 elif out.topic == self.topics.alerts:
                     ALERT_EVENTS.inc()
+        self.state.set(POSITION, msgs[-1].offset() + 1)
         for key, value in self.state.drain():
             self._producer.produce(self.topics.changelog, value, key=key)
-        next_offset = TopicPartition(self._tp.topic, 0, msgs[-1].offset() + 1)
-        # Both calls have timeouts; the first may ignore its own (see runtime.watchdog).
+        # The commit has a timeout of its own; the deadline guards against one ignored
+        # (see runtime.watchdog).
         with deadline(180, "the edge's transaction commit"):
-            self._producer.send_offsets_to_transaction(
-                [next_offset], self._consumer.consumer_group_metadata(), 30
-            )
             self._producer.commit_transaction(60)
+        next_offset = TopicPartition(self._tp.topic, 0, msgs[-1].offset() + 1)
+        self._consumer.commit(offsets=[next_offset], asynchronous=True)
         RECORDS.inc(len(msgs))
         OPEN_ALERTS.set(self.logic.open_alerts)
         self._batches += 1

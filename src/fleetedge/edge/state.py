@@ -1,8 +1,8 @@
 """The processor's state: an in-memory key-value map backed by a compacted changelog topic.
 
 Changed keys are written to the changelog inside the same Kafka transaction as the outputs and
-the consumer offsets, so after any crash the changelog (read with read_committed) and the
-committed offset describe the same instant; restoring is reading the changelog to its end.
+the next input offset (a key of its own), so after any crash the changelog, read with
+read_committed, describes one instant; restoring is reading the changelog to its end.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ librdkafka's ``send_offsets_to_transaction`` can block past its timeout, for goo
 consumer group's coordinator broker dies (librdkafka issues #5456 and #5511, open). No call
 from inside the process can free it, so past a deadline the process exits with a one-line
 reason, and its supervisor starts it again: a transactional service then fences its old self
-and resumes from its last commit, so nothing is lost or doubled.
+and resumes from its last commit, so nothing is lost or doubled. The edge keeps its position in
+its changelog and never makes that call; the normalizer's offsets belong to its group and must.
 """
 
 from __future__ import annotations

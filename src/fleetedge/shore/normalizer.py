@@ -36,6 +36,7 @@ from fleetedge.events import topics as t
 from fleetedge.events.aggregates import ContainerWindow
 from fleetedge.events.alerts import Alert
 from fleetedge.events.vessel import CommandAck, VesselStatus
+from fleetedge.runtime.watchdog import deadline
 from fleetedge.security.clients import kafka_config
 from fleetedge.shore import admission
 from fleetedge.shore.exceptions import ShoreError
@@ -212,12 +213,15 @@ class Normalizer:
         for msg in msgs:
             self._route(msg)
             offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
-        self._producer.send_offsets_to_transaction(
-            [TopicPartition(topic, p, o) for (topic, p), o in offsets.items()],
-            self._consumer.consumer_group_metadata(),
-            30,
-        )
-        self._producer.commit_transaction(60)
+        # The offsets belong to the group (partitions move between members), so they go by
+        # send_offsets_to_transaction, which may ignore its timeout (see runtime.watchdog).
+        with deadline(180, "the normalizer's transaction commit"):
+            self._producer.send_offsets_to_transaction(
+                [TopicPartition(topic, p, o) for (topic, p), o in offsets.items()],
+                self._consumer.consumer_group_metadata(),
+                30,
+            )
+            self._producer.commit_transaction(60)
 
     def _route(self, msg: Message) -> None:
         try:
