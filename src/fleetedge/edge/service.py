@@ -40,8 +40,8 @@ from fleetedge.runtime.watchdog import deadline
 from fleetedge.security.clients import kafka_config
 
 _log = logging.getLogger(__name__)
-POSITION = "@position"  # the changelog key of the next input offset; no rule key starts with @
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
+POSITION = "@position"  # the changelog key of the next input offset; no rule key starts with @
 RECORDS = Counter("fleetedge_edge_records_total", "telemetry records processed")
 DEAD = Counter("fleetedge_edge_dead_letters_total", "records dead-lettered", ["error"])
 LAG = Gauge("fleetedge_edge_consumer_lag", "telemetry records not yet processed")
@@ -133,15 +133,17 @@ class EdgeService:
                     DEAD.labels(dict(out.headers).get("error", b"?").decode()).inc()
                 elif out.topic == self.topics.alerts:
                     ALERT_EVENTS.inc()
-        self.state.set(POSITION, msgs[-1].offset() + 1)
+        position = msgs[-1].offset() + 1
+        self.state.set(POSITION, position)
         for key, value in self.state.drain():
             self._producer.produce(self.topics.changelog, value, key=key)
         # The commit has a timeout of its own; the deadline guards against one ignored
         # (see runtime.watchdog).
         with deadline(180, "the edge's transaction commit"):
             self._producer.commit_transaction(60)
-        next_offset = TopicPartition(self._tp.topic, 0, msgs[-1].offset() + 1)
-        self._consumer.commit(offsets=[next_offset], asynchronous=True)
+        self._consumer.commit(
+            offsets=[TopicPartition(self._tp.topic, 0, position)], asynchronous=True
+        )
         RECORDS.inc(len(msgs))
         OPEN_ALERTS.set(self.logic.open_alerts)
         self._batches += 1
