@@ -93,6 +93,17 @@ COMMAND_ACKS = TopicSpec(
     description="the vessel's acknowledgements of commands, mirrored ashore",
     config=_vessel_config(GIB),
 )
+CONTROLS = TopicSpec(
+    "reefer.controls",
+    key="container_id",
+    partitions=1,
+    events=(Command,),
+    description=(
+        "commands the vessel's command handler passed on to the reefer controllers, each "
+        "once, in the transaction that acknowledges its delivery"
+    ),
+    config=_vessel_config(GIB),
+)
 TELEMETRY_DLQ = TopicSpec(
     "reefer.telemetry.dlq",
     key="the rejected record's key",
@@ -109,6 +120,7 @@ VESSEL_TOPICS: tuple[TopicSpec, ...] = (
     STATUS,
     COMMANDS,
     COMMAND_ACKS,
+    CONTROLS,
     TELEMETRY_DLQ,
 )
 
@@ -175,6 +187,17 @@ FLEET_ACKS = TopicSpec(
     description="every vessel's command acknowledgements, validated",
     config=_shore_config(),
 )
+FLEET_COMMAND_LOG = TopicSpec(
+    "fleet.command-log",
+    key="vessel_id/container_id",
+    partitions=3,
+    events=(Command,),
+    description=(
+        "every command an operator issued, as requested, written in the transaction that "
+        "queues it on the vessel's commands topic: the audit log the lifecycle starts from"
+    ),
+    config=_shore_config(),
+)
 FLEET_LINK = TopicSpec(
     "fleet.link",
     key="vessel_id",
@@ -197,6 +220,7 @@ SHORE_INPUTS: tuple[TopicSpec, ...] = (
     FLEET_ALERTS,
     FLEET_STATUS,
     FLEET_ACKS,
+    FLEET_COMMAND_LOG,
     FLEET_LINK,
     FLEET_DLQ,
 )

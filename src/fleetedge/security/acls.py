@@ -126,7 +126,8 @@ def service_grants(service: str) -> list[Grant]:  # noqa: PLR0911 - one case per
         topics.FLEET_KPIS.name,
         topics.FLEET_COMPLETENESS.name,
     )
-    shore_topics = (windows, alerts, status, acks, link, dlq, kpis, completeness)
+    command_log = topics.FLEET_COMMAND_LOG.name
+    shore_topics = (windows, alerts, status, acks, link, dlq, kpis, completeness, command_log)
     if service == NORMALIZER:
         return [
             *_shore((windows, alerts, status, acks, dlq), WRITE),
@@ -154,6 +155,9 @@ def service_grants(service: str) -> list[Grant]:  # noqa: PLR0911 - one case per
         return [
             *_shore(shore_topics, READ),
             topic(COMMANDS_PREFIX, WRITE, prefixed=True),
+            topic(command_log, (Op.WRITE,)),
+            # A command goes to the log and the vessel's topic in one transaction.
+            transactions("fleetedge-api-"),
             group("fleetedge-"),
         ]
     if service == LINK:
@@ -174,4 +178,5 @@ def service_grants(service: str) -> list[Grant]:  # noqa: PLR0911 - one case per
 
 
 def bindings(principal: str, grants: list[Grant]) -> list[AclBinding]:
-    return [b for g in grants for b in g.bindings(principal)]
+    """The grants' bindings, each once: CreateAcls refuses a request that repeats one."""
+    return list(dict.fromkeys(b for g in grants for b in g.bindings(principal)))

@@ -57,13 +57,19 @@ class TokenBook:
         return stored + self._extra
 
     def role_of(self, token: str) -> Role | None:
-        """The role of ``token``, or None; every entry is compared, whatever matches."""
+        """The role of ``token``, or None."""
+        record = self.holder(token)
+        return record.role if record else None
+
+    def holder(self, token: str) -> TokenRecord | None:
+        """The record of ``token`` (its name and role), or None; every entry is compared,
+        whatever matches."""
         given = digest(token).encode()
-        role: Role | None = None
+        found: TokenRecord | None = None
         for record in self.records():
             if hmac.compare_digest(given, record.sha256.encode()):
-                role = record.role
-        return role
+                found = record
+        return found
 
     def add(self, name: str, role: Role) -> SecretStr:
         """A new token for ``name``; only its hash is kept. A name is unique: it is replaced."""
