@@ -18,7 +18,7 @@ def test_every_kind_of_service_killed_once_comes_back_and_nothing_is_lost(
     for service in snapshot.services:
         kinds.setdefault(service.kind, service.name)
     assert set(kinds) == {
-        "simulator", "edge", "resend", "connect", "link", "normalizer", "analytics",
+        "simulator", "edge", "resend", "commands", "connect", "link", "normalizer", "analytics",
         "projector", "backfill", "api",
     }  # fmt: skip
     before = {s.name: (s.pid, s.restarts) for s in snapshot.services}

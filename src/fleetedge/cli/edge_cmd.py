@@ -17,12 +17,14 @@ from fleetedge.cli._common import (
     until_signalled,
 )
 from fleetedge.edge.backfill import Resender
+from fleetedge.edge.commands import CommandHandler
 from fleetedge.edge.logic import EdgeLogic, EdgeTopics
 from fleetedge.edge.service import EdgeService
 from fleetedge.edge.windows import WindowConfig
 from fleetedge.events import ReadingValidator
+from fleetedge.events.topics import COMMAND_ACKS, CONTROLS
 from fleetedge.link.mirror import commands_topic
-from fleetedge.runtime.health import metadata
+from fleetedge.runtime.health import create_topic, metadata
 
 app = typer.Typer(help="The vessel's edge processor.", no_args_is_help=True)
 
@@ -110,3 +112,36 @@ def resend(
         console.print(f"resender of {vessel} answering {resender.commands_topic}")
         resender.run()
     out.print(f"answered {resender.answered} backfill commands")
+
+
+@app.command()
+@fails_cleanly
+def commands(
+    vessel: Annotated[str, typer.Option(help="vessel id, e.g. vessel-1")],
+    bootstrap: Annotated[str, typer.Option(help="the vessel cluster's bootstrap servers")],
+    topic_prefix: Annotated[str, typer.Option(help="prefix of every topic name")] = "",
+    metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus metrics")] = None,
+) -> None:
+    """Deliver the shore's commands to the reefer controllers, each once, or refuse them."""
+    replication = min(3, len(metadata(bootstrap, timeout=10).brokers))
+    for spec in (COMMAND_ACKS, CONTROLS):
+        create_topic(
+            bootstrap,
+            topic_prefix + spec.name,
+            partitions=spec.partitions,
+            replication_factor=replication,
+            config=spec.config,
+        )
+    handler = CommandHandler(
+        vessel,
+        bootstrap,
+        commands_topic=f"{topic_prefix}shore.{commands_topic(vessel)}",
+        acks_topic=topic_prefix + COMMAND_ACKS.name,
+        controls_topic=topic_prefix + CONTROLS.name,
+    )
+    stop = until_signalled(metrics_port)
+    with handler:
+        stop_when(stop, handler.stop)
+        console.print(f"command handler of {vessel} answering {handler.commands_topic}")
+        handler.run()
+    out.print(f"answered {handler.handled} commands")

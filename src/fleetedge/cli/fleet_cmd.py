@@ -61,7 +61,7 @@ START_TIMEOUT_S = 300.0
 # Services start in stages, each once the one before is healthy: on two cores, a dozen Python
 # processes and the link's JVMs starting at once slow each other past their deadlines.
 STAGES = (
-    ("vessel services", ("simulator", "edge", "resend")),
+    ("vessel services", ("simulator", "edge", "resend", "commands")),
     ("the link", ("connect", "link")),
     ("shore services", ("normalizer", "analytics", "projector", "backfill", "api")),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -15,9 +16,10 @@ from fleetedge.devices import FaultRates, TelemetryProducer, VesselSimulator, pa
 from fleetedge.devices.exceptions import ScriptError
 from fleetedge.devices.faults import parse_duration
 from fleetedge.devices.live import LiveFaults
+from fleetedge.devices.modem import Modem
 from fleetedge.devices.resume import fast_forward, last_seqs
 from fleetedge.events import CODECS
-from fleetedge.events.topics import TELEMETRY
+from fleetedge.events.topics import COMMAND_ACKS, CONTROLS, TELEMETRY
 from fleetedge.runtime.health import create_topic, metadata
 
 log = structlog.get_logger("fleetedge.devices")
@@ -39,6 +41,9 @@ def simulate(
         Path | None, typer.Option(help="file of faults appended while running (fleet chaos fault)")
     ] = None,
     random_faults: Annotated[bool, typer.Option(help="random faults at default rates")] = True,
+    commands: Annotated[
+        bool, typer.Option(help="the reefer controllers take commands from reefer.controls")
+    ] = False,
     metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus metrics")] = None,
     resume: Annotated[
         bool, typer.Option(help="go on after the readings already in the topic (needs --start)")
@@ -62,13 +67,18 @@ def simulate(
         script=parse_script(faults.read_text()) if faults else None,
     )
     brokers = len(metadata(bootstrap, timeout=10).brokers)
-    create_topic(
-        bootstrap,
-        TELEMETRY.name,
-        partitions=TELEMETRY.partitions,
-        replication_factor=min(3, brokers),
-        config=TELEMETRY.config,
-    )
+    for spec in (TELEMETRY, CONTROLS, COMMAND_ACKS) if commands else (TELEMETRY,):
+        create_topic(
+            bootstrap,
+            spec.name,
+            partitions=spec.partitions,
+            replication_factor=min(3, brokers),
+            config=spec.config,
+        )
+    modem = Modem(vessel, bootstrap) if commands else None
+    if modem is not None:
+        for tick, command in modem.history() if resume else ():
+            sim.replay(tick, command.container_id or "", command.action, command.params)
     missing = []
     if resume:
         missing = fast_forward(sim, last_seqs(bootstrap, TELEMETRY.name, vessel, containers))
@@ -86,6 +96,9 @@ def simulate(
                          kind=fault.kind.value)  # fmt: skip
             except ScriptError as exc:
                 log.warning("live fault skipped", vessel=vessel, error=exc.message)
+        for ack in modem.serve(sim) if modem else ():
+            log.info("command answered", vessel=vessel, container=ack.container_id,
+                     status=ack.status.value, reason=ack.reason)  # fmt: skip
 
     columns = (
         TextColumn(f"{vessel}: {containers} reefers"),
@@ -97,6 +110,7 @@ def simulate(
     with (
         Progress(*columns, console=console, disable=not console.is_terminal) as progress,
         TelemetryProducer(bootstrap, TELEMETRY.name, CODECS[encoding]) as producer,
+        modem or nullcontext(),
     ):
         for reading in missing:
             producer.send(reading)

@@ -19,7 +19,7 @@ import typer
 from fleetedge.cli._common import console, fails_cleanly, kafka_runtime, out, progress, settings
 from fleetedge.events import topics
 from fleetedge.fleet.exceptions import FleetError
-from fleetedge.fleet.plan import VesselSpec, vessel_services
+from fleetedge.fleet.plan import VESSEL_SERVICES, VesselSpec, vessel_services
 from fleetedge.fleet.spec import FleetPlan
 from fleetedge.fleet.state import Snapshot, live_faults_path, plan_path, snapshot_path
 from fleetedge.link.connectors import connector_names
@@ -163,7 +163,8 @@ def add(
         VesselSpec(name, cluster.bootstrap_servers, containers, seed),
         speedup=plan.speedup,
         started_at=datetime.fromisoformat(plan.started_at),
-        ports=iter(free_ports(3)),  # beyond the demo scheme: `fleet status` lists them
+        # Beyond the demo scheme: `fleet status` lists them.
+        ports=iter(free_ports(VESSEL_SERVICES)),
         live_faults=live_faults_path(cfg.home, name),
     )
     plan.vessels.append(name)

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from fleetedge.devices import controls
 from fleetedge.devices.cargo import PROFILES
 from fleetedge.devices.exceptions import ScriptError
 from fleetedge.devices.faults import FaultKind, FaultRates, ScriptedFault
 from fleetedge.devices.physics import ReeferUnit, Sensor
 from fleetedge.devices.route import Voyage, ambient_c
 from fleetedge.events.telemetry import Cargo, ReeferReading
+from fleetedge.events.vessel import CommandAction
+
+Params = dict[str, float | int | str]
 
 CARGO_MIX: tuple[tuple[Cargo, float], ...] = (
     (Cargo.FROZEN, 0.45),
@@ -108,6 +113,7 @@ class VesselSimulator:
         self._door_until: list[datetime | None] = [None] * containers
         self._by_id = {e.container_id: i for i, e in enumerate(self.entries)}
         self._script_next = 0
+        self._replays: dict[int, list[tuple[str, CommandAction, Params]]] = defaultdict(list)
         self.tick = 0
 
     @property
@@ -120,6 +126,8 @@ class VesselSimulator:
 
     def next_readings(self) -> list[ReeferReading]:
         """Advance one interval and return every container's reading at its end."""
+        for command in self._replays.pop(self.tick, ()):
+            self.carry_out(*command)
         self.tick += 1
         now = self.now
         dt_h = self.interval.total_seconds() / 3600
@@ -139,6 +147,29 @@ class VesselSimulator:
                 )
             )
         return readings
+
+    # -- remote commands ----------------------------------------------------------------------
+
+    def verdict(self, container_id: str, action: CommandAction, params: Params) -> controls.Outcome:
+        """What the container's controller would answer to a command now, without acting."""
+        index = self._by_id.get(container_id)
+        if index is None:
+            return controls.Outcome(False, f"no container {container_id} aboard {self.vessel_id}")
+        return controls.verdict(self.units[index], action, params)
+
+    def carry_out(self, container_id: str, action: CommandAction, params: Params) -> None:
+        """Apply a command :meth:`verdict` accepted, now (between two ticks)."""
+        controls.apply(self.units[self._by_id[container_id]], action, params)
+
+    def replay(self, tick: int, container_id: str, action: CommandAction, params: Params) -> None:
+        """Apply a command at ``tick`` (after that tick's readings) when the simulation gets
+        there: a resumed simulation re-applies what its controllers did before the crash."""
+        if tick < self.tick:
+            raise ScriptError(f"cannot replay a command at tick {tick}: already at {self.tick}")
+        if tick == self.tick:
+            self.carry_out(container_id, action, params)
+        else:
+            self._replays[tick].append((container_id, action, params))
 
     # -- faults -------------------------------------------------------------------------------
 

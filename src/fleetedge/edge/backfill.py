@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from prometheus_client import Counter
 
 from fleetedge.edge.exceptions import EdgeError
+from fleetedge.edge.polling import consume_each
 from fleetedge.edge.windows import WindowConfig, add, finish, start
 from fleetedge.events import JSON, Command, CommandAck, EventError, ReeferReading, decode
 from fleetedge.events.aggregates import ContainerWindow
@@ -39,7 +39,6 @@ from fleetedge.security.clients import kafka_config
 _log = logging.getLogger(__name__)
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
 RESENT = Counter("fleetedge_edge_backfill_windows_total", "windows re-sent on request")
-_NOT_YET = (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC)
 ANSWERED = Counter("fleetedge_edge_backfill_commands_total", "backfill commands", ["status"])
 
 
@@ -136,23 +135,15 @@ class Resender:
         self.close()
 
     def run(self, *, idle_timeout: float | None = None) -> None:
-        idle_since = time.monotonic()
-        while not self._stop.is_set():
-            msg = self._consumer.poll(0.5)
-            if msg is None:
-                if idle_timeout is not None and time.monotonic() - idle_since > idle_timeout:
-                    return
-                continue
-            error = msg.error()
-            if error is not None:
-                if error.code() in _NOT_YET:
-                    continue  # MirrorMaker 2 creates the command topic with its first command
-                raise EdgeError(f"resender consumer error: {error}")
-            idle_since = time.monotonic()
-            self._answer(msg.value() or b"")
-            if self._producer.flush(60) != 0:
-                raise EdgeError("resent windows were not acknowledged by the vessel cluster")
-            self._consumer.commit(msg, asynchronous=False)
+        consume_each(
+            self._consumer, self._stop, self._take, what="resender", idle_timeout=idle_timeout
+        )
+
+    def _take(self, msg: Message) -> None:
+        self._answer(msg.value() or b"")
+        if self._producer.flush(60) != 0:
+            raise EdgeError("resent windows were not acknowledged by the vessel cluster")
+        self._consumer.commit(msg, asynchronous=False)
 
     def _answer(self, value: bytes) -> None:
         try:

@@ -7,7 +7,10 @@ id is derived from its inputs, so a replay of the same readings yields the same 
 Rules, per container unless said otherwise:
 
 - temperature excursion: return air outside the cargo's band for ``excursion_dwell``, not
-  counting a defrost or the ``defrost_allowance`` after it (a defrost spike is no excursion);
+  counting a defrost or the ``defrost_allowance`` after it (a defrost spike is no excursion),
+  nor a pull-down: after the setpoint changes, until the return air first comes within the
+  band of the new setpoint, or for at most ``pulldown_limit`` (a unit that cannot get there
+  in that time is in trouble);
 - setpoint mismatch: a setpoint outside the cargo's range;
 - door open (the vessel is at sea); compressor failure (state ``failed`` or alarm 20);
 - sensor fault: supply air warmer than return air by ``sensor_gap_c`` while the compressor
@@ -50,6 +53,7 @@ SEVERITY = {
 class RuleConfig:
     excursion_dwell: timedelta = timedelta(minutes=30)
     defrost_allowance: timedelta = timedelta(minutes=30)
+    pulldown_limit: timedelta = timedelta(hours=6)
     incident_window: timedelta = timedelta(minutes=5)
     bay_incident_min: int = 3
     vessel_incident_fraction: float = 0.5
@@ -142,9 +146,10 @@ class AlertEngine:
             milliseconds=1
         )
         dwell = cfg.excursion_dwell / timedelta(milliseconds=1)
-        if allowance:
-            # A defrost and the time after it say nothing either way: an open excursion stays
-            # open, and none starts.
+        pulling_down = self._pulling_down(r, state, now)
+        if allowance or pulling_down:
+            # A defrost and the time after it, or a pull-down to a new setpoint, say nothing
+            # either way: an open excursion stays open, and none starts.
             excursion = AlertKind.TEMPERATURE_EXCURSION.value in state["open"]
         elif out_of_range(r):
             state.setdefault("excursion_since", now)
@@ -188,6 +193,22 @@ class AlertEngine:
                 {"supply_air_c": r.supply_air_c, "return_air_c": r.return_air_c},
             ),
         ]
+
+    def _pulling_down(self, r: ReeferReading, state: dict[str, Any], now: int) -> bool:
+        """Whether the box is still on its way to a setpoint changed since the last reading."""
+        previous = state.get("setpoint")
+        state["setpoint"] = r.setpoint_c
+        if previous is not None and previous != r.setpoint_c:
+            state["pulldown_since"] = now
+            state.pop("excursion_since", None)
+        since = state.get("pulldown_since")
+        if since is None:
+            return False
+        limit = self.config.pulldown_limit / timedelta(milliseconds=1)
+        if not out_of_range(r) or now - since > limit:
+            del state["pulldown_since"]
+            return False
+        return True
 
     def _transition(
         self,

@@ -28,6 +28,8 @@ CONNECT_REST_BASE = 18200
 # The story's incident: bay 3 of vessel-1 loses power (by default two simulated hours in) for
 # 40 minutes.
 INCIDENT_SCRIPT = "{at} bay 3 power-loss 40m\n"
+# Each vessel runs its simulator, edge, resender and command handler (vessel_services).
+VESSEL_SERVICES = 4
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def build_plan(
     vessels = [f"vessel-{i}" for i in range(1, options.vessels + 1)]
     shore = bootstraps["shore"]
     database = options.database or f"sqlite:///{directory / 'fleet.db'}"
-    count = 3 * len(vessels) + 5 + options.analytics_workers
+    count = VESSEL_SERVICES * len(vessels) + 5 + options.analytics_workers
     ports = free_ports(count + 1) if options.free_ports else None
     metrics: Iterator[int] = iter(ports[1:] if ports else range(METRICS_BASE, METRICS_BASE + count))
     api_port = ports[0] if ports else API_PORT
@@ -209,13 +211,15 @@ def vessel_services(
     faults: Path | None = None,
     live_faults: Path | None = None,
 ) -> list[ServiceSpec]:
-    """A vessel's services: its simulator, its edge processor and its resender."""
+    """A vessel's services: its simulator (whose reefer controllers take commands), its edge
+    processor, its resender and its command handler."""
     name, boot = vessel.name, vessel.bootstrap
     sim_args = [
         "simulate", "--vessel", name, "--bootstrap", boot,
         "--containers", str(vessel.containers), "--speedup", str(speedup),
         "--duration", "100000h", "--start", started_at.isoformat(), "--resume",
         "--seed", str(vessel.seed),  # each vessel its own route and cargo
+        "--commands",
     ]  # fmt: skip
     if faults is not None:
         sim_args += ["--faults", str(faults)]
@@ -226,10 +230,12 @@ def vessel_services(
         "--containers", str(vessel.containers), "--seed", str(vessel.seed),
     ]  # fmt: skip
     resend_args = ["edge", "resend", "--vessel", name, "--bootstrap", boot]
+    command_args = ["edge", "commands", "--vessel", name, "--bootstrap", boot]
     return [
         _spec(f"sim-{name}", "simulator", sim_args, ports, name),
         _spec(f"edge-{name}", "edge", edge_args, ports, name),
         _spec(f"resend-{name}", "resend", resend_args, ports, name),
+        _spec(f"commands-{name}", "commands", command_args, ports, name),
     ]
 
 
