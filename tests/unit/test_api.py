@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import stat
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,11 @@ import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from fleetedge.api import ReadModel, create_app
+from fleetedge.commands import CommandRequest
+from fleetedge.events import Command
 from fleetedge.events import topics as t
 from fleetedge.fleet.state import Snapshot
 from fleetedge.projections import ensure_projection
@@ -68,6 +73,15 @@ class RecordedOperations:
 
     def snapshot(self) -> Snapshot | None:
         return None
+
+    def issue(self, request: CommandRequest, params: dict[str, float | int | str]) -> Command:
+        self.calls.append(("issue", (request, params)))
+        now = datetime.now(UTC)
+        return Command(
+            event_id=uuid.uuid4(), vessel_id=request.vessel_id, event_time=now, seq=1,
+            command_id=uuid.uuid4(), action=request.action, container_id=request.container_id,
+            params=params, issued_by=request.issued_by, expires_at=now + request.ttl,
+        )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +206,10 @@ def test_the_published_openapi_holds(app: FastAPI, tokens: dict[str, str]) -> No
         @given(case=operation.as_strategy())
         @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
         def holds(case: Any) -> None:
-            case.call_and_validate(headers=auth)
+            # A well-formed command for a container that does not exist is refused (422) by
+            # design: the schema cannot know the containers aboard.
+            refused = [positive_data_acceptance] if case.path == "/api/commands" else []
+            case.call_and_validate(headers=auth, excluded_checks=refused)
 
         holds()
         checked.append(f"{operation.method.upper()} {operation.path}")

@@ -18,11 +18,11 @@ from typing import Annotated, Any, TypeVar
 import anyio.to_thread
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import make_asgi_app
 
 from fleetedge.api import queries
+from fleetedge.api.commands import command_routes
 from fleetedge.api.exceptions import ReadModelUnavailable
 from fleetedge.api.models import (
     Accepted,
@@ -44,8 +44,8 @@ from fleetedge.api.models import (
     Window,
 )
 from fleetedge.api.operations import Operations
+from fleetedge.api.params import Credentials, VesselId
 from fleetedge.api.reader import ReadModel
-from fleetedge.events import topics
 from fleetedge.exceptions import FleetEdgeError
 from fleetedge.fleet.exceptions import ServiceNotFoundError
 from fleetedge.security.tokens import TokenBook
@@ -53,9 +53,6 @@ from fleetedge.security.tokens import TokenBook
 T = TypeVar("T")
 STATIC = resources.files("fleetedge.api") / "static"
 SNAPSHOT_FRESH_S = 10.0
-# Module level: FastAPI resolves the (string) annotations of dependencies in module globals.
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]
-VesselId = Annotated[str, Query(pattern=rf"^{topics.VESSEL_ID}$")]
 
 
 def create_app(
@@ -221,6 +218,8 @@ def create_app(
         if not operations.start_replay():
             raise HTTPException(status.HTTP_409_CONFLICT, "a rebuild is already running")
         return Accepted(done="rebuild started")
+
+    app.include_router(command_routes(reader, operations, tokens, writes))
 
     @app.post("/api/commands/backfill", tags=["operations"], **writes)
     def backfill(body: BackfillRequest) -> Accepted:

@@ -158,3 +158,35 @@ class BackfillRequest(_Model):
 
 class Accepted(_Model):
     done: str = Field(description="what was done")
+
+
+class CommandBody(_Model):
+    """A command for one reefer. ``setpoint_c`` goes with ``set_setpoint`` only."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    vessel: str = Field(pattern=rf"^{topics.VESSEL_ID}$")
+    container_id: str = Field(min_length=1, max_length=32)
+    action: Literal["set_setpoint", "defrost", "pre_trip_inspection"]
+    setpoint_c: float | None = Field(default=None, allow_inf_nan=False)
+    ttl_s: int = Field(default=6 * 3600, ge=10, le=7 * 24 * 3600, description="until expiry")
+
+
+class CommandStep(_Model):
+    step: Literal["requested", "delivered", "applied", "rejected", "expired"]
+    at: str
+    reason: str | None
+
+
+class CommandView(_Model):
+    command_id: str
+    vessel_id: str
+    container_id: str | None
+    action: str
+    params: dict[str, Any]
+    issued_by: str
+    requested_at: str
+    expires_at: str
+    status: Literal["requested", "delivered", "applied", "rejected", "expired"] = Field(
+        description="the highest step; expired too for a request past its expiry, undelivered"
+    )
+    steps: list[CommandStep] = Field(description="each step reached, with its time, in order")

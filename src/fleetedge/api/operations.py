@@ -14,6 +14,9 @@ from typing import Any, Protocol
 
 import structlog
 
+from fleetedge.commands import CommandRequest
+from fleetedge.commands.issuer import CommandIssuer
+from fleetedge.events import Command
 from fleetedge.exceptions import FleetEdgeError
 from fleetedge.fleet.chaos import Chaos
 from fleetedge.fleet.state import Snapshot, snapshot_path
@@ -43,6 +46,9 @@ class Operations(Protocol):
 
     def snapshot(self) -> Snapshot | None: ...
 
+    def issue(self, request: CommandRequest, params: dict[str, float | int | str]) -> Command:
+        """Send a checked command on its way (:mod:`fleetedge.commands.issuer`)."""
+
 
 class FleetOperations:
     def __init__(self, cfg: RuntimeSettings, bootstrap: str, database: str) -> None:
@@ -53,6 +59,7 @@ class FleetOperations:
         self._replay: threading.Thread | None = None
         self._last: dict[str, Any] | None = None
         self._lock = threading.Lock()
+        self.issuer = CommandIssuer(bootstrap)
 
     def kill_broker(self, cluster: str, node: int) -> None:
         self.chaos.kill_broker(cluster, node)
@@ -107,3 +114,6 @@ class FleetOperations:
 
     def snapshot(self) -> Snapshot | None:
         return Snapshot.load(snapshot_path(self.cfg.home))
+
+    def issue(self, request: CommandRequest, params: dict[str, float | int | str]) -> Command:
+        return self.issuer.issue(request, params)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from fleetedge.api.models import (
     Alert,
+    CommandStep,
+    CommandView,
     Completeness,
     Container,
     ContainerGaps,
@@ -15,6 +18,7 @@ from fleetedge.api.models import (
     Window,
 )
 from fleetedge.api.reader import ReadModel, Row
+from fleetedge.commands.lifecycle import Step, current
 from fleetedge.shore.kpis import combine
 
 _VESSEL = (
@@ -172,3 +176,59 @@ def version(db: ReadModel) -> tuple[int | None, int]:
     """Changes whenever the read model does: the generation and the sum of its offsets."""
     found = db.rows("SELECT COALESCE(SUM(next_offset), 0) FROM {offsets}")
     return db.generation(), int(found[0][0]) if found else 0
+
+
+def _in_order(item: tuple[Step, tuple[str, str | None]]) -> tuple[int, str]:
+    """Steps in lifecycle order (clocks aboard and ashore may disagree), then by time."""
+    return item[0].rank, item[1][0]
+
+
+_COMMAND = (
+    "SELECT command_id, vessel_id, container_id, action, params, issued_by, requested_at, "
+    "expires_at FROM {commands}"
+)
+
+
+def commands(
+    db: ReadModel, *, vessel_id: str | None, container_id: str | None, limit: int
+) -> list[CommandView]:
+    """The newest commands first, each with its steps and its current status."""
+    where, params = [], []
+    if vessel_id is not None:
+        where.append("vessel_id = ?")
+        params.append(vessel_id)
+    if container_id is not None:
+        where.append("container_id = ?")
+        params.append(container_id)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    found = db.rows(
+        f"{_COMMAND}{clause} ORDER BY requested_at DESC, command_id LIMIT ?", (*params, limit)
+    )
+    if not found:
+        return []
+    ids = [r[0] for r in found]
+    marks = ", ".join("?" * len(ids))
+    steps: dict[str, dict[Step, tuple[str, str | None]]] = {i: {} for i in ids}
+    for command_id, step, at, reason in db.rows(
+        f"SELECT command_id, step, at, reason FROM {{command_steps}} WHERE command_id IN ({marks})",
+        tuple(ids),
+    ):
+        steps[command_id][Step(step)] = (at, reason)
+    now = datetime.now(UTC)
+    out = []
+    for r in found:
+        reached = steps[r[0]]
+        times = {s: datetime.fromisoformat(at) for s, (at, _) in reached.items()}
+        status = current(times, datetime.fromisoformat(r[7]), now)
+        out.append(
+            CommandView(
+                command_id=r[0], vessel_id=r[1], container_id=r[2], action=r[3],
+                params=json.loads(r[4]), issued_by=r[5], requested_at=r[6], expires_at=r[7],
+                status=status.value,
+                steps=[
+                    CommandStep(step=s.value, at=at, reason=reason)
+                    for s, (at, reason) in sorted(reached.items(), key=_in_order)
+                ],
+            )
+        )  # fmt: skip
+    return out

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetedge.api.exceptions import ReadModelUnavailable
-from fleetedge.projections.base import CATALOG, table
+from fleetedge.projections.base import CATALOG, TABLES, table
 
 Row = tuple[Any, ...]
 
@@ -67,13 +67,7 @@ class ReadModel:
         generation = self.generation()
         if generation is None:
             return []
-        names = {
-            n: table(generation, n)
-            for n in (
-                "containers", "container_windows", "alerts", "vessels", "fleet_kpis",
-                "completeness", "offsets",
-            )
-        }  # fmt: skip
+        names = {n: table(generation, n) for n in TABLES}
         return self._query(sql.format(**names), params)
 
     def _query(self, sql: str, params: Sequence[Any]) -> list[Row]:

@@ -13,6 +13,7 @@ from fleetedge.cli import (
     api_cmd,
     chaos_cmd,
     cluster_cmd,
+    command_cmd,
     demo_cmd,
     edge_cmd,
     events_cmd,
@@ -42,6 +43,7 @@ app.add_typer(shore_cmd.app, name="shore")
 app.add_typer(replay_cmd.app, name="replay")
 app.add_typer(api_cmd.app, name="api")
 app.add_typer(chaos_cmd.app, name="chaos")
+app.add_typer(command_cmd.app, name="command")
 app.add_typer(security_cmd.app, name="security")
 app.add_typer(vessel_cmd.app, name="vessel")
 app.command("simulate")(simulate_cmd.simulate)

@@ -72,6 +72,19 @@ TABLES: dict[str, tuple[str, str]] = {
         ),
         "container_id",
     ),
+    # Commands as issued (fleet.command-log), and each step of their lifecycle with its time.
+    "commands": (
+        (
+            "command_id TEXT NOT NULL, vessel_id TEXT NOT NULL, container_id TEXT, "
+            "action TEXT NOT NULL, params TEXT NOT NULL, issued_by TEXT NOT NULL, "
+            "requested_at TEXT NOT NULL, expires_at TEXT NOT NULL"
+        ),
+        "command_id",
+    ),
+    "command_steps": (
+        "command_id TEXT NOT NULL, step TEXT NOT NULL, at TEXT NOT NULL, reason TEXT",
+        "command_id, step",
+    ),
     # Where each input partition is read up to: written in the same transaction as the rows.
     "offsets": (
         "topic TEXT NOT NULL, part BIGINT NOT NULL, next_offset BIGINT NOT NULL",

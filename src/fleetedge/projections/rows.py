@@ -18,7 +18,9 @@ from typing import Any, Protocol, runtime_checkable
 import msgspec
 import orjson
 
+from fleetedge.commands.lifecycle import Step, step_of
 from fleetedge.events import topics as t
+from fleetedge.events.vessel import CommandStatus
 from fleetedge.projections.base import Cursor, table
 from fleetedge.shore.tables import container_state, state_of
 
@@ -207,6 +209,32 @@ def _completeness(gen: int, c: Doc) -> list[Statement]:
     return [(_completeness_shape(gen), row)]
 
 
+_COMMAND = ("command_id", "vessel_id", "container_id", "action", "params", "issued_by")
+_STEP = ("command_id", "step", "at", "reason")
+
+
+def _command(gen: int, c: Doc) -> list[Statement]:
+    """A command as requested: its row, and its first step (insert once: ids are unique)."""
+    commands = _insert_once(
+        table(gen, "commands"), (*_COMMAND, "requested_at", "expires_at"), "command_id"
+    )
+    steps = _insert_once(table(gen, "command_steps"), _STEP, "command_id, step")
+    row = (*(c.get(k) for k in _COMMAND[:4]), _text(c.get("params", {}), orjson.OPT_SORT_KEYS))
+    return [
+        (commands, (*row, c["issued_by"], c["event_time"], c["expires_at"])),
+        (steps, (c["command_id"], Step.REQUESTED.value, c["event_time"], None)),
+    ]
+
+
+def _ack(gen: int, a: Doc) -> list[Statement]:
+    """An acknowledgement: the step it records, kept once with its first time."""
+    step = step_of(CommandStatus(a["status"]))
+    if step is None:
+        return []
+    steps = _insert_once(table(gen, "command_steps"), _STEP, "command_id, step")
+    return [(steps, (a["command_id"], step.value, a["event_time"], a.get("reason")))]
+
+
 HANDLERS: dict[str, Callable[[int, Doc], list[Statement]]] = {
     t.FLEET_WINDOWS.name: _window,
     t.FLEET_ALERTS.name: _alert,
@@ -214,6 +242,8 @@ HANDLERS: dict[str, Callable[[int, Doc], list[Statement]]] = {
     t.FLEET_LINK.name: _link,
     t.FLEET_KPIS.name: _kpis,
     t.FLEET_COMPLETENESS.name: _completeness,
+    t.FLEET_COMMAND_LOG.name: _command,
+    t.FLEET_ACKS.name: _ack,
 }
 TOPICS = tuple(HANDLERS)
 _UNREADABLE = (orjson.JSONDecodeError, msgspec.DecodeError, ValueError, KeyError, TypeError)

@@ -21,6 +21,30 @@ async function getJSON(path) {
   return r.json();
 }
 
+// Send a command for the selected container; its lifecycle then shows in the list below.
+async function sendCommand(action) {
+  const body = { vessel: state.vessel, container_id: state.container, action, ttl_s: Number($("#command-ttl").value) };
+  if (action === "set_setpoint") body.setpoint_c = Number($("#command-setpoint").value);
+  const r = await fetch("/api/commands", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token()}` },
+    body: JSON.stringify(body),
+  });
+  const doc = await r.json().catch(() => ({}));
+  if (r.status === 401) { toast("operator token required"); $("#token-dialog").showModal(); return; }
+  const why = Array.isArray(doc.detail) ? doc.detail.map((d) => `${d.loc[d.loc.length - 1]}: ${d.msg}`).join("; ") : doc.detail;
+  toast(r.ok ? `${action.replaceAll("_", " ")} requested (${doc.command_id.slice(0, 8)})` : `refused: ${why || r.status}`);
+  refresh();
+}
+
+function renderCommands(commands) {
+  $("#command-list").replaceChildren(...commands.map((c) =>
+    el("li", { class: `command ${c.status}`, "data-command-id": c.command_id, "data-status": c.status },
+      el("strong", {}, `${c.action.replaceAll("_", " ")}${c.params.setpoint_c !== undefined ? ` ${c.params.setpoint_c} °C` : ""} · ${c.status}`),
+      el("span", {}, ` by ${c.issued_by}, expires ${c.expires_at.replace("T", " ").slice(0, 19)}`),
+      el("small", {}, c.steps.map((s) => `${s.step} ${s.at.replace("T", " ").slice(11, 19)}${s.reason ? ` (${s.reason})` : ""}`).join(" → ")))));
+}
+
 async function act(path, body) {
   const r = await fetch(path, {
     method: "POST",
@@ -180,7 +204,13 @@ async function refresh() {
     } else {
       const containers = await getJSON(`/api/vessels/${state.vessel}/containers`);
       renderVessel(vessels.find((v) => v.vessel_id === state.vessel), containers);
-      if (state.container) renderChart(state.container, await getJSON(`/api/containers/${state.container}/history?limit=96`));
+      if (state.container) {
+        const id = encodeURIComponent(state.container);
+        const [history, commands] = await Promise.all([
+          getJSON(`/api/containers/${id}/history?limit=96`), getJSON(`/api/commands?container=${id}&limit=20`)]);
+        renderChart(state.container, history);
+        renderCommands(commands);
+      }
     }
   } catch (err) {
     console.warn(err);
@@ -204,6 +234,10 @@ function drawGraticule() {
   for (let lat = 30; lat < 180; lat += 30) g.append(el("line", { x1: 0, y1: lat, x2: 360, y2: lat }));
 }
 
+$("#command-form").addEventListener("submit", (e) => { e.preventDefault(); sendCommand("set_setpoint"); });
+for (const b of document.querySelectorAll("#command-form button[type=button]")) {
+  b.addEventListener("click", () => sendCommand(b.dataset.command));
+}
 $("#token-button").addEventListener("click", () => { $("#token-input").value = token(); $("#token-dialog").showModal(); });
 $("#token-save").addEventListener("click", () => sessionStorage.setItem("fleetedge-token", $("#token-input").value.trim()));
 window.addEventListener("hashchange", route);
