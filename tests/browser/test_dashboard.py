@@ -135,3 +135,28 @@ def test_an_alert_raised_aboard_appears_in_the_feed_without_a_reload(
     navigations = page.evaluate("performance.getEntriesByType('navigation').length")
     assert navigations == 1, "the page was reloaded"
     page.screenshot(path=str(SHOTS / "alert-feed.png"), full_page=True)
+
+
+def test_the_container_view_sends_a_command_and_shows_its_lifecycle_without_a_reload(
+    page: Page, running_fleet: RunningFleet
+) -> None:
+    """The operator opens a reefer, clicks "pre-trip inspection", and watches the command go
+    requested → delivered → applied in the same page."""
+    vessel = running_fleet.plan.vessels[0]
+    container = running_fleet.get(f"/api/vessels/{vessel}/containers")[-1]["container_id"]
+    page.goto(f"{running_fleet.url}/#/vessel/{vessel}")
+    page.evaluate("window.sameDocument = true")
+    page.locator(f"#containers .cell[data-container='{container}']").click()
+    expect(page.locator("#command-form")).to_be_visible(timeout=30_000)
+    page.locator("#command-form button[data-command='pre_trip_inspection']").click()
+    sent = page.locator("#command-list li.command").first
+    expect(sent).to_be_visible(timeout=60_000)
+    expect(sent).to_have_attribute("data-status", "applied", timeout=300_000)
+    expect(sent).to_contain_text("requested")
+    expect(sent).to_contain_text("delivered")
+    expect(sent).to_contain_text("PTI")  # passed or failed, with what it found
+    assert page.evaluate("window.sameDocument === true"), "the page was reloaded"
+    commands = running_fleet.get(f"/api/commands?container={container}")
+    assert commands[0]["command_id"] == sent.get_attribute("data-command-id")
+    assert commands[0]["status"] == "applied"
+    page.screenshot(path=str(SHOTS / "container-command.png"), full_page=True)
