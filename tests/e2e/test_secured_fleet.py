@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from fleetedge.security.store import SecurityStore
-from tests.support.running_fleet import RunningFleet
+from tests.support.running_fleet import RunningFleet, wait_for
 from tests.support.secrets import file_texts, leaks, log_files, secrets_of
 
 pytestmark = pytest.mark.kafka
@@ -67,6 +67,21 @@ def test_api_roles_on_the_running_api(running_fleet: RunningFleet) -> None:
     assert _post(url, body, "not-a-token") == 401
     assert _post(url, body, viewer) == 403
     assert _post(url, body, running_fleet.token) in (200, 202)
+    # A reefer command: a viewer gets 403, even for a command that would be valid.
+    commands = f"{running_fleet.url}/api/commands"
+    boxes = wait_for(
+        lambda: running_fleet.get(f"/api/vessels/{body['vessel']}/containers"), 300, "containers"
+    )
+    container = boxes[0]["container_id"]
+    order = {**body, "container_id": container, "action": "defrost"}
+
+    def sent() -> list[str]:
+        return [c["command_id"] for c in running_fleet.get(f"/api/commands?container={container}")]
+
+    before = sent()
+    assert _post(commands, order, None) == 401
+    assert _post(commands, order, viewer) == 403
+    assert sent() == before, "a refused command was sent"
     assert viewer not in (running_fleet.home / "fleet" / "api-tokens.json").read_text()
 
 
