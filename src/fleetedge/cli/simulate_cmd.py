@@ -77,7 +77,9 @@ def simulate(
         )
     modem = Modem(vessel, bootstrap) if commands else None
     if modem is not None:
-        for tick, command in modem.history() if resume else ():
+        # Always learn what was answered (none is answered twice); replay it only on resume.
+        applied = modem.history()
+        for tick, command in applied if resume else ():
             sim.replay(tick, command.container_id or "", command.action, command.params)
     missing = []
     if resume:
