@@ -24,7 +24,7 @@ def test_a_valid_window_is_admitted_as_its_json() -> None:
         (b"\x00garbage\xff", "DecodeError", "not JSON"),
         (b"[1, 2]", "DecodeError", "list"),
         (JSON.encode(alert("vessel-1", "ABCU0000001", 1)), "WrongTopic", "carries reefer.window"),
-        (GOOD.replace(b'"schema_version":1', b'"schema_version":9'), "UnsupportedVersion", "9"),
+        (GOOD.replace(b'"schema_version":2', b'"schema_version":9'), "UnsupportedVersion", "9"),
         (GOOD.replace(b'"seq":3', b'"seq":"three"'), "SchemaViolation", "seq"),
         (GOOD.replace(b'"cargo":"', b'"cargo":"x'), "SchemaViolation", "cargo"),
     ],

@@ -304,8 +304,8 @@ def test_decoding_errors_name_the_problem() -> None:
     with pytest.raises(UnknownEventType, match=r"unknown event kind 'ship\.sank'"):
         decode(b'{"kind": "ship.sank"}')
     newer = json.loads(JSON.encode(reading()))
-    newer["schema_version"] = 2
-    with pytest.raises(UnsupportedVersion, match="schema_version 2; this code reads 1"):
+    newer["schema_version"] = 3
+    with pytest.raises(UnsupportedVersion, match="schema_version 3; this code reads 1 to 2"):
         decode(json.dumps(newer).encode())
 
 

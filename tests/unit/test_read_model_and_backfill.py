@@ -84,7 +84,8 @@ def test_the_vessel_rebuilds_a_window_exactly_as_the_edge_sent_it(run) -> None:
         hi=original.last_seq,
         config=WindowConfig(),
     )
-    assert rebuilt == [original]
+    # The same window, marked as rebuilt on request (a report calls it backfilled).
+    assert rebuilt == [original.model_copy(update={"resent": True})]
 
 
 def test_the_shore_refuses_what_a_vessel_may_not_send() -> None:

@@ -18,6 +18,8 @@ class FaultKind(StrEnum):
     SENSOR_DRIFT = "sensor-drift"
     SENSOR_STUCK = "sensor-stuck"
     SETPOINT = "setpoint"
+    DEFROST = "defrost"
+    PROBE_SILENT = "probe-silent"
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,39 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 
+_TIMED = (
+    FaultKind.POWER_LOSS, FaultKind.DOOR_OPEN, FaultKind.COMPRESSOR_FAILURE,
+    FaultKind.PROBE_SILENT,
+)  # fmt: skip
+_VALUED = (FaultKind.SETPOINT, FaultKind.SENSOR_DRIFT, FaultKind.COMPRESSOR_DEGRADATION)
+
+
+def _argument(line: str, kind: FaultKind, arg: str | None) -> tuple[timedelta | None, float | None]:
+    """A fault's duration or value, as its kind takes it."""
+    if kind in _TIMED and arg is not None:
+        return parse_duration(arg), None
+    if kind is FaultKind.PROBE_SILENT:
+        raise ScriptError(f"{line!r}: probe-silent needs a duration")
+    if kind in _VALUED:
+        if arg is None:
+            raise ScriptError(f"{line!r}: {kind} needs a value")
+        try:
+            return None, float(arg)
+        except ValueError as exc:
+            raise ScriptError(f"{line!r}: {arg!r} is not a number") from exc
+    return None, None
+
+
 def parse_fault(line: str) -> ScriptedFault:
     """Parse ``AT TARGET KIND [DURATION|VALUE]``, e.g.::
 
     2h bay 12 power-loss 30m
     90m container FEAU0000007 door-open 10m
     3h vessel power-loss 20m
-    1h container FEAU0000003 compressor-failure
+    1h container FEAU0000003 compressor-failure        (for good)
+    1h container FEAU0000003 compressor-failure 2h     (restarts after 2 h)
+    5h container FEAU0000003 defrost                   (a defrost cycle starts)
+    6h container FEAU0000003 probe-silent 90m          (USDA pulp probe 1 gives no value)
     1h container FEAU0000004 setpoint -10
     4h container FEAU0000005 sensor-drift 0.5      (°C per hour)
     """
@@ -101,17 +129,7 @@ def parse_fault(line: str) -> ScriptedFault:
     except ValueError as exc:
         kinds = ", ".join(k.value for k in FaultKind)
         raise ScriptError(f"{line!r}: unknown fault {rest[0]!r} (known: {kinds})") from exc
-    arg = rest[1] if len(rest) > 1 else None
-    duration = value = None
-    if kind in (FaultKind.POWER_LOSS, FaultKind.DOOR_OPEN) and arg is not None:
-        duration = parse_duration(arg)
-    elif kind in (FaultKind.SETPOINT, FaultKind.SENSOR_DRIFT, FaultKind.COMPRESSOR_DEGRADATION):
-        if arg is None:
-            raise ScriptError(f"{line!r}: {kind} needs a value")
-        try:
-            value = float(arg)
-        except ValueError as exc:
-            raise ScriptError(f"{line!r}: {arg!r} is not a number") from exc
+    duration, value = _argument(line, kind, rest[1] if len(rest) > 1 else None)
     if kind is not FaultKind.POWER_LOSS and target.container_id is None:
         raise ScriptError(f"{line!r}: {kind} happens to one container, not to {target}")
     return ScriptedFault(at=at, target=target, kind=kind, duration=duration, value=value)

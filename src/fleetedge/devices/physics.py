@@ -23,6 +23,10 @@ that moves toward the outside air (time constant TAU_DOOR_AIR_H = 6 minutes) whi
 open and fades as fast once it is shut, so a short opening is a spike that is over within
 minutes, while the cargo itself warms only slowly (TAU_DOOR_H = 5 h).
 
+Cold-treated fruit carries USDA pulp probes (PULP_PROBES, each placed a little differently:
+PROBE_OFFSETS_C). The pulp follows the box air with a lag (TAU_PULP_H = 3 h): a pallet of
+fruit is a large thermal mass, so a short spike of the air barely moves it.
+
 Supply air leaves the coil colder than the return air by up to COIL_DELTA_C at full cooling;
 sensors add Gaussian noise (sigma 0.05 °C) and report at 0.01 °C resolution.
 """
@@ -47,6 +51,9 @@ SENSOR_SIGMA_C = 0.05
 FAN_KW = 0.8
 COMPRESSOR_KW = 4.5
 HEATER_KW = 3.0
+TAU_PULP_H = 3.0
+PROBE_OFFSETS_C = (0.0, 0.04, 0.08)
+PULP_SIGMA_C = 0.02
 MAX_STEP_H = 1 / 60  # integrate in steps of at most a minute
 
 ALARM_POWER_FAILURE = 1
@@ -85,11 +92,27 @@ class ReeferUnit:
     supply_sensor: Sensor = field(default_factory=Sensor)
     cooling_c_per_h: float = 0.0
     air_offset_c: float = 0.0
+    pulp_c: list[float] = field(default_factory=list)
 
     @classmethod
     def at_setpoint(cls, cargo: Cargo, setpoint_c: float, phase_h: float = 0.0) -> ReeferUnit:
         """A unit in steady state, ``phase_h`` hours into its defrost cycle."""
-        return cls(cargo=cargo, setpoint_c=setpoint_c, box_c=setpoint_c, since_defrost_h=phase_h)
+        pulp = [setpoint_c + o for o in PROBE_OFFSETS_C] if cargo is Cargo.COLD_TREATMENT else []
+        return cls(
+            cargo=cargo,
+            setpoint_c=setpoint_c,
+            box_c=setpoint_c,
+            since_defrost_h=phase_h,
+            pulp_c=pulp,
+        )
+
+    @property
+    def treatment(self) -> bool:
+        return bool(self.pulp_c)
+
+    def pulp_readings(self, rng: random.Random) -> list[float]:
+        """What the pulp probes read now."""
+        return [p + rng.gauss(0.0, PULP_SIGMA_C) for p in self.pulp_c]
 
     @property
     def compressor(self) -> Compressor:
@@ -131,6 +154,11 @@ class ReeferUnit:
                 cooling = min(max(wanted, 0.0), MAX_COOLING_C_PER_H * self.health)
         self.cooling_c_per_h = cooling
         self.box_c += (leak + door + heat - cooling) * h
+        lag = min(1.0, h / TAU_PULP_H)
+        self.pulp_c = [
+            p + (self.box_c + o - p) * lag
+            for p, o in zip(self.pulp_c, PROBE_OFFSETS_C, strict=False)
+        ]
         target = ambient_c - self.box_c if self.door_open else 0.0
         self.air_offset_c += (target - self.air_offset_c) * min(1.0, h / TAU_DOOR_AIR_H)
 

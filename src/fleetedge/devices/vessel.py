@@ -111,6 +111,8 @@ class VesselSimulator:
         self._faults = random.Random(f"{seed}/{vessel_id}/faults")
         self._power_until: list[datetime | None] = [None] * containers
         self._door_until: list[datetime | None] = [None] * containers
+        self._repair_at: list[datetime | None] = [None] * containers
+        self._probe_silent_until: list[datetime | None] = [None] * containers
         self._by_id = {e.container_id: i for i, e in enumerate(self.entries)}
         self._script_next = 0
         self._replays: dict[int, list[tuple[str, CommandAction, Params]]] = defaultdict(list)
@@ -221,6 +223,11 @@ class VesselSimulator:
             self._door_until[index] = now + (duration or timedelta(minutes=10))
         elif kind is FaultKind.COMPRESSOR_FAILURE:
             unit.health = 0.0
+            self._repair_at[index] = now + duration if duration else None
+        elif kind is FaultKind.DEFROST:
+            controls.apply(unit, CommandAction.DEFROST, {})
+        elif kind is FaultKind.PROBE_SILENT:
+            self._probe_silent_until[index] = now + (duration or timedelta(hours=1))
         elif kind is FaultKind.COMPRESSOR_DEGRADATION:
             unit.degrade_per_h = value if value is not None else 0.1
         elif kind is FaultKind.SENSOR_DRIFT:
@@ -239,6 +246,13 @@ class VesselSimulator:
         if door is not None and now >= door:
             self.units[i].door_open = False
             self._door_until[i] = None
+        repair = self._repair_at[i]
+        if repair is not None and now >= repair:
+            self.units[i].health = 1.0
+            self._repair_at[i] = None
+        silent = self._probe_silent_until[i]
+        if silent is not None and now >= silent:
+            self._probe_silent_until[i] = None
 
     def _random_faults(self, now: datetime, dt_h: float) -> None:
         r, days = self.rates, dt_h / 24
@@ -289,6 +303,9 @@ class VesselSimulator:
         if unit.door_open:
             humidity = 80.0 + rng.gauss(0, 2)
         co2 = (0.6 if entry.cargo is Cargo.BANANAS else 0.04) + abs(rng.gauss(0, 0.02))
+        pulp: list[float | None] = list(unit.pulp_readings(rng))
+        if pulp and self._probe_silent_until[self._by_id[entry.container_id]] is not None:
+            pulp[0] = None  # a silent probe: the recorder logs no value for it
         return ReeferReading(
             vessel_id=self.vessel_id,
             event_id=uuid.UUID(int=rng.getrandbits(128), version=4),
@@ -312,4 +329,6 @@ class VesselSimulator:
             alarm_codes=unit.alarm_codes(),
             lat=lat,
             lon=lon,
+            pulp_c=tuple(pulp),
+            treatment=unit.treatment,
         )

@@ -69,6 +69,7 @@ def rebuild_windows(
                 container_id=container,
                 window_start=period,
                 config=config,
+                resent=True,
             )
         )
     return out

@@ -8,7 +8,11 @@ The stream processor keeps one state per (container, window) in its store and ca
   (event time, seq), never by arrival, so late and out-of-order readings change nothing;
 - duplicate-proof: a (container, seq) already counted leaves the state as it was;
 - time-accounting by the nominal reading interval: each reading stands for
-  ``reading_interval`` seconds of its state (out of range, door open, defrost, power off).
+  ``reading_interval`` seconds of its state (out of range, door open, defrost, power off),
+  starting at its event time;
+- placed: each condition also sets the bit of the reading's slot in a mask (one bit per
+  ``slot_s`` seconds of the window), and so does each pulp probe that gave a value, so the shore
+  can place episodes and probe silences to the reading without the raw readings.
 
 A window's ``seq`` counts window periods since 2020-01-01 (``1 + start // size``), so it is the
 same on every run and a jump in it means periods in which the container said nothing.
@@ -50,6 +54,17 @@ class WindowConfig:
     def window_seq(self, window_start: datetime) -> int:
         return 1 + (window_start - EPOCH) // self.size
 
+    @property
+    def slot_s(self) -> int:
+        """Seconds per mask bit: the reading interval, or coarser so a window fits 63 bits."""
+        size = int(self.size.total_seconds())
+        return max(int(self.reading_interval.total_seconds()), -(-size // 63), 1)
+
+    def slot_bit(self, when: datetime) -> int:
+        """The mask bit of the slot ``when`` falls in, within its window."""
+        start, _ = self.bounds(when)
+        return 1 << int((when - start).total_seconds() // self.slot_s)
+
 
 def out_of_range(reading: ReeferReading) -> bool:
     """Return air outside the cargo's band around its setpoint, defrost excepted."""
@@ -65,6 +80,7 @@ def _latest_key(reading: ReeferReading) -> list[int]:
 def start(reading: ReeferReading, config: WindowConfig) -> State:
     """The state of a window holding just ``reading``."""
     interval = int(config.reading_interval.total_seconds())
+    bit = config.slot_bit(reading.event_time)
     return {
         "count": 1,
         "ranges": [[reading.seq, reading.seq]],
@@ -80,7 +96,29 @@ def start(reading: ReeferReading, config: WindowConfig) -> State:
         "door_s": interval if reading.door_open else 0,
         "defrost_s": interval if reading.defrost else 0,
         "power_off_s": 0 if reading.power_on else interval,
+        "masks": [
+            bit if out_of_range(reading) else 0,
+            bit if reading.door_open else 0,
+            bit if reading.defrost else 0,
+            0 if reading.power_on else bit,
+            bit,
+        ],
+        "pulp": [[p, bit if p is not None else 0] for p in reading.pulp_c],
+        "treatment": reading.treatment,
     }
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _pulp(held: list[list[Any]], new: list[list[Any]]) -> list[list[Any]]:
+    """Per probe: the higher value and the union of slots (a probe missing on one side: none)."""
+    width = max(len(held), len(new))
+    pad = [None, 0]
+    held = held + [pad] * (width - len(held))
+    new = new + [pad] * (width - len(new))
+    return [[_max(a[0], b[0]), a[1] | b[1]] for a, b in zip(held, new, strict=True)]
 
 
 def _insert(ranges: list[list[int]], seq: int) -> list[list[int]] | None:
@@ -119,6 +157,11 @@ def add(state: State, reading: ReeferReading, config: WindowConfig) -> State:
     new["power_sum"] = round(state["power_sum"] + reading.power_kw, 2)
     for key in ("oor_s", "door_s", "defrost_s", "power_off_s"):
         new[key] = state[key] + one[key]
+    # States written before the masks and probes (the changelog's older entries) lack them.
+    masks = state.get("masks", [0] * len(one["masks"]))
+    new["masks"] = [a | b for a, b in zip(masks, one["masks"], strict=True)]
+    new["pulp"] = _pulp(state.get("pulp", []), one["pulp"])
+    new["treatment"] = state.get("treatment", False) or one["treatment"]
     if one["latest"] > state["latest"]:
         for key in ("latest", "cargo", "setpoint_c", "lat", "lon"):
             new[key] = one[key]
@@ -126,7 +169,13 @@ def add(state: State, reading: ReeferReading, config: WindowConfig) -> State:
 
 
 def finish(
-    state: State, *, vessel_id: str, container_id: str, window_start: datetime, config: WindowConfig
+    state: State,
+    *,
+    vessel_id: str,
+    container_id: str,
+    window_start: datetime,
+    config: WindowConfig,
+    resent: bool = False,
 ) -> ContainerWindow:
     """The closed window's aggregate event (its id is derived, so a replay yields the same)."""
     first, last = state["ranges"][0][0], state["ranges"][-1][1]
@@ -136,6 +185,8 @@ def finish(
     )
     count = state["count"]
     seq = config.window_seq(window_start)
+    oor, door, defrost, off, seen = state.get("masks", [0] * 5)
+    pulp = state.get("pulp", [])
     return ContainerWindow(
         event_id=_window_id(container_id, seq, config),
         vessel_id=vessel_id,
@@ -163,6 +214,16 @@ def finish(
         seconds_power_off=state["power_off_s"],
         lat=state["lat"],
         lon=state["lon"],
+        slot_s=config.slot_s,
+        out_of_range_slots=oor,
+        door_open_slots=door,
+        defrost_slots=defrost,
+        power_off_slots=off,
+        reading_slots=seen,
+        pulp_max_c=tuple(p[0] for p in pulp),
+        pulp_slots=tuple(p[1] for p in pulp),
+        treatment=state.get("treatment", False),
+        resent=resent,
     )
 
 

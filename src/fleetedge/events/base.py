@@ -14,9 +14,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Self
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,10 @@ class Event(BaseModel):
     KIND: ClassVar[str]
     TYPE_ID: ClassVar[int]
     VERSION: ClassVar[int]
+    SINCE: ClassVar[dict[str, int]] = {}
+    """Fields added after version 1, with the version that added them. A document of an older
+    version omits them (it is written that way, so a consumer of that version still reads it),
+    and the binary layout of a version holds only its own fields, in declaration order."""
 
     kind: str
     schema_version: int
@@ -70,6 +82,30 @@ class Event(BaseModel):
     vessel_id: VesselId
     event_time: UtcTime
     seq: Seq
+
+    @model_validator(mode="after")
+    def _fields_of_its_version(self) -> Self:
+        for name, since in self.SINCE.items():
+            default = type(self).model_fields[name].get_default(call_default_factory=True)
+            if self.schema_version < since and getattr(self, name) != default:
+                raise ValueError(
+                    f"{name} came with schema_version {since}; this is {self.schema_version}"
+                )
+        return self
+
+    @classmethod
+    def reads(cls, version: object) -> bool:
+        """Whether this code reads documents of ``version`` (every one up to the current)."""
+        return (
+            isinstance(version, int)
+            and not isinstance(version, bool)
+            and (1 <= version <= cls.VERSION)
+        )
+
+    @classmethod
+    def newer_than(cls, version: int) -> set[str]:
+        """The fields a document of ``version`` leaves out."""
+        return {name for name, since in cls.SINCE.items() if since > version}
 
     @property
     def source(self) -> str:

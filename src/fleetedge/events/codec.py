@@ -87,7 +87,7 @@ class JsonCodec:
     name = "json"
 
     def encode(self, event: Event) -> bytes:
-        return event.model_dump_json().encode()
+        return event.model_dump_json(exclude=type(event).newer_than(event.schema_version)).encode()
 
     def decode(self, data: bytes) -> Event:
         try:
@@ -97,16 +97,19 @@ class JsonCodec:
         if not isinstance(raw, dict):
             raise DecodeError(f"a JSON {type(raw).__name__}, not an event object")
         cls = _class_for_kind(raw.get("kind"))
-        if raw.get("schema_version") != cls.VERSION:
-            raise UnsupportedVersion(
-                f"{cls.KIND} schema_version {raw.get('schema_version')!r}; this code reads "
-                f"{cls.VERSION}",
-                field="schema_version",
-            )
+        _check_version(cls, raw.get("schema_version"))
         try:
             return cls.model_validate_json(data)
         except ValidationError as exc:
             raise _schema_violation(exc, cls.KIND) from exc
+
+
+def _check_version(cls: type[Event], version: object) -> None:
+    if not cls.reads(version):
+        raise UnsupportedVersion(
+            f"{cls.KIND} schema_version {version!r}; this code reads 1 to {cls.VERSION}",
+            field="schema_version",
+        )
 
 
 def _class_for_kind(kind: object) -> type[Event]:
@@ -175,11 +178,13 @@ def _from_wire(value: Any, annotation: Any) -> Any:
     return value
 
 
-def _wire_fields(cls: type[Event]) -> list[tuple[str, Any]]:
+def _wire_fields(cls: type[Event], version: int) -> list[tuple[str, Any]]:
+    """The fields of ``cls``'s binary layout at ``version``."""
+    left_out = cls.newer_than(version)
     return [
         (name, info.annotation)
         for name, info in cls.model_fields.items()
-        if name not in _HEADER_FIELDS
+        if name not in _HEADER_FIELDS and name not in left_out
     ]
 
 
@@ -189,9 +194,9 @@ class BinaryCodec:
     name = "binary"
 
     def encode(self, event: Event) -> bytes:
-        cls = type(event)
-        values = [_to_wire(getattr(event, n), a) for n, a in _wire_fields(cls)]
-        packed: bytes = msgpack.packb([cls.TYPE_ID, cls.VERSION, *values], use_bin_type=True)
+        cls, version = type(event), event.schema_version
+        values = [_to_wire(getattr(event, n), a) for n, a in _wire_fields(cls, version)]
+        packed: bytes = msgpack.packb([cls.TYPE_ID, version, *values], use_bin_type=True)
         return packed
 
     def decode(self, data: bytes) -> Event:
@@ -206,18 +211,15 @@ class BinaryCodec:
         cls = BY_TYPE_ID.get(type_id) if isinstance(type_id, int) else None
         if cls is None:
             raise UnknownEventType(f"unknown binary event type {type_id!r}", field="kind")
-        if version != cls.VERSION:
-            raise UnsupportedVersion(
-                f"{cls.KIND} schema_version {version!r}; this code reads {cls.VERSION}",
-                field="schema_version",
-            )
-        fields = _wire_fields(cls)
+        _check_version(cls, version)
+        fields = _wire_fields(cls, version)
         if len(values) != len(fields):
             raise SchemaViolation(
                 f"{cls.KIND}: {len(values)} binary fields, the contract has {len(fields)}"
             )
         try:
             data_dict = {n: _from_wire(v, a) for (n, a), v in zip(fields, values, strict=True)}
+            data_dict["schema_version"] = version
         except (TypeError, ValueError, IndexError) as exc:
             raise SchemaViolation(f"{cls.KIND}: a binary field has the wrong type ({exc})") from exc
         return validate_as(cls, data_dict)

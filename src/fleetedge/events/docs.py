@@ -40,8 +40,9 @@ def json_schema(cls: type[Event]) -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://fleetedge.dev/schemas/{schema_file(cls)}"
     schema["additionalProperties"] = False
-    # Everything the serializer always writes is required, defaults included.
-    schema["required"] = list(cls.model_fields)
+    # Everything the serializer always writes is required, defaults included; fields newer
+    # than version 1 are left out of a document of an older version.
+    schema["required"] = [name for name in cls.model_fields if name not in cls.SINCE]
     return schema
 
 

@@ -40,7 +40,10 @@ TABLES: dict[str, tuple[str, str]] = {
             "supply_mean_c DOUBLE PRECISION, return_min_c DOUBLE PRECISION, "
             "return_max_c DOUBLE PRECISION, return_mean_c DOUBLE PRECISION, "
             "mean_power_kw DOUBLE PRECISION, seconds_out_of_range BIGINT, "
-            "seconds_door_open BIGINT, seconds_defrost BIGINT, seconds_power_off BIGINT"
+            "seconds_door_open BIGINT, seconds_defrost BIGINT, seconds_power_off BIGINT, "
+            "slot_s BIGINT, out_of_range_slots BIGINT, door_open_slots BIGINT, "
+            "defrost_slots BIGINT, power_off_slots BIGINT, reading_slots BIGINT, pulp TEXT, "
+            "treatment BIGINT, resent BIGINT, sent_at TEXT, received_at TEXT"
         ),
         "container_id, seq",
     ),

@@ -89,6 +89,12 @@ _HISTORY = (
     "return_max_c", "return_mean_c", "mean_power_kw", "seconds_out_of_range",
     "seconds_door_open", "seconds_defrost", "seconds_power_off",
 )  # fmt: skip
+# Version 2's fields (a version 1 window has their defaults); ``pulp`` is JSON of
+# [[max, slots], ...] per probe, booleans are 0/1.
+_HISTORY_V2 = (
+    "slot_s", "out_of_range_slots", "door_open_slots", "defrost_slots", "power_off_slots",
+    "reading_slots", "pulp", "treatment", "resent", "sent_at", "received_at",
+)  # fmt: skip
 # A window's fields in column order (itemgetter builds the row in C: a replay decodes every
 # window); the columns named differently from the window's fields are renamed here.
 _RENAMED = {"window_seq": "seq", "readings": "count"}
@@ -107,15 +113,27 @@ def _window_shapes(gen: int) -> tuple[Shape, Shape]:
         f"excluded.window_seq > {containers}.window_seq",
         (2,),
     )
-    history = _insert_once(table(gen, "container_windows"), _HISTORY, "container_id, seq")
+    history = _insert_once(
+        table(gen, "container_windows"), (*_HISTORY, *_HISTORY_V2), "container_id, seq"
+    )
     return latest, history
+
+
+def _pulp(maxima: Any, slots: Any) -> str | None:
+    return _text([[m, s] for m, s in zip(maxima, slots, strict=True)]) if maxima else None
 
 
 def _window(gen: int, w: Doc) -> list[Statement]:
     latest, history = _window_shapes(gen)
+    v2 = (
+        w.get("slot_s", 60), w.get("out_of_range_slots", 0), w.get("door_open_slots", 0),
+        w.get("defrost_slots", 0), w.get("power_off_slots", 0), w.get("reading_slots", 0),
+        _pulp(w.get("pulp_max_c", ()), w.get("pulp_slots", ())), int(w.get("treatment", False)),
+        int(w.get("resent", False)), w.get("sent_at"), w.get("received_at"),
+    )  # fmt: skip
     return [
         (latest, (*_latest_head(w), container_state(w), *_latest_tail(w))),
-        (history, _history(w)),
+        (history, (*_history(w), *v2)),
     ]
 
 
@@ -277,6 +295,18 @@ class _Window(msgspec.Struct):
     cargo: str
     lat: float
     lon: float
+    slot_s: int = 60
+    out_of_range_slots: int = 0
+    door_open_slots: int = 0
+    defrost_slots: int = 0
+    power_off_slots: int = 0
+    reading_slots: int = 0
+    pulp_max_c: list[float | None] = msgspec.field(default_factory=list)
+    pulp_slots: list[int] = msgspec.field(default_factory=list)
+    treatment: bool = False
+    resent: bool = False
+    sent_at: str | None = None
+    received_at: str | None = None
 
 
 _decode_windows = msgspec.json.Decoder(_Window).decode_lines
@@ -311,7 +341,26 @@ def _windows(gen: int, values: list[bytes]) -> list[tuple[Shape, list[tuple[Any,
                 for w in docs
             ],
         ),
-        (history, [_astuple(w)[:width] for w in docs]),
+        (
+            history,
+            [
+                (
+                    *_astuple(w)[:width],
+                    w.slot_s,
+                    w.out_of_range_slots,
+                    w.door_open_slots,
+                    w.defrost_slots,
+                    w.power_off_slots,
+                    w.reading_slots,
+                    _pulp(w.pulp_max_c, w.pulp_slots),
+                    int(w.treatment),
+                    int(w.resent),
+                    w.sent_at,
+                    w.received_at,
+                )
+                for w in docs
+            ],
+        ),
     ]
 
 

@@ -49,10 +49,10 @@ def admit(topic: str, value: bytes | None) -> dict[str, Any]:
     cls = CARRIES[topic]
     if doc.get("kind") != cls.KIND:
         raise WrongTopic(f"{doc.get('kind')!r} on {topic}, which carries {cls.KIND}", field="kind")
-    if doc.get("schema_version") != cls.VERSION:
+    if not cls.reads(doc.get("schema_version")):
         raise UnsupportedVersion(
             f"{cls.KIND} schema_version {doc.get('schema_version')!r}; this code reads "
-            f"{cls.VERSION}",
+            f"1 to {cls.VERSION}",
             field="schema_version",
         )
     validate_as(cls, doc)

@@ -27,8 +27,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import (
+    TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    KafkaError,
+    Message,
+    Producer,
+    TopicPartition,
+)
 from prometheus_client import Counter
 
 from fleetedge.events import JSON, DeadLetter, Event, EventError, decode
@@ -106,6 +114,21 @@ def check(topic: str, value: bytes | None) -> tuple[Route, Event]:
             field="vessel_id",
         )
     return route, event
+
+
+def stamped(window: ContainerWindow, msg: Message) -> ContainerWindow:
+    """The window with when the vessel wrote it (the record's time, which the link keeps) and
+    when the shore took it in: what a compliance report calls late. Written as the current
+    version whatever the vessel sent."""
+    kind, ms = msg.timestamp()
+    sent = datetime.fromtimestamp(ms // 1000, UTC) if kind != TIMESTAMP_NOT_AVAILABLE else None
+    return window.model_copy(
+        update={
+            "schema_version": ContainerWindow.VERSION,
+            "sent_at": sent,
+            "received_at": datetime.now(UTC).replace(microsecond=0),
+        }
+    )
 
 
 def dead_letter(msg: Message, rejected: Rejected) -> DeadLetter:
@@ -245,6 +268,8 @@ class Normalizer:
                 extra={"topic": msg.topic(), "offset": msg.offset(), "reason": rejected.reason},
             )
             return
+        if isinstance(event, ContainerWindow):
+            event = stamped(event, msg)
         self._producer.produce(
             route.target.name,
             key=route.key(event).encode(),
