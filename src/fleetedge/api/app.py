@@ -46,6 +46,7 @@ from fleetedge.api.models import (
 from fleetedge.api.operations import Operations
 from fleetedge.api.params import Credentials, VesselId
 from fleetedge.api.reader import ReadModel
+from fleetedge.api.reports import report_routes
 from fleetedge.exceptions import FleetEdgeError
 from fleetedge.fleet.exceptions import ServiceNotFoundError
 from fleetedge.security.tokens import TokenBook
@@ -220,6 +221,7 @@ def create_app(
         return Accepted(done="rebuild started")
 
     app.include_router(command_routes(reader, operations, tokens, writes))
+    app.include_router(report_routes(reader))
 
     @app.post("/api/commands/backfill", tags=["operations"], **writes)
     def backfill(body: BackfillRequest) -> Accepted:

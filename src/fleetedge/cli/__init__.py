@@ -21,6 +21,7 @@ from fleetedge.cli import (
     ingest_cmd,
     link_cmd,
     replay_cmd,
+    report_cmd,
     runtime_cmd,
     security_cmd,
     shore_cmd,
@@ -44,6 +45,7 @@ app.add_typer(replay_cmd.app, name="replay")
 app.add_typer(api_cmd.app, name="api")
 app.add_typer(chaos_cmd.app, name="chaos")
 app.add_typer(command_cmd.app, name="command")
+app.add_typer(report_cmd.app, name="report")
 app.add_typer(security_cmd.app, name="security")
 app.add_typer(vessel_cmd.app, name="vessel")
 app.command("simulate")(simulate_cmd.simulate)

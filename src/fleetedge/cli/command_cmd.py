@@ -1,60 +1,23 @@
 """``fleet command``: order a reefer through the fleet's API, and follow the orders.
 
-Both go through the running fleet's API (its URL from the fleet plan, the operator token from
-``api-token``), so the CLI gets the same checks, rate limit and audit as the dashboard.
+Both go through the running fleet's API (:mod:`fleetedge.cli._api`), so the CLI gets the
+same checks, rate limit and audit as the dashboard.
 """
 
 from __future__ import annotations
 
-import json
-import urllib.error
 import urllib.parse
-import urllib.request
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from fleetedge.cli._common import console, fails_cleanly, out, settings
+from fleetedge.cli._api import call
+from fleetedge.cli._common import console, fails_cleanly, out
 from fleetedge.devices.faults import parse_duration
-from fleetedge.exceptions import FleetEdgeError
-from fleetedge.fleet.spec import FleetPlan
-from fleetedge.fleet.state import plan_path, token_path
 
 app = typer.Typer(help="Send reefer commands (setpoint, defrost, PTI) and follow them.")
 ACTIONS = {"set-setpoint": "set_setpoint", "defrost": "defrost", "pti": "pre_trip_inspection"}
-
-
-class CommandFailed(FleetEdgeError):
-    """The API refused or could not take the command."""
-
-
-def _api() -> tuple[str, dict[str, str]]:
-    home = settings().home
-    path = plan_path(home)
-    if not path.exists():
-        raise CommandFailed("no fleet here", hint="start one with `fleet up`")
-    token = token_path(home).read_text().strip() if token_path(home).exists() else ""
-    return FleetPlan.load(path).api_url, {"Authorization": f"Bearer {token}"}
-
-
-def _call(path: str, body: dict[str, Any] | None = None) -> Any:
-    """GET ``path`` (with its query), or POST ``body`` as JSON; the answer's JSON."""
-    url, headers = _api()
-    data = None if body is None else json.dumps(body).encode()
-    if data is not None:
-        headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url + path, data=data, headers=headers)  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310 - the plan's URL
-            return json.loads(reply.read())
-    except urllib.error.HTTPError as exc:
-        detail = json.loads(exc.read() or b"{}").get("detail", exc.reason)
-        if isinstance(detail, list):  # validation: name each field
-            detail = "; ".join(f"{d['loc'][-1]}: {d['msg']}" for d in detail)
-        raise CommandFailed(f"refused ({exc.code}): {detail}") from exc
-    except OSError as exc:
-        raise CommandFailed(f"the API at {url} did not answer: {exc}") from exc
 
 
 @app.command("send")
@@ -76,7 +39,7 @@ def send(
         "setpoint_c": setpoint,
         "ttl_s": int(parse_duration(ttl).total_seconds()),
     }
-    sent = _call("/api/commands", body)
+    sent = call("/api/commands", body)
     out.print(f"{sent['command_id']} {sent['status']} (expires {sent['expires_at']})")
 
 
@@ -93,7 +56,7 @@ def list_commands(
         params["vessel"] = vessel
     if container:
         params["container"] = container
-    found = _call("/api/commands?" + urllib.parse.urlencode(params))
+    found = call("/api/commands?" + urllib.parse.urlencode(params))
     table = Table("command", "container", "action", "status", "steps")
     for c in found:
         steps = ", ".join(

@@ -154,8 +154,15 @@ function renderVessel(v, containers) {
       onclick: () => { state.container = c.container_id; refresh(); } })));
 }
 
+function setReportLinks(id) {
+  const schedule = $("#report-schedule").value;
+  const base = `/api/containers/${encodeURIComponent(id)}/report?` + (schedule ? `schedule=${encodeURIComponent(schedule)}&` : "");
+  for (const format of ["pdf", "csv", "json"]) $(`#report-${format}`).href = `${base}format=${format}`;
+}
+
 function renderChart(id, windows) {
   $("#chart-panel").hidden = false;
+  setReportLinks(id);
   $("#chart-title").textContent = `${id}: supply air, ${windows.length} windows`;
   const svg = $("#chart"), W = 800, H = 260, L = 48, R = 10, T = 12, B = 28;
   if (!windows.length) { svg.replaceChildren(el("text", { x: 20, y: 30 }, "no windows yet")); return; }
@@ -204,6 +211,7 @@ async function refresh() {
     } else {
       const containers = await getJSON(`/api/vessels/${state.vessel}/containers`);
       renderVessel(vessels.find((v) => v.vessel_id === state.vessel), containers);
+      $("#summary-link").href = `/api/reports/summary?format=html&vessel=${encodeURIComponent(state.vessel)}`;
       if (state.container) {
         const id = encodeURIComponent(state.container);
         const [history, commands] = await Promise.all([
@@ -234,6 +242,7 @@ function drawGraticule() {
   for (let lat = 30; lat < 180; lat += 30) g.append(el("line", { x1: 0, y1: lat, x2: 360, y2: lat }));
 }
 
+$("#report-schedule").addEventListener("change", () => { if (state.container) setReportLinks(state.container); });
 $("#command-form").addEventListener("submit", (e) => { e.preventDefault(); sendCommand("set_setpoint"); });
 for (const b of document.querySelectorAll("#command-form button[type=button]")) {
   b.addEventListener("click", () => sendCommand(b.dataset.command));
