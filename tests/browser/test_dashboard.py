@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from pypdf import PdfReader
 
 from fleetedge.devices import FaultRates, manifest
 from tests.support.running_fleet import ARTIFACTS, RunningFleet, wait_for
@@ -160,3 +161,32 @@ def test_the_container_view_sends_a_command_and_shows_its_lifecycle_without_a_re
     assert commands[0]["command_id"] == sent.get_attribute("data-command-id")
     assert commands[0]["status"] == "applied"
     page.screenshot(path=str(SHOTS / "container-command.png"), full_page=True)
+
+
+def test_the_report_link_downloads_the_containers_pdf(
+    page: Page, running_fleet: RunningFleet
+) -> None:
+    """The operator opens a cold-treated reefer, picks T107-a and clicks "PDF": the browser
+    downloads the report, which opens and names the container and its verdict."""
+    vessel = running_fleet.plan.vessels[1]
+    container = wait_for(
+        lambda: next(
+            (c["container_id"] for c in running_fleet.get(f"/api/vessels/{vessel}/containers")
+             if c["cargo"] == "cold_treatment"),
+            None,
+        ),
+        240,
+        "a cold-treated reefer ashore",
+    )  # fmt: skip
+    page.goto(f"{running_fleet.url}/#/vessel/{vessel}")
+    page.locator(f"#containers .cell[data-container='{container}']").click()
+    expect(page.locator("#report-pdf")).to_be_visible(timeout=30_000)
+    page.locator("#report-schedule").select_option("T107-a")
+    with page.expect_download(timeout=120_000) as download:
+        page.locator("#report-pdf").click()
+    path = download.value.path()
+    assert download.value.suggested_filename == f"report-{container}.pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(path).pages)
+    assert f"Cold-chain report: container {container}" in text
+    assert "Verdict against T107-a:" in text
+    page.screenshot(path=str(SHOTS / "container-report.png"), full_page=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +37,12 @@ class RunningFleet:
         return self.plan.api_url
 
     def get(self, path: str) -> Any:
-        with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:  # noqa: S310
-            return json.loads(response.read())
+        try:
+            with urllib.request.urlopen(f"{self.url}{path}", timeout=30) as response:  # noqa: S310
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            exc.close()  # its socket, or a caller that asks again leaks it
+            raise
 
     def snapshot(self) -> Snapshot:
         snap = Snapshot.load(snapshot_path(self.home))

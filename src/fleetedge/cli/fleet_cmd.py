@@ -168,7 +168,8 @@ def _voyage_start(cfg: RuntimeSettings, names: list[str]) -> datetime:
         previous = FleetPlan.load(path)
         if [*previous.vessels, previous.shore] == names:
             return datetime.fromisoformat(previous.started_at)
-    return datetime.now(UTC).replace(microsecond=0)
+    # On the minute, as a reefer's recorder stamps its readings at exact intervals.
+    return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
 def _wait_healthy(supervisor: ProcessSupervisor, stage: str) -> None:

@@ -52,7 +52,11 @@ def simulate(
     """Produce a vessel's reefer readings with an idempotent acks=all producer."""
     if encoding not in CODECS:
         raise typer.BadParameter(f"encoding must be one of {', '.join(CODECS)}")
-    began = datetime.fromisoformat(start) if start else datetime.now(UTC).replace(microsecond=0)
+    began = (
+        datetime.fromisoformat(start)
+        if start
+        else datetime.now(UTC).replace(second=0, microsecond=0)
+    )
     if resume and start is None:
         raise typer.BadParameter("--resume needs the --start of the run it resumes")
     if began.tzinfo is None:

@@ -156,6 +156,8 @@ def _point(w: record.Window, late_after: timedelta) -> Point:
         pulp_max_c=[p.max_c for p in w.probes],
         late=w.lag is not None and w.lag > late_after,
         backfilled=w.resent,
+        sent_at=w.sent_at,
+        received_at=w.received_at,
     )
 
 

@@ -60,6 +60,8 @@ class Point(_Model):
     pulp_max_c: list[float | None]
     late: bool
     backfilled: bool
+    sent_at: datetime | None
+    received_at: datetime | None
 
 
 class Report(_Model):

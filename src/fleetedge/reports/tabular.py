@@ -39,6 +39,8 @@ def to_csv(report: Report, table: str = "windows") -> bytes:
                 *(f"pulp_{i + 1}_max_c" for i in range(probes)),
                 "late",
                 "backfilled",
+                "sent_at",
+                "received_at",
             ]
         )
         for p in report.series:
@@ -59,6 +61,8 @@ def to_csv(report: Report, table: str = "windows") -> bytes:
                     *("" if v is None else v for v in pulp),
                     int(p.late),
                     int(p.backfilled),
+                    p.sent_at.isoformat() if p.sent_at else "",
+                    p.received_at.isoformat() if p.received_at else "",
                 ]
             )
     else:

@@ -2,7 +2,9 @@
 
 A window carries, per condition, a mask with one bit per slot (``slot_s`` seconds, the reading
 interval) in which a reading showed it. A set bit stands for its slot, ``[start, start +
-slot_s)``: a reading stands for the interval that starts at it, as the edge counts time. Runs of
+slot_s)``: a reading stands for the interval that starts at it, as the edge counts time. A
+recorder that stamps at exact intervals (on the minute) is placed exactly; readings between
+slot boundaries are placed at the start of their slot. Runs of
 set bits, joined across windows that follow each other, are the episodes. A window of the
 first contract version has no masks: its seconds are placed at its start (``placed`` false).
 
