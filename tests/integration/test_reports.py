@@ -323,3 +323,25 @@ def test_a_year_of_windows_finishes_and_more_is_refused_clearly(tmp_path: Path) 
         container_report(model, "YEAR0000001")
     assert refused.value.field == "to"
     model.close()
+
+
+def test_readings_the_shore_lacks_make_a_verdict_incomplete_not_failed(
+    sailed: Voyage, tmp_path: Path
+) -> None:
+    """Two hours of the held box's windows never reach the shore: the count cannot be checked
+    across them, so the verdict waits for them instead of failing the fruit."""
+    lost = (T0 + timedelta(days=6), T0 + timedelta(days=6, hours=2))
+    dropped = {
+        (w.container_id, w.seq)
+        for w in sailed.windows
+        if w.container_id == HELD and lost[0] <= w.window_start < lost[1]
+    }
+    voyage.project(tmp_path / "fleet.db", sailed.windows, dropped=dropped)
+    db = ReadModel(f"sqlite:///{tmp_path / 'fleet.db'}")
+    report = container_report(db, HELD, schedule_name="T107-a")
+    db.close()
+    assert [(g.kind, g.start, g.end) for g in report.gaps] == [("missing", *lost)]
+    assert report.verdict is not None
+    assert report.verdict.status == "incomplete"
+    assert report.verdict.reasons[0].startswith("readings of 2026-11-07 23:59-")
+    assert "not ashore yet" in report.verdict.reasons[0]

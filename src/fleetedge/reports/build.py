@@ -199,15 +199,15 @@ def summary(
         status = None
         excursions = 0
         if oor or (chosen is not None and treated):
-            report = container_report(
-                db,
-                container_id,
-                start=start,
-                end=end,
-                schedule_name=schedule_name if treated else None,
-            )
-            excursions = sum(1 for e in report.events if e.kind == "excursion")
-            status = report.verdict.status if report.verdict else None
+            # Only what the row shows: the excursions, and the verdict of a treated box.
+            lo, hi = _range(db, container_id, start, end)
+            windows = record.windows(db, container_id, lo, hi)
+            excursions = len(timeline.episodes(windows, ("out_of_range",)))
+            if chosen is not None and treated:
+                missing = record.reading_gaps(db, container_id)
+                gaps = [g for g in timeline.gaps(windows, missing, LATE_AFTER)
+                        if g.kind == "missing"]  # fmt: skip
+                status = judge(windows, chosen, gaps).status
         if not oor and status in (None, "passed"):
             continue
         link = f"/api/containers/{container_id}/report?format=pdf"

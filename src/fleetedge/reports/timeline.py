@@ -79,10 +79,11 @@ def _joined(periods: Iterator[tuple[datetime, datetime, bool]]) -> list[list[obj
     return runs
 
 
-def episodes(windows: list[Window]) -> list[Span]:
+def episodes(windows: list[Window], conditions: tuple[str, ...] = tuple(CONDITIONS)) -> list[Span]:
     """Excursions, defrosts, power-off periods and door openings, in time order."""
     out: list[Span] = []
-    for condition, kind in CONDITIONS.items():
+    for condition in conditions:
+        kind = CONDITIONS[condition]
         runs = _joined(p for w in windows for p in _periods(w, condition))
         for begin, end, placed in runs:
             assert isinstance(begin, datetime)  # noqa: S101 - narrows the run's types
