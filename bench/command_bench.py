@@ -27,8 +27,8 @@ import urllib.request
 from pathlib import Path
 
 from bench.fleet_bench import baseline, bootstrap_of, first_window, fleet, get, pct, wait_online
-from fleetedge.fleet.spec import FleetPlan
-from fleetedge.fleet.state import plan_path, token_path
+from fleetedge.orchestration.spec import FleetPlan
+from fleetedge.orchestration.state import plan_path, token_path
 
 
 def post(url: str, token: str, body: dict[str, object]) -> dict[str, object]:

@@ -40,8 +40,8 @@ from confluent_kafka import Consumer, Producer
 
 from fleetedge.events import topics as t
 from fleetedge.events.codec import decode
-from fleetedge.fleet.spec import FleetPlan
-from fleetedge.fleet.state import fleet_dir, plan_path
+from fleetedge.orchestration.spec import FleetPlan
+from fleetedge.orchestration.state import fleet_dir, plan_path
 from fleetedge.runtime.health import create_topic
 
 

@@ -4,7 +4,22 @@ Each package keeps its own ``exceptions.py`` whose classes derive from :class:`F
 so a caller can catch one type for "anything FleetEdge refused to do"::
 
     FleetEdgeError
-    └── runtime.exceptions.RuntimeSetupError, ClusterError, ...   (see fleetedge.runtime.exceptions)
+    ├── events.EventError            a record that does not meet its contract
+    ├── runtime.RuntimeSetupError    Java, the jars, a cluster (also ClusterError, ...)
+    ├── security.SecurityError       the CA, credentials, ACLs, tokens
+    ├── devices.DeviceError          the simulator and the reefer controllers
+    ├── ingest.IngestError           the MQTT bridge
+    ├── link.LinkError               MirrorMaker 2, Connect and the link emulator
+    ├── edge.EdgeError               the edge processor
+    ├── shore.ShoreError             the normalizer, analytics and backfill ashore
+    ├── commands.CommandError        reefer commands
+    ├── reports.ReportError          compliance reports
+    ├── projections.ProjectionError  the read model
+    ├── api.ApiError                 the API
+    └── orchestration.FleetError     `fleet up`, the supervisor, chaos, the story, the check
+
+``retriable`` on a class says the same call may succeed later; :mod:`fleetedge.runtime.retry`
+sorts Kafka's own errors the same way, and services retry what is retriable.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from typing import Any
 
 import psutil
 
-from fleetedge.fleet.spec import FleetPlan
-from fleetedge.fleet.state import Snapshot, plan_path, snapshot_path, token_path
+from fleetedge.orchestration.spec import FleetPlan
+from fleetedge.orchestration.state import Snapshot, plan_path, snapshot_path, token_path
 from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, list_clusters
 from fleetedge.runtime.jvm import find_processes
 from fleetedge.settings import RuntimeSettings

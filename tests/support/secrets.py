@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from fleetedge.fleet.state import token_path
+from fleetedge.orchestration.state import token_path
 from fleetedge.security.store import security_dir
 
 # Files that exist to hold secrets (0600), and the places that are not logs or records.

@@ -20,10 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from fleetedge.api import ReadModel, create_app
+from fleetedge.api.exceptions import UnknownTarget
+from fleetedge.api.models import FleetProcesses
 from fleetedge.commands import CommandRequest
 from fleetedge.events import Command
 from fleetedge.events import topics as t
-from fleetedge.fleet.state import Snapshot
+from fleetedge.exceptions import FleetEdgeError
 from fleetedge.projections import ensure_projection
 from fleetedge.projections import rows as projection_rows
 from fleetedge.projections.sqlite import SqliteDatabase
@@ -46,12 +48,15 @@ class RecordedOperations:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
+        self.fail_with: FleetEdgeError | None = None
 
     def kill_broker(self, cluster: str, node: int) -> None:
         self.calls.append(("kill_broker", (cluster, node)))
 
     def kill_service(self, name: str) -> int:
         self.calls.append(("kill_service", name))
+        if name == "no-such-service":
+            raise UnknownTarget(f"no service named {name}", hint="see GET /api/processes")
         return 4242
 
     def cut_link(self, vessel: str) -> None:
@@ -69,10 +74,12 @@ class RecordedOperations:
 
     def backfill(self, vessel: str | None) -> int:
         self.calls.append(("backfill", vessel))
+        if self.fail_with is not None:
+            raise self.fail_with
         return 0
 
-    def snapshot(self) -> Snapshot | None:
-        return None
+    def processes(self) -> FleetProcesses:
+        return FleetProcesses(supervised=False, services=[], nodes=[])
 
     def issue(self, request: CommandRequest, params: dict[str, float | int | str]) -> Command:
         self.calls.append(("issue", (request, params)))
@@ -140,7 +147,10 @@ def test_reads_answer_from_the_read_model(client: TestClient) -> None:
     assert len(containers) == 8
     one = containers[0]["container_id"]
     history = client.get(f"/api/containers/{one}/history").json()
-    assert len(history) >= 6
+    # Two hours of readings make 8 quarter-hour periods; the 8th is still open (its grace
+    # outlasts the last reading), so 7 windows, each one once.
+    assert len(history) == 7
+    assert len({w["window_start"] for w in history}) == 7
     assert [w["window_start"] for w in history] == sorted(w["window_start"] for w in history)
     assert client.get(f"/api/containers/{one}").json()["vessel_id"] == "vessel-7"
     assert client.get("/api/containers/NOPE0000000").status_code == 404
@@ -219,3 +229,45 @@ def test_the_published_openapi_holds(app: FastAPI, tokens: dict[str, str]) -> No
         holds()
         checked.append(f"{operation.method.upper()} {operation.path}")
     assert len(checked) >= 15, checked
+
+
+class _BrokerBusy(FleetEdgeError):
+    retriable = True
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (_BrokerBusy("the shore's coordinator is loading"), 503),
+        (FleetEdgeError("the vessel's connector is refused"), 409),
+    ],
+)
+def test_a_retriable_error_is_503_with_retry_after_and_a_refusal_409(
+    client: TestClient,
+    operations: RecordedOperations,
+    tokens: dict[str, str],
+    error: FleetEdgeError,
+    code: int,
+) -> None:
+    operations.fail_with = error
+    try:
+        answer = client.post(
+            "/api/commands/backfill",
+            json={"vessel": "vessel-7"},
+            headers={"Authorization": f"Bearer {tokens['operator']}"},
+        )
+    finally:
+        operations.fail_with = None
+    assert answer.status_code == code
+    assert answer.json()["detail"] == error.message
+    assert ("retry-after" in answer.headers) is (code == 503)
+
+
+def test_an_unknown_service_is_404(client: TestClient, tokens: dict[str, str]) -> None:
+    answer = client.post(
+        "/api/chaos/kill-service",
+        json={"name": "no-such-service"},
+        headers={"Authorization": f"Bearer {tokens['operator']}"},
+    )
+    assert answer.status_code == 404
+    assert answer.json()["hint"] == "see GET /api/processes"

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import psutil
 
-from fleetedge.fleet.spec import ServiceSpec
-from fleetedge.fleet.state import Snapshot
-from fleetedge.fleet.supervisor import Backoff, ProcessSupervisor
+from fleetedge.orchestration.spec import ServiceSpec
+from fleetedge.orchestration.state import Snapshot
+from fleetedge.orchestration.supervisor import ProcessSupervisor
 from fleetedge.runtime.ports import free_ports
+from fleetedge.runtime.retry import Backoff
 
 
 def test_backoff_doubles_while_a_service_dies_young_and_resets_after() -> None:

@@ -23,7 +23,7 @@ from prometheus_client import make_asgi_app
 
 from fleetedge.api import queries
 from fleetedge.api.commands import command_routes
-from fleetedge.api.exceptions import ReadModelUnavailable
+from fleetedge.api.exceptions import ReadModelUnavailable, error_response
 from fleetedge.api.models import (
     Accepted,
     Alert,
@@ -34,10 +34,8 @@ from fleetedge.api.models import (
     FleetProcesses,
     Health,
     Kpis,
-    NodeStatus,
     ReplayStatus,
     ServiceRequest,
-    ServiceStatus,
     Vessel,
     VesselLink,
     VesselRequest,
@@ -48,12 +46,10 @@ from fleetedge.api.params import Credentials, VesselId
 from fleetedge.api.reader import ReadModel
 from fleetedge.api.reports import report_routes
 from fleetedge.exceptions import FleetEdgeError
-from fleetedge.fleet.exceptions import ServiceNotFoundError
 from fleetedge.security.tokens import TokenBook
 
 T = TypeVar("T")
 STATIC = resources.files("fleetedge.api") / "static"
-SNAPSHOT_FRESH_S = 10.0
 
 
 def create_app(
@@ -89,17 +85,9 @@ def create_app(
         },
     }
 
-    @app.exception_handler(ReadModelUnavailable)
-    def _unavailable(_request: Request, exc: ReadModelUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=503)
-
-    @app.exception_handler(ServiceNotFoundError)
-    def _not_found(_request: Request, exc: ServiceNotFoundError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=404)
-
     @app.exception_handler(FleetEdgeError)
     def _refused(_request: Request, exc: FleetEdgeError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message, "hint": exc.hint}, status_code=409)
+        return error_response(exc)
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -159,24 +147,7 @@ def create_app(
 
     @app.get("/api/processes", tags=["operations"])
     def processes() -> FleetProcesses:
-        snap = operations.snapshot()
-        if snap is None:
-            return FleetProcesses(supervised=False, services=[], nodes=[])
-        return FleetProcesses(
-            supervised=snap.age_s < SNAPSHOT_FRESH_S,
-            services=[
-                ServiceStatus(
-                    name=s.name,
-                    kind=s.kind,
-                    vessel=s.vessel,
-                    pid=s.pid,
-                    phase=s.phase,
-                    restarts=s.restarts,
-                )
-                for s in snap.services
-            ],
-            nodes=[NodeStatus(**n.model_dump()) for n in snap.nodes],
-        )
+        return operations.processes()
 
     @app.get(
         "/api/stream",

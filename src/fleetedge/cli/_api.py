@@ -10,12 +10,18 @@ from typing import Any
 
 from fleetedge.cli._common import settings
 from fleetedge.exceptions import FleetEdgeError
-from fleetedge.fleet.spec import FleetPlan
-from fleetedge.fleet.state import plan_path, token_path
+from fleetedge.orchestration.spec import FleetPlan
+from fleetedge.orchestration.state import plan_path, token_path
 
 
 class ApiCallFailed(FleetEdgeError):
-    """The API refused the call or did not answer."""
+    """The API refused the call."""
+
+
+class ApiUnavailable(ApiCallFailed):
+    """The API did not answer, or answered 503: the same call may succeed later."""
+
+    retriable = True
 
 
 def _api() -> tuple[str, dict[str, str]]:
@@ -45,9 +51,11 @@ def fetch(path: str, body: dict[str, Any] | None = None, *, timeout: float = 30)
             detail = exc.reason
         if isinstance(detail, list):  # validation: name each field
             detail = "; ".join(f"{d['loc'][-1]}: {d['msg']}" for d in detail)
+        if exc.code == 503:
+            raise ApiUnavailable(f"unavailable for now: {detail}") from exc
         raise ApiCallFailed(f"refused ({exc.code}): {detail}") from exc
     except OSError as exc:
-        raise ApiCallFailed(f"the API at {url} did not answer: {exc}") from exc
+        raise ApiUnavailable(f"the API at {url} did not answer: {exc}") from exc
 
 
 def call(path: str, body: dict[str, Any] | None = None) -> Any:

@@ -42,8 +42,12 @@ def kafka_runtime(cfg: RuntimeSettings) -> KafkaRuntime:
     return KafkaRuntime(java=java, jars=jars, heap_mb=cfg.broker_heap_mb)
 
 
+EXIT_TRY_AGAIN = 75  # sysexits' EX_TEMPFAIL: the same command may succeed later
+
+
 def fails_cleanly(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn a FleetEdgeError into its message and hint on stderr and exit code 1."""
+    """Turn a FleetEdgeError into its message and hint on stderr and exit code 1; a retriable
+    one (something still starting or moving) says "try again" and exits with 75 (EX_TEMPFAIL)."""
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -53,6 +57,9 @@ def fails_cleanly(func: Callable[P, R]) -> Callable[P, R]:
             console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
             if exc.hint:
                 console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
+            if exc.retriable:
+                console.print("[yellow]try again:[/] this is temporary", highlight=False)
+                raise typer.Exit(EXIT_TRY_AGAIN) from exc
             raise typer.Exit(1) from exc
 
     return wrapper

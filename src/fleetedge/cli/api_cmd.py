@@ -9,9 +9,10 @@ import uvicorn
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from fleetedge.api import FleetOperations, ReadModel, create_app
+from fleetedge.api import ReadModel, create_app
 from fleetedge.cli._common import console, fails_cleanly, out, settings
-from fleetedge.fleet.state import ensure_token, tokens_path
+from fleetedge.orchestration.operations import FleetOperations
+from fleetedge.orchestration.state import ensure_token, tokens_path
 from fleetedge.security.tokens import ROLES, Role, TokenBook, in_memory
 
 app = typer.Typer(help="The fleet API and dashboard.", no_args_is_help=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from fleetedge.cli._common import fails_cleanly, out, settings
-from fleetedge.fleet.chaos import Chaos
+from fleetedge.orchestration.chaos import Chaos
 
 app = typer.Typer(help="Inject failures: kill a broker or a service, cut a link, fault a reefer.")
 

@@ -12,10 +12,10 @@ import typer
 
 from fleetedge.cli._common import console, fails_cleanly, out, settings, until_signalled
 from fleetedge.cli.fleet_cmd import launch, print_ready, supervise
-from fleetedge.fleet.chaos import Chaos
-from fleetedge.fleet.exceptions import StoryError
-from fleetedge.fleet.plan import SUPERVISOR_METRICS_PORT, FleetOptions
-from fleetedge.fleet.story import Story
+from fleetedge.orchestration.chaos import Chaos
+from fleetedge.orchestration.exceptions import StoryError
+from fleetedge.orchestration.plan import SUPERVISOR_METRICS_PORT, FleetOptions
+from fleetedge.orchestration.story import Story
 
 
 @fails_cleanly

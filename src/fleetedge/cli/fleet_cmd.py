@@ -1,8 +1,8 @@
 """``fleet up|status|down``: the whole local fleet, supervised.
 
-``up`` starts every vessel's cluster and the shore cluster, then every service under the process
-supervisor (see :mod:`fleetedge.fleet.supervisor`), and stays until Ctrl-C (or returns at once
-with ``--detach``, leaving a supervisor in the background). ``down`` stops all of it.
+``up`` starts every vessel's cluster and the shore cluster, then every service under the
+process supervisor (see :mod:`fleetedge.orchestration.supervisor`), and stays until Ctrl-C (or
+returns at once with ``--detach``, leaving a supervisor in the background). ``down`` stops all.
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from fleetedge.cli._common import (
 )
 from fleetedge.cli.cluster_cmd import open_or_create
 from fleetedge.devices.faults import parse_duration
-from fleetedge.fleet.exceptions import FleetError
-from fleetedge.fleet.plan import SUPERVISOR_METRICS_PORT, FleetOptions, build_plan
-from fleetedge.fleet.spec import FleetPlan
-from fleetedge.fleet.state import (
+from fleetedge.orchestration.exceptions import FleetError
+from fleetedge.orchestration.plan import SUPERVISOR_METRICS_PORT, FleetOptions, build_plan
+from fleetedge.orchestration.spec import FleetPlan
+from fleetedge.orchestration.state import (
     Snapshot,
     ensure_token,
     fleet_dir,
@@ -49,7 +49,7 @@ from fleetedge.fleet.state import (
     snapshot_path,
     token_path,
 )
-from fleetedge.fleet.supervisor import ProcessSupervisor
+from fleetedge.orchestration.supervisor import ProcessSupervisor
 from fleetedge.runtime import KafkaCluster, list_clusters
 from fleetedge.security import fleet as security
 from fleetedge.security.store import SecurityStore
@@ -414,7 +414,7 @@ def check(
 ) -> None:
     """Check that nothing was lost: every window and alert aboard is ashore, and no gaps."""
     from fleetedge.api.reader import ReadModel  # noqa: PLC0415
-    from fleetedge.fleet.check import check as check_fleet  # noqa: PLC0415
+    from fleetedge.orchestration.check import check as check_fleet  # noqa: PLC0415
 
     cfg = settings()
     path = plan_path(cfg.home)

@@ -26,8 +26,6 @@ from fleetedge.cli._common import (
 )
 from fleetedge.events import topics
 from fleetedge.exceptions import FleetEdgeError
-from fleetedge.fleet.spec import FleetPlan
-from fleetedge.fleet.state import plan_path
 from fleetedge.link.connect import ConnectSettings, ConnectWorker, connect_dir
 from fleetedge.link.connectors import connector_names
 from fleetedge.link.emulator import LinkEmulator, Shape, emulator_dir
@@ -39,6 +37,8 @@ from fleetedge.link.rest import ConnectRest
 from fleetedge.link.setup import vessel_link
 from fleetedge.link.supervisor import LinkSupervisor
 from fleetedge.link.toxiproxy import ToxiproxyBinary
+from fleetedge.orchestration.spec import FleetPlan
+from fleetedge.orchestration.state import plan_path
 from fleetedge.runtime import KafkaCluster, list_clusters
 from fleetedge.runtime.health import create_topic
 from fleetedge.runtime.jvm import find_processes, send_signal, wait_gone

@@ -18,13 +18,13 @@ import typer
 
 from fleetedge.cli._common import console, fails_cleanly, kafka_runtime, out, progress, settings
 from fleetedge.events import topics
-from fleetedge.fleet.exceptions import FleetError
-from fleetedge.fleet.plan import VESSEL_SERVICES, VesselSpec, vessel_services
-from fleetedge.fleet.spec import FleetPlan
-from fleetedge.fleet.state import Snapshot, live_faults_path, plan_path, snapshot_path
 from fleetedge.link.connectors import connector_names
 from fleetedge.link.exceptions import ConnectRestError
 from fleetedge.link.rest import ConnectRest
+from fleetedge.orchestration.exceptions import FleetError
+from fleetedge.orchestration.plan import VESSEL_SERVICES, VesselSpec, vessel_services
+from fleetedge.orchestration.spec import FleetPlan
+from fleetedge.orchestration.state import Snapshot, live_faults_path, plan_path, snapshot_path
 from fleetedge.runtime import KafkaCluster, list_clusters
 from fleetedge.runtime.ports import (
     MAX_SLOT,

@@ -13,8 +13,14 @@ Commit protocol, per batch of telemetry records:
 On start, ``init_transactions`` fences any earlier instance with the same transactional id and
 aborts its open transaction; the state is then rebuilt from the changelog (read_committed) and
 consumption resumes at the position it holds, which describes the same instant. There is no
-local state directory to lose. Any Kafka error aborts the process: a supervisor restarts it,
-and recovery makes the restart invisible in the output.
+local state directory to lose.
+
+Transient Kafka errors (a broker restarting moves leaders and coordinators) are retried where
+they happen: a commit is retried, a transaction that must be aborted is aborted and the batch
+done again from the state and position the changelog holds (the same recovery as a start, in
+process). Only a fatal error (fenced by a newer instance, say) ends the service, with
+:class:`EdgeError` and one line; a supervisor restarts it, and recovery makes the restart
+invisible in the output.
 
 The position lives in the changelog, not in a ``send_offsets_to_transaction`` to the group:
 librdkafka can block in that call for good when the group coordinator broker dies (issues
@@ -30,12 +36,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from prometheus_client import Counter, Gauge
 
+from fleetedge.edge.exceptions import EdgeError
 from fleetedge.edge.logic import EdgeLogic
 from fleetedge.edge.state import ChangelogState
 from fleetedge.runtime.health import create_topic
+from fleetedge.runtime.retry import TRANSIENT_CODES, is_transient, retrying
 from fleetedge.runtime.watchdog import deadline
 from fleetedge.security.clients import kafka_config
 
@@ -46,6 +54,7 @@ RECORDS = Counter("fleetedge_edge_records_total", "telemetry records processed")
 DEAD = Counter("fleetedge_edge_dead_letters_total", "records dead-lettered", ["error"])
 LAG = Gauge("fleetedge_edge_consumer_lag", "telemetry records not yet processed")
 ALERT_EVENTS = Counter("fleetedge_edge_alert_events_total", "alert events emitted")
+ABORTED = Counter("fleetedge_edge_aborted_transactions_total", "batches aborted and redone")
 OPEN_ALERTS = Gauge("fleetedge_edge_open_alerts", "alerts raised and not yet cleared")
 
 
@@ -106,43 +115,54 @@ class EdgeService:
         )
 
     def start(self) -> EdgeService:
-        self._producer.init_transactions(60)
-        restored = self.state.restore(self.bootstrap, self.topics.changelog)
+        retrying(lambda: self._producer.init_transactions(60), what="init_transactions")
+        self._recover()
+        return self
+
+    def _recover(self) -> None:
+        """Rebuild the state from the changelog and resume at the position it holds."""
+        self.state = ChangelogState()
+        restored = retrying(
+            lambda: self.state.restore(self.bootstrap, self.topics.changelog),
+            what="restoring the changelog",
+        )
         position = self.state.get(POSITION)
         if position is None:  # a changelog from before the position key
-            position = max(self._consumer.committed([self._tp], timeout=30)[0].offset, 0)
+            committed = retrying(
+                lambda: self._consumer.committed([self._tp], timeout=30), what="committed offset"
+            )
+            position = max(committed[0].offset, 0)
         start_at = int(position)
         self._start_at = start_at
         self._consumer.assign([TopicPartition(self._tp.topic, 0, start_at)])
         _log.info("edge started at offset %s with %s state records restored", start_at, restored)
-        return self
 
     def step(self, timeout: float = 0.5) -> int:
         """Process one batch in one transaction; the number of records."""
-        msgs = self._consumer.consume(self.batch, timeout=timeout)
+        msgs = []
+        for msg in self._consumer.consume(self.batch, timeout=timeout):
+            error = msg.error()
+            if error is None:
+                msgs.append(msg)
+            elif error.fatal() or not (error.retriable() or error.code() in TRANSIENT_CODES):
+                raise EdgeError(f"reading {self._tp.topic}: {error}")
+            else:  # librdkafka reconnects on its own; the records come with a later consume
+                _log.warning("transient consumer error: %s", error)
         if not msgs:
             return 0
-        for msg in msgs:
-            if msg.error():
-                raise KafkaException(msg.error())
-        self._producer.begin_transaction()
-        for msg in msgs:
-            for out in self.logic.handle(self.state, msg.value(), msg.partition(), msg.offset()):
-                self._producer.produce(out.topic, out.value, key=out.key, headers=out.headers)
-                if out.topic == self.topics.dead_letters:
-                    DEAD.labels(dict(out.headers).get("error", b"?").decode()).inc()
-                elif out.topic == self.topics.alerts:
-                    ALERT_EVENTS.inc()
-        position = msgs[-1].offset() + 1
-        self.state.set(POSITION, position)
-        for key, value in self.state.drain():
-            self._producer.produce(self.topics.changelog, value, key=key)
-        # The commit has a timeout of its own; the deadline guards against one ignored
-        # (see runtime.watchdog).
-        with deadline(180, "the edge's transaction commit"):
-            self._producer.commit_transaction(60)
+        try:
+            self._transact(msgs)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if not error.txn_requires_abort():
+                raise EdgeError(f"the edge's transaction failed: {error}") from exc
+            _log.warning("transaction aborted, the batch is done again: %s", error)
+            ABORTED.inc()
+            retrying(lambda: self._producer.abort_transaction(60), what="abort_transaction")
+            self._recover()
+            return 0
         self._consumer.commit(
-            offsets=[TopicPartition(self._tp.topic, 0, position)], asynchronous=True
+            offsets=[TopicPartition(self._tp.topic, 0, msgs[-1].offset() + 1)], asynchronous=True
         )
         RECORDS.inc(len(msgs))
         OPEN_ALERTS.set(self.logic.open_alerts)
@@ -151,9 +171,34 @@ class EdgeService:
             self.caught_up()  # refreshes the lag gauge
         return len(msgs)
 
+    def _transact(self, msgs: list[Message]) -> None:
+        """Steps 1 to 4 of the commit protocol; a retriable commit error is retried."""
+        self._producer.begin_transaction()
+        for msg in msgs:
+            for out in self.logic.handle(self.state, msg.value(), msg.partition(), msg.offset()):
+                self._producer.produce(out.topic, out.value, key=out.key, headers=out.headers)
+                if out.topic == self.topics.dead_letters:
+                    DEAD.labels(dict(out.headers).get("error", b"?").decode()).inc()
+                elif out.topic == self.topics.alerts:
+                    ALERT_EVENTS.inc()
+        self.state.set(POSITION, msgs[-1].offset() + 1)
+        for key, value in self.state.drain():
+            self._producer.produce(self.topics.changelog, value, key=key)
+        # The commit has a timeout of its own; the deadline guards against one ignored
+        # (see runtime.watchdog). librdkafka flags a commit worth repeating as retriable.
+        with deadline(180, "the edge's transaction commit"):
+            retrying(lambda: self._producer.commit_transaction(60), what="commit_transaction")
+
     def caught_up(self) -> bool:
-        """Whether every record up to the high watermark has been processed and committed."""
-        _, high = self._consumer.get_watermark_offsets(self._tp, timeout=10, cached=False)
+        """Whether every record up to the high watermark has been processed and committed
+        (False while the partition's leader cannot be asked: a broker restarting)."""
+        try:
+            _, high = self._consumer.get_watermark_offsets(self._tp, timeout=10, cached=False)
+        except KafkaException as exc:
+            if not is_transient(exc):
+                raise EdgeError(f"asking the end of {self._tp.topic}: {exc}") from exc
+            _log.warning("end offset unknown for now: %s", exc)
+            return False
         position = max(self._consumer.position([self._tp])[0].offset, self._start_at)
         LAG.set(max(0, high - position))
         return bool(position >= high)

@@ -15,11 +15,11 @@ import psutil
 from fleetedge.devices.exceptions import ScriptError
 from fleetedge.devices.faults import ScriptedFault
 from fleetedge.devices.live import append
-from fleetedge.fleet.exceptions import FleetError, ServiceNotFoundError
-from fleetedge.fleet.spec import FleetPlan
-from fleetedge.fleet.state import Snapshot, live_faults_path, plan_path, snapshot_path
 from fleetedge.link.emulator import LinkEmulator, Shape, emulator_dir
 from fleetedge.link.toxiproxy import ToxiproxyBinary
+from fleetedge.orchestration.exceptions import FleetError, ServiceNotFoundError
+from fleetedge.orchestration.spec import FleetPlan
+from fleetedge.orchestration.state import Snapshot, live_faults_path, plan_path, snapshot_path
 from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, list_clusters
 from fleetedge.runtime.jvm import send_signal, wait_gone
 from fleetedge.settings import RuntimeSettings

@@ -19,14 +19,14 @@ from typing import TypeVar
 from fleetedge.api import queries
 from fleetedge.api.reader import ReadModel
 from fleetedge.events import topics as t
-from fleetedge.fleet.chaos import Chaos
-from fleetedge.fleet.check import aboard, check, compare
-from fleetedge.fleet.exceptions import StoryError
-from fleetedge.fleet.spec import FleetPlan
 from fleetedge.link.emulator import Shape
 from fleetedge.link.exceptions import LinkError
 from fleetedge.link.health import measure
 from fleetedge.link.mirror import UPLINKS
+from fleetedge.orchestration.chaos import Chaos
+from fleetedge.orchestration.check import aboard, check, compare
+from fleetedge.orchestration.exceptions import StoryError
+from fleetedge.orchestration.spec import FleetPlan
 from fleetedge.projections import open_database
 from fleetedge.projections.replay import digest, live_snapshot, rebuild
 from fleetedge.runtime import KafkaCluster
@@ -131,15 +131,13 @@ class Story:
         self.say(f"   alert ashore: {summary}")
 
     def cut_link(self) -> None:
+        self.say(f"3. the satellite link of {self.vessel} is cut; the vessel keeps collecting")
         try:
             self.chaos.shape_link(self.vessel, SATELLITE)
             self._shaped = True
+            self.say(f"   shaped to {SATELLITE.kbps} kbit/s, {SATELLITE.latency_ms} ms round trip")
         except LinkError as exc:
-            self.say(f"   (the link is not shaped: {exc.message})")
-        self.say(
-            f"3. the satellite link of {self.vessel} ({SATELLITE.kbps} kbit/s, "
-            f"{SATELLITE.latency_ms} ms) is cut; the vessel keeps collecting"
-        )
+            self.say(f"   the link could not be shaped ({exc.message}): it runs unshaped")
         self._alerts_at_cut = self._alert_events(self.clusters[self.vessel])
         self.chaos.cut_link(self.vessel)
         self._cut_at = time.monotonic()

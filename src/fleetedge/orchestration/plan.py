@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from fleetedge.fleet.spec import FleetPlan, ServiceSpec
-from fleetedge.fleet.state import fleet_dir, live_faults_path
+from fleetedge.orchestration.spec import FleetPlan, ServiceSpec
+from fleetedge.orchestration.state import fleet_dir, live_faults_path
 from fleetedge.runtime.ports import free_ports
 from fleetedge.security.clients import CREDENTIALS_ENV
 

@@ -3,14 +3,17 @@ and no container's readings have a gap ashore.
 
 Aboard is read from each vessel's own ``reefer.aggregates`` and ``reefer.alerts`` up to their
 ends at the time of the check; ashore from the read model, which keys windows by (container,
-seq) and alerts by id, so a record the link delivered twice is counted once. The mirrored topics
-are audited too, so the report says how many records the link delivered twice.
+seq) and alerts by id, so a record delivered twice would be counted once there. So the logs are
+checked too, where exactly-once is promised: aboard, the edge writes each window (container, seq)
+and each alert step (id, seq) once (a window re-sent on the shore's request is the one allowed
+repeat); ashore, the exactly-once uplink holds no record more often than the vessel's topic does.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,7 +22,6 @@ from fleetedge.events import Alert, ContainerWindow
 from fleetedge.events import topics as t
 from fleetedge.events.codec import decode
 from fleetedge.events.exceptions import EventError
-from fleetedge.link.audit import audit
 from fleetedge.runtime.reading import read_to_end
 
 
@@ -30,11 +32,17 @@ class VesselTally:
     alerts_aboard: int = 0
     windows_missing: list[tuple[str, int]] = field(default_factory=list)
     alerts_missing: list[str] = field(default_factory=list)
-    delivered_twice: int = 0
+    written_twice: int = 0  # aboard: edge records repeated (exactly-once broken aboard)
+    delivered_twice: int = 0  # ashore: mirrored copies beyond the vessel's own (uplink)
+    resent: int = 0  # windows re-sent on the shore's request: allowed repeats
 
     @property
     def complete(self) -> bool:
         return not self.windows_missing and not self.alerts_missing
+
+    @property
+    def once(self) -> bool:
+        return self.written_twice == 0 and self.delivered_twice == 0
 
 
 @dataclass
@@ -47,7 +55,8 @@ class LossReport:
 
     @property
     def nothing_lost(self) -> bool:
-        return all(v.complete for v in self.vessels) and self.readings_missing == 0
+        """Everything ashore, and nothing twice where exactly-once promises it."""
+        return all(v.complete and v.once for v in self.vessels) and self.readings_missing == 0
 
     def lines(self) -> list[str]:
         out = []
@@ -56,7 +65,8 @@ class LossReport:
                 f"{v.vessel}: windows aboard {v.windows_aboard}, ashore "
                 f"{v.windows_aboard - len(v.windows_missing)}; alerts aboard {v.alerts_aboard}, "
                 f"ashore {v.alerts_aboard - len(v.alerts_missing)}; "
-                f"{v.delivered_twice} records delivered twice by the link, counted once"
+                f"twice: {v.written_twice} aboard, {v.delivered_twice} by the link "
+                f"({v.resent} windows re-sent on request)"
             )
         out.append(
             f"completeness: {self.containers} containers, {self.readings_ashore} readings "
@@ -79,6 +89,27 @@ def aboard(bootstrap: str) -> tuple[dict[tuple[str, int], None], dict[str, int]]
             key = str(event.alert_id)
             alerts[key] = max(alerts.get(key, 0), event.seq)
     return windows, alerts
+
+
+def count_twice(tally: VesselTally, *, aboard: list[bytes], ashore: list[bytes]) -> None:
+    """Add to ``tally`` the repeats of one topic's log aboard and its mirror ashore (``aboard``
+    read after ``ashore``, so that it holds everything the mirror may hold)."""
+    held, mirrored = _copies(aboard), _copies(ashore)
+    tally.delivered_twice += sum(max(0, n - held.get(key, 0)) for key, n in mirrored.items())
+    tally.resent += sum(n for (_, _, _, resent), n in held.items() if resent)
+    tally.written_twice += sum(n - 1 for (_, _, _, again), n in held.items() if not again and n > 1)
+
+
+def _copies(values: list[bytes]) -> Counter[tuple[str, str, int, bool]]:
+    """How many times each record (kind, source, seq, re-sent or not) is in a log."""
+    out: Counter[tuple[str, str, int, bool]] = Counter()
+    for value in values:
+        event = _decode(value)
+        if isinstance(event, ContainerWindow):
+            out[(event.kind, event.source, event.seq, event.resent)] += 1
+        elif isinstance(event, Alert):
+            out[(event.kind, event.source, event.seq, False)] += 1
+    return out
 
 
 def _decode(value: bytes) -> object:
@@ -131,10 +162,9 @@ def check(
         time.sleep(2.0)  # polling the read model; the loop's condition is the deadline above
     for tally in tallies:
         for topic in (t.AGGREGATES.name, t.ALERTS.name):
-            mirrored = f"{tally.vessel}.{topic}"
-            tally.delivered_twice += audit(
-                mirrored, read_to_end(shore_bootstrap, mirrored)
-            ).duplicates
+            # Ashore first, then aboard: the vessel's log then holds all the shore's copy holds.
+            ashore = read_to_end(shore_bootstrap, f"{tally.vessel}.{topic}")
+            count_twice(tally, aboard=read_to_end(vessels[tally.vessel], topic), ashore=ashore)
     report = LossReport(tallies)
     for r in reader.rows("SELECT received, gaps FROM {completeness}"):
         gaps = json.loads(r[1])

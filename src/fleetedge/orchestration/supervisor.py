@@ -37,27 +37,16 @@ from typing import IO
 import structlog
 from prometheus_client import Counter, Gauge
 
-from fleetedge.fleet.spec import ServiceSpec
-from fleetedge.fleet.state import NodeState, ServicePhase, ServiceState, Snapshot
+from fleetedge.orchestration.spec import ServiceSpec
+from fleetedge.orchestration.state import NodeState, ServicePhase, ServiceState, Snapshot
 from fleetedge.runtime import KafkaCluster
+from fleetedge.runtime.retry import Backoff
 
-log = structlog.get_logger("fleetedge.fleet.supervisor")
+log = structlog.get_logger("fleetedge.orchestration.supervisor")
 
 RESTARTS = Counter("fleetedge_service_restarts_total", "services restarted", ["service", "kind"])
 UP = Gauge("fleetedge_service_up", "1 while the service's process runs", ["service", "kind"])
 NODE_RESTARTS = Counter("fleetedge_node_restarts_total", "Kafka nodes restarted", ["cluster"])
-
-
-@dataclass
-class Backoff:
-    initial: float = 1.0
-    maximum: float = 30.0
-    healthy_after: float = 30.0
-
-    def next(self, current: float, lived: float) -> float:
-        if lived >= self.healthy_after:
-            return self.initial
-        return min(self.maximum, max(self.initial, 2 * current))
 
 
 @dataclass
