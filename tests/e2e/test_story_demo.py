@@ -5,6 +5,7 @@ its dashboard answers while it runs."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from fleetedge.orchestration.state import Snapshot, snapshot_path
 from fleetedge.settings import RuntimeSettings
 from tests.support.cli import fleet
 from tests.support.running_fleet import ARTIFACTS, RunningFleet
@@ -44,6 +46,8 @@ def test_the_demo_tells_its_story_and_loses_nothing(
     }
     lines: list[str] = []
     dashboard: str | None = None
+    exits = _ExitWatch(snapshot_path(tmp_path / "home"))
+    exits.start()
     with subprocess.Popen(
         [sys.executable, "-m", "fleetedge.cli", "demo", "--no-wait", "--free-ports",
          "--outage", "30"],
@@ -63,6 +67,7 @@ def test_the_demo_tells_its_story_and_loses_nothing(
             code = proc.wait()
         finally:
             timer.cancel()
+            exits.stop()
             ARTIFACTS.mkdir(exist_ok=True)
             (ARTIFACTS / "demo-story.txt").write_text("\n".join(lines))
             _stop(proc, tmp_path / "home", settings)
@@ -72,11 +77,17 @@ def test_the_demo_tells_its_story_and_loses_nothing(
     assert "FleetEdge" in dashboard
     for chapter in CHAPTERS:
         assert chapter in text, f"missing chapter {chapter!r}:\n{text[-4000:]}"
-    assert "   nothing lost" in text
-    assert "ashore: the alerts after" in text
-    # Alerts first, every time: the link service holds the bulk until the alerts are ashore.
-    assert "(alerts first)" in text, text[-4000:]
-    assert ": equal" in text
+    assert exits.rounds > 10, "the supervisor's snapshot was never read"
+    assert not exits.errors, f"services exited with an error: {exits.errors}"
+    # The outage runs on the satellite shape, or the test fails: no silent unshaped run.
+    assert "   shaped to 128 kbit/s, 600 ms round trip" in text, text[-4000:]
+    assert "   nothing lost\n" in text + "\n"
+    order = re.search(r"ashore: the alerts after ([\d.]+)s, the windows after ([\d.]+)s", text)
+    assert order is not None, text[-4000:]
+    # Alerts first: the link service holds the bulk until the alerts are ashore.
+    assert float(order[1]) <= float(order[2]), order[0]
+    assert "(alerts first)" in text
+    assert re.search(r"digest (\w+) vs live \1: equal", text), text[-2000:]
     assert "the dashboard is still up" in text
     # The whole run, grepped for every secret it used: passwords, keys, the API token.
     home = tmp_path / "home"
@@ -85,6 +96,38 @@ def test_the_demo_tells_its_story_and_loses_nothing(
     files = log_files(home)
     assert len(files) >= 40, files
     assert not leaks(secrets, [*file_texts(files), ("the demo's output", text)])
+
+
+class _ExitWatch:
+    """Reads the demo's supervisor snapshot every second while it runs, and keeps each service
+    that exited with an error (a restart, or a non-zero exit while not stopping)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.errors: dict[str, str] = {}
+        self.rounds = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        while not self._done.wait(1.0):
+            try:
+                snap = Snapshot.load(self.path)
+            except (OSError, ValueError):  # replaced while read: the next round reads it
+                continue
+            if snap is None:
+                continue
+            self.rounds += 1
+            for s in snap.services:
+                if s.restarts or (s.phase != "stopped" and s.last_exit not in (None, 0)):
+                    self.errors[s.name] = f"restarts {s.restarts}, last exit {s.last_exit}"
 
 
 def _stop(proc: subprocess.Popen[str], home: Path, settings: RuntimeSettings) -> None:

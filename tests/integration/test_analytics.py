@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from fleetedge.events import DeadLetter, decode
@@ -164,6 +164,18 @@ def test_a_worker_stopped_as_it_starts_exits_cleanly(
         assert worker.stop(timeout=40) == 0, worker.output()[-2000:]
 
 
+def _uncommitted(bootstrap: str, group: str, parts: list[tuple[str, int]]) -> int:
+    """How many records of ``parts`` lie past the group's committed offsets (0 when none)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        committed = consumer.committed([TopicPartition(tp, p) for tp, p in parts], timeout=30)
+        return sum(
+            consumer.get_watermark_offsets(c, timeout=30)[1] - max(c.offset, 0) for c in committed
+        )
+    finally:
+        consumer.close()
+
+
 def test_workers_joining_and_one_killed_mid_stream_change_no_result(
     shore: KafkaCluster, feed: Feed, expected: dict[str, Any], logs: Path, tmp_path: Path
 ) -> None:
@@ -184,6 +196,13 @@ def test_workers_joining_and_one_killed_mid_stream_change_no_result(
         mine = [parts for cid, parts in held.items() if cid == client_id("churn", victim.proc.pid)]
         assert mine, f"the worker to kill is not in the group: {held}"
         assert mine[0], f"the worker to kill holds no partitions: {held}"
+        # Mid-stream for real: input waits on the victim's partitions beyond its last commit.
+        pending = wait_until(
+            lambda: _uncommitted(bootstrap, "churn", mine[0]),
+            timeout=60,
+            what="input beyond the victim's committed offsets",
+        )
+        assert pending > 0
         victim.kill()
         sender.join(120)
         feed.send(tail)  # the rest of the input comes after the kill, so the kill is mid-stream

@@ -85,11 +85,14 @@ def test_defrost_is_not_time_out_of_range_but_a_real_excursion_is() -> None:
     assert sum(w.seconds_defrost for w in windows) > 0
     assert sum(w.seconds_out_of_range for w in windows) == 0
 
-    hot = _in_first_window(_one_container(15, "1m container FUYU0000001 power-loss 2h"))
+    # A chilled box without power warms about 0.5 °C/h: three hours on, it is out of range.
+    powerless = _one_container(195, "0m container FUYU0000001 power-loss 4h")
+    hot = [r for r in powerless if CONFIG.bounds(r.event_time)[0] == T0 + timedelta(hours=3)]
     cargo = hot[0].cargo
     expected = 60 * sum(
         abs(r.return_air_c - r.setpoint_c) > PROFILES[cargo].tolerance_c for r in hot
     )
+    assert expected > 0  # the power loss did take the box out of range
     window = _aggregate(hot)
     assert window.seconds_power_off == 60 * len(hot)
     assert window.seconds_out_of_range == expected
