@@ -77,6 +77,9 @@ def test_the_demo_tells_its_story_and_loses_nothing(
     assert "FleetEdge" in dashboard
     for chapter in CHAPTERS:
         assert chapter in text, f"missing chapter {chapter!r}:\n{text[-4000:]}"
+    # A calm terminal: what a person reads, no structured log line, no librdkafka line.
+    noisy = [line for line in lines if line.lstrip().startswith(("{", "%"))]
+    assert not noisy, noisy[:5]
     assert exits.rounds > 10, "the supervisor's snapshot was never read"
     assert not exits.errors, f"services exited with an error: {exits.errors}"
     # The outage runs on the satellite shape, or the test fails: no silent unshaped run.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faulthandler
 import signal
+import sys
 from typing import Annotated
 
 import typer
@@ -20,6 +21,7 @@ from fleetedge.cli import (
     fleet_cmd,
     ingest_cmd,
     link_cmd,
+    logs_cmd,
     replay_cmd,
     report_cmd,
     runtime_cmd,
@@ -28,6 +30,8 @@ from fleetedge.cli import (
     simulate_cmd,
     vessel_cmd,
 )
+from fleetedge.cli._common import settings
+from fleetedge.orchestration.state import logs_dir
 
 app = typer.Typer(
     help="FleetEdge: reefer telemetry from ships to shore on Apache Kafka.",
@@ -54,14 +58,32 @@ app.command("status")(fleet_cmd.status)
 app.command("down")(fleet_cmd.down)
 app.command("demo")(demo_cmd.demo)
 app.command("check")(fleet_cmd.check)
+app.command("logs")(logs_cmd.logs)
+
+
+# Commands a person runs and watches: their log goes to a file, the terminal gets the story.
+_CALM = frozenset({"up", "demo", "down", "status", "check", "vessel", "chaos", "link", "logs"})
 
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     log_json: Annotated[bool, typer.Option("--log-json", help="JSON log lines")] = False,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING, ERROR")] = "INFO",
 ) -> None:
-    logs.configure(json=log_json or None, level=log_level.upper())
+    command = ctx.invoked_subcommand
+    calm = command in _CALM and not _link_service(command)
+    to_file = logs_dir(settings().home) / f"cli-{command}.log" if calm else None
+    logs.configure(json=log_json or None, level=log_level.upper(), to_file=to_file)
+
+
+def _link_service(command: str | None) -> bool:
+    """`fleet link run` and `fleet link worker` are services: their stderr is their log."""
+    argv = sys.argv[1:]
+    if command != "link" or command not in argv:
+        return False
+    after = argv[argv.index(command) + 1 : argv.index(command) + 2]
+    return after in (["run"], ["worker"])
 
 
 def main() -> None:

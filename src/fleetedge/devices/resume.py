@@ -8,6 +8,7 @@ and nothing is skipped, as a real device's buffered readings would be.
 
 from __future__ import annotations
 
+import logging
 import math
 
 from confluent_kafka import Consumer, TopicPartition
@@ -29,6 +30,7 @@ def last_seqs(bootstrap: str, topic: str, vessel: str, containers: int) -> dict[
         {
             **kafka_config(bootstrap),
             "group.id": f"fleetedge-resume-{vessel}",
+            "logger": logging.getLogger("fleetedge.runtime.kafka"),
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
         }

@@ -8,6 +8,7 @@ read_committed, describes one instant; restoring is reading the changelog to its
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from typing import Any
@@ -59,6 +60,7 @@ class ChangelogState:
             {
                 **kafka_config(bootstrap),
                 "group.id": f"restore-{uuid.uuid4()}",
+                "logger": logging.getLogger("fleetedge.runtime.kafka"),
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",
             }
