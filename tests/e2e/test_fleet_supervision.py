@@ -3,10 +3,14 @@ broker too, and the completeness check still finds nothing lost."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 
+from fleetedge.runtime import KafkaJars, KafkaRuntime, find_java
+from tests.support.leaders import move_leaders
 from tests.support.running_fleet import RunningFleet, wait_for
 
 pytestmark = pytest.mark.kafka
@@ -69,3 +73,31 @@ def test_every_kind_of_service_killed_once_comes_back_and_nothing_is_lost(
     assert all(s["phase"] == "healthy" for s in processes["services"])
     restarts = {s["name"]: s["restarts"] for s in processes["services"]}
     assert all(restarts[name] >= 1 for name in kinds.values())
+
+
+def test_leadership_moved_five_times_under_a_vessel_and_the_shore_stops_no_service(
+    running_fleet: RunningFleet, tmp_path: Path
+) -> None:
+    status = json.loads(running_fleet.fleet("status", "--json"))
+    bootstrap = {c["name"]: c["bootstrap_servers"] for c in status["clusters"]}
+    clusters = (running_fleet.plan.vessels[0], running_fleet.plan.shore)
+    settings = running_fleet.settings
+    runtime = KafkaRuntime(find_java(settings.java), KafkaJars(settings.cache_dir).require())
+    before = {s.name: (s.pid, s.restarts) for s in running_fleet.snapshot().services}
+
+    def windows() -> int:
+        found: int = running_fleet.get("/api/completeness?limit=1")["windows"]
+        return found
+
+    for round_ in range(5):
+        seen = windows()
+        for name in clusters:
+            moved = move_leaders(runtime, bootstrap[name], tmp_path / f"{name}-{round_}")
+            assert moved > 0
+        # The flow goes on through the new leaders and coordinators.
+        wait_for(lambda: windows() > seen, 180, f"round {round_}: windows ashore")  # noqa: B023
+
+    after = {s.name: (s.pid, s.restarts) for s in running_fleet.snapshot().services}
+    assert after == before, "a service exited while leadership moved"
+    report = running_fleet.fleet("check", "--timeout", "300", timeout=600)
+    assert report.rstrip().endswith("nothing lost"), report
