@@ -234,10 +234,7 @@ def test_one_two_or_four_workers_give_the_oracle_kpis_change_count_included(
     assert kpis == expected
     assert kpis["containers"] == 120
     assert kpis["open_alerts"], "the busy fault rates raise alerts: the oracle must see some"
-    latest = {
-        m.key(): m.value()
-        for m in read_topic(bootstrap, f"{group}.completeness", t.FLEET_COMPLETENESS.partitions)
-    }
+    latest = {m.key(): m.value() for m in read_topic(bootstrap, f"{group}.completeness")}
     assert len(latest) == 120
     assert all(b'"gaps":[]' in v for v in latest.values()), "every reading of every window ashore"
 
@@ -263,7 +260,7 @@ def test_malformed_records_are_dead_lettered_and_change_no_kpi(
         kpis = final_kpis(bootstrap, "bad-input.kpis", expected, timeout=240)
 
         def letters() -> list[DeadLetter] | None:
-            found = [decode(m.value()) for m in read_topic(bootstrap, t.FLEET_DLQ.name, 1)]
+            found = [decode(m.value()) for m in read_topic(bootstrap, t.FLEET_DLQ.name)]
             mine = [d for d in found if isinstance(d, DeadLetter)]
             return mine if len(mine) >= len(garbage) else None
 

@@ -164,7 +164,7 @@ def test_a_dropped_window_is_detected_requested_and_closed(
         assert not any(c.gaps for c in everyone)
 
         acks = wait_until(
-            lambda: read_topic(shore.bootstrap_servers, t.FLEET_ACKS.name, 3) or None,
+            lambda: read_topic(shore.bootstrap_servers, t.FLEET_ACKS.name) or None,
             timeout=120,
             what="the vessel's ack ashore",
             interval=2,
@@ -218,7 +218,7 @@ def test_the_link_state_reaches_the_fleet_kpis_and_follows_a_cut(
                 interval=2,
             )
         except ClusterTimeoutError:
-            reports = read_topic(shore.bootstrap_servers, t.FLEET_LINK.name, 3)
+            reports = read_topic(shore.bootstrap_servers, t.FLEET_LINK.name)
             last = [decode(m.value()) for m in reports[-3:]]
             pytest.fail(f"not online again; last reports: {last}")
         assert worker.alive, worker.output()[-3000:]

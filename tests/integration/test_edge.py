@@ -73,7 +73,7 @@ def _drain(service: EdgeService) -> None:
 
 
 def _values(cluster: KafkaCluster, topic: str) -> list[bytes]:
-    return [m.value() for m in read_topic(cluster.bootstrap_servers, topic, 1)]
+    return [m.value() for m in read_topic(cluster.bootstrap_servers, topic)]
 
 
 def test_the_scripted_scenario_on_kafka_yields_the_expected_alerts_and_windows(
@@ -130,7 +130,7 @@ def test_sigkilled_ten_times_the_output_equals_a_failure_free_run(
     _produce_run(cluster, crashed, sim, 360)
     # The same readings, byte for byte, for the failure-free run.
     copy = Producer({"bootstrap.servers": cluster.bootstrap_servers, "enable.idempotence": True})
-    for msg in read_topic(cluster.bootstrap_servers, crashed.telemetry, 1):
+    for msg in read_topic(cluster.bootstrap_servers, crashed.telemetry):
         copy.produce(clean.telemetry, msg.value(), key=msg.key())
     assert copy.flush(60) == 0
 
@@ -289,7 +289,7 @@ def test_the_group_coordinator_sigkilled_under_the_edge_stops_nothing(
     assert "hung" not in errors, errors[-2000:]
 
     copy = Producer({"bootstrap.servers": cluster.bootstrap_servers, "enable.idempotence": True})
-    for msg in read_topic(cluster.bootstrap_servers, crashed.telemetry, 1):
+    for msg in read_topic(cluster.bootstrap_servers, crashed.telemetry):
         copy.produce(clean.telemetry, msg.value(), key=msg.key())
     assert copy.flush(60) == 0
     _drain(_service(cluster, clean, _simulator(150), f"{topic_name}-clean"))
@@ -324,7 +324,7 @@ def test_ten_thousand_hostile_records_are_dead_lettered_and_change_no_result(
     for topics in (clean, dirty):
         _service(cluster, topics, _simulator(150), f"{topic_name}-setup").close()
     _produce_run(cluster, clean, sim, 60)
-    valid = [m.value() for m in read_topic(cluster.bootstrap_servers, clean.telemetry, 1)]
+    valid = [m.value() for m in read_topic(cluster.bootstrap_servers, clean.telemetry)]
 
     rng = random.Random(3)
     producer = Producer(
@@ -347,7 +347,7 @@ def test_ten_thousand_hostile_records_are_dead_lettered_and_change_no_result(
         clean_values = _values(cluster, getattr(clean, name))
         assert len(clean_values) > 0
         assert _values(cluster, getattr(dirty, name)) == clean_values, name
-    letters = read_topic(cluster.bootstrap_servers, dirty.dead_letters, 1)
+    letters = read_topic(cluster.bootstrap_servers, dirty.dead_letters)
     assert len(letters) == 10_000
     assert all(dict(m.headers() or [])["reason"] for m in letters)
     assert _values(cluster, clean.dead_letters) == []

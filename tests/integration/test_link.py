@@ -167,7 +167,7 @@ def test_command_from_shore_reaches_the_vessel_once(linked: LinkEnv) -> None:
         admin = AdminClient({"bootstrap.servers": linked.vessel.bootstrap_servers})
         if aboard not in admin.list_topics(timeout=10).topics:
             return []
-        return [m.value() for m in read_topic(linked.vessel.bootstrap_servers, aboard, 1)]
+        return [m.value() for m in read_topic(linked.vessel.bootstrap_servers, aboard)]
 
     first = send()
     wait_until(lambda: first in values(), timeout=120, what="the command aboard", interval=2)
@@ -481,7 +481,7 @@ def test_records_lost_to_retention_are_reported(linked: LinkEnv) -> None:
     traffic.burst(20)
     shore_topic = topics.on_shore(linked.name, topics.AGGREGATES)
     wait_until(lambda: linked.health().backlog_records == 0, timeout=120, what="drained")
-    values = [m.value() for m in read_topic(linked.shore.bootstrap_servers, shore_topic, 3)]
+    values = [m.value() for m in read_topic(linked.shore.bootstrap_servers, shore_topic)]
     mine = [v for v in values if decode(v).source.split("/")[-1].startswith("RETU")]
     report = audit(shore_topic, mine)
     print(report.summary())

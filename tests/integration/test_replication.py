@@ -70,9 +70,7 @@ def test_partition_leader_sigkilled_three_times_loses_nothing(
 
     assert len(killed) == 3
     assert producer.failed == []
-    report = verify_delivery(
-        producer, consume_all(cluster.bootstrap_servers, topic_name, PARTITIONS)
-    )
+    report = verify_delivery(producer, consume_all(cluster.bootstrap_servers, topic_name))
     assert report.acked >= 100_000
     assert report.lost == []
     assert report.duplicated == []
@@ -120,9 +118,7 @@ def test_quorum_leader_sigkilled_a_new_controller_is_elected_and_writes_go_on(
         producer.wait_acked(5000, timeout=90, what="acked after the election")
     finally:
         producer.stop()
-    report = verify_delivery(
-        producer, consume_all(cluster.bootstrap_servers, topic_name, PARTITIONS)
-    )
+    report = verify_delivery(producer, consume_all(cluster.bootstrap_servers, topic_name))
     assert report.ok, report
     assert producer.failed == []
 
@@ -144,8 +140,6 @@ def test_rolling_restart_while_producing_loses_nothing(
     finally:
         producer.stop()
     assert producer.failed == []
-    report = verify_delivery(
-        producer, consume_all(cluster.bootstrap_servers, topic_name, PARTITIONS)
-    )
+    report = verify_delivery(producer, consume_all(cluster.bootstrap_servers, topic_name))
     assert report.ok, report
     assert report.acked > 10_000

@@ -73,9 +73,7 @@ def fleet(shore: KafkaCluster, runs: list[VesselRun], logs: Path) -> Iterator[di
         _link_reports(bootstrap)
         expected = sum(len(r.of(t.AGGREGATES.name)) for r in runs)
         wait_until(
-            lambda: (
-                len(read_topic(bootstrap, WINDOWS, t.FLEET_WINDOWS.partitions)) == expected or None
-            ),
+            lambda: len(read_topic(bootstrap, WINDOWS)) == expected or None,
             timeout=180,
             what=f"{expected} windows normalized",
             interval=2,
@@ -187,7 +185,7 @@ def test_a_rebuilt_projection_equals_the_live_one_row_for_row(
             assert digest(db, 1) == digest(db, 2), "rebuilt tables differ from the live ones"
             assert len(list(rows(db, 2, "containers"))) == 120
             windows = len(list(rows(db, 2, "container_windows")))
-            assert windows == len(read_topic(bootstrap, WINDOWS, t.FLEET_WINDOWS.partitions))
+            assert windows == len(read_topic(bootstrap, WINDOWS))
         finally:
             db.close()
         assert live.alive, live.output()[-3000:]
@@ -255,7 +253,7 @@ def test_garbage_from_a_vessel_is_dead_lettered_and_a_new_vessel_is_picked_up(
     assert producer.flush(30) == 0
 
     def letters() -> list[DeadLetter] | None:
-        found = [decode(m.value()) for m in read_topic(bootstrap, t.FLEET_DLQ.name, 1)]
+        found = [decode(m.value()) for m in read_topic(bootstrap, t.FLEET_DLQ.name)]
         mine = [d for d in found if isinstance(d, DeadLetter) and d.source_topic == topic]
         return mine if len(mine) >= 3 else None
 
@@ -263,7 +261,7 @@ def test_garbage_from_a_vessel_is_dead_lettered_and_a_new_vessel_is_picked_up(
     assert sorted(d.error for d in dead) == ["DecodeError", "SchemaViolation", "WrongVessel"]
     assert all(d.service == "shore-normalizer" and d.reason for d in dead)
     assert {d.payload for d in dead} >= {b"\x00garbage\xff"}
-    windows = read_topic(bootstrap, WINDOWS, t.FLEET_WINDOWS.partitions)
+    windows = read_topic(bootstrap, WINDOWS)
     assert any(m.key() == b"vessel-9/ZZZU0000019" for m in windows)
     assert fleet["normalizer"].alive, "bad input must not stop the normalizer"
 
@@ -276,7 +274,7 @@ def test_postgres_bulk_writes_equal_sqlite_row_for_row(
     records = [
         (topic, m.value() or b"")
         for topic in projection_rows.TOPICS
-        for m in read_topic(shore.bootstrap_servers, topic, _partitions(shore, topic))
+        for m in read_topic(shore.bootstrap_servers, topic)
     ]
     noisy = records + records[::7]
     url = _database_url("postgresql", tmp_path, lambda: postgres)

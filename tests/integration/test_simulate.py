@@ -56,7 +56,7 @@ def test_two_hundred_reefers_for_ten_hours_with_a_broker_killed_land_contiguousl
     assert stats.readings == stats.acked == 200 * 600
 
     seqs: dict[str, list[int]] = defaultdict(list)
-    for msg in read_topic(cluster.bootstrap_servers, topic_name, TELEMETRY.partitions):
+    for msg in read_topic(cluster.bootstrap_servers, topic_name):
         event = decode(msg.value())
         assert isinstance(event, ReeferReading)
         assert msg.key() == event.container_id.encode()
@@ -98,10 +98,7 @@ def test_fleet_simulate_produces_binary_readings_with_progress(
     )
     assert done.returncode == 0, done.stderr
     assert "600 readings of 20 reefers over 30 intervals, 600 acknowledged" in done.stdout
-    readings = [
-        decode(m.value())
-        for m in read_topic(cluster.bootstrap_servers, TELEMETRY.name, TELEMETRY.partitions)
-    ]
+    readings = [decode(m.value()) for m in read_topic(cluster.bootstrap_servers, TELEMETRY.name)]
     mine = [r for r in readings if isinstance(r, ReeferReading) and r.vessel_id == "vessel-8"]
     assert len(mine) == 600
     off = {r.seq for r in mine if not r.power_on}

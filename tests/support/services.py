@@ -106,7 +106,7 @@ def latest_kpis(bootstrap: str, topic: str = t.FLEET_KPIS.name) -> dict[str, Any
     (every committed record read), summed. None while the topic is absent, empty, or still
     without a leader (a topic the workers have just created)."""
     try:
-        records = read_topic(bootstrap, topic, t.FLEET_KPIS.partitions, timeout=60)
+        records = read_topic(bootstrap, topic, timeout=60)
     except KafkaException as exc:
         error = exc.args[0]
         not_yet = (

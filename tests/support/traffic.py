@@ -138,7 +138,7 @@ def shore_sequences(bootstrap: str, topic: str, partitions: int) -> dict[str, li
     listed = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=30).topics
     if topic not in listed:
         return found  # MirrorMaker 2 creates it on its next topic refresh
-    for message in read_topic(bootstrap, topic, partitions):
+    for message in read_topic(bootstrap, topic):
         event = decode(message.value())
         found[f"{event.kind}:{event.source}"].append(event.seq)
     return found

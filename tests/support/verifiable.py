@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import KafkaError, Message, Producer
 
+from fleetedge.runtime.reading import read_records
 from fleetedge.runtime.waiting import wait_until
 
 
@@ -101,48 +101,15 @@ class VerifiableProducer:
             self._error = exc
 
 
-def read_topic(
-    bootstrap: str, topic: str, partitions: int, timeout: float = 180.0
-) -> list[Message]:
-    """Every record of ``topic``, from the start to the high watermark, with read_committed."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"verify-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-        }
-    )
-    try:
-        ends = {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
-            for p in range(partitions)
-        }
-        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-        records: list[Message] = []
-        positions = dict.fromkeys(ends, 0)
-
-        def caught_up() -> bool:
-            for msg in consumer.consume(10_000, timeout=0.5):
-                if msg.error():
-                    raise AssertionError(f"consume error: {msg.error()}")
-                records.append(msg)
-                positions[msg.partition()] = msg.offset() + 1
-            # Transaction markers take offsets no record is returned for: ask the position.
-            for tp in consumer.position([TopicPartition(topic, p) for p in ends]):
-                positions[tp.partition] = max(positions[tp.partition], tp.offset)
-            return all(positions[p] >= ends[p] for p in ends)
-
-        wait_until(caught_up, timeout=timeout, what=f"reading {topic} to its end", interval=0)
-        return records
-    finally:
-        consumer.close()
+def read_topic(bootstrap: str, topic: str, timeout: float = 180.0) -> list[Message]:
+    """Every committed record of ``topic`` to its end (the project's one reader)."""
+    return read_records(bootstrap, topic, timeout=timeout)
 
 
-def consume_all(bootstrap: str, topic: str, partitions: int) -> dict[int, list[int]]:
+def consume_all(bootstrap: str, topic: str) -> dict[int, list[int]]:
     """The numbered values of ``topic`` per partition, in offset order."""
     got: dict[int, list[int]] = defaultdict(list)
-    for msg in read_topic(bootstrap, topic, partitions):
+    for msg in read_topic(bootstrap, topic):
         got[msg.partition()].append(int(msg.value()))
     return got
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import fleetedge
 
 LAYERS: list[set[str]] = [
-    {"exceptions", "logs", "__init__", "__main__"},
+    {"exceptions", "logs", "files", "__init__", "__main__"},
     {"events"},
     {"runtime", "security", "settings"},
     {"devices", "ingest", "link"},

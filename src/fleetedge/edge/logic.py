@@ -3,10 +3,10 @@
 For each record, in the partition's order:
 
 1. decode and validate it; a bad one becomes a dead letter (reason in headers), nothing else;
-2. a (container, seq) already counted is a duplicate: dead letter, counted nowhere;
-3. a reading more than ``max_ahead`` past the newest event time is a broken clock: dead letter;
-   a reading whose window closed (window end + grace before the watermark) is late: it goes to
-   the dead-letter topic as late, kept but not counted;
+2. admit it (``_admit``): a reading more than ``max_ahead`` past the newest event time is a
+   broken clock, a (container, seq) already counted is a duplicate, a reading whose window
+   closed (window end + grace before the watermark) is late; each is a :class:`Refused` kind,
+   whose class names the dead letter's error; kept, counted nowhere;
 4. otherwise it joins its window and, if newer than the container's last reading, feeds the
    alert rules;
 5. when the watermark (the newest event time seen) crosses a minute, windows past their grace
@@ -21,6 +21,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from fleetedge.edge import keys
+from fleetedge.edge.exceptions import Duplicate, ImplausibleEvent, Late, Refused
 from fleetedge.edge.rules import AlertEngine, RuleConfig
 from fleetedge.edge.store import Store
 from fleetedge.edge.windows import WindowConfig, add, finish, start
@@ -29,6 +31,7 @@ from fleetedge.events import (
     DeadLetter,
     EventError,
     ReadingValidator,
+    ReeferReading,
     VesselStatus,
 )
 from fleetedge.events.alerts import AlertKind
@@ -97,101 +100,76 @@ class EdgeLogic:
         self.open_alerts = 0
 
     def handle(self, store: Store, value: bytes, partition: int, offset: int) -> list[Output]:
+        """The outputs of one record: its dead letter, or its alerts and the windows and status
+        its event time closes."""
+        key = b""
         try:
             reading = self.validator.parse(value)
-        except EventError as exc:
+            self.counters.processed += 1
+            key = reading.container_id.encode()
+            self._admit(store, reading)
+        except (EventError, Refused) as exc:
+            field_name = exc.field if isinstance(exc, EventError) else type(exc).field
+            reason = exc.reason if isinstance(exc, EventError) else exc.message
             return [
                 self._dead_letter(
-                    store,
-                    value,
-                    exc.reason,
-                    error=type(exc).__name__,
-                    field_name=exc.field,
-                    partition=partition,
-                    offset=offset,
-                    key=b"",
+                    store, value, reason, error=type(exc).__name__, field_name=field_name,
+                    partition=partition, offset=offset, key=key,
                 )
-            ]
-        out: list[Output] = []
-        self.counters.processed += 1
-        key = reading.container_id.encode()
+            ]  # fmt: skip
+        watermark = store.get(keys.WATERMARK, 0)
+        out = self._count(store, reading)
+        new_watermark = max(watermark, _ms(reading.event_time))
+        store.set(keys.WATERMARK, new_watermark)
+        out.extend(self._advance(store, watermark, new_watermark))
+        return out
+
+    def _admit(self, store: Store, reading: ReeferReading) -> None:
+        """Raise the :class:`Refused` kind a reading falls under, if any."""
+        watermark = store.get(keys.WATERMARK, 0)
         wstart, wend = self.window.bounds(reading.event_time)
-        wkey = f"w:{reading.container_id}:{_ms(wstart)}"
-        last_seq = store.get(f"s:{reading.container_id}", 0)
-        watermark = store.get("watermark", 0)
-        state = store.get(wkey)
         if watermark and _ms(reading.event_time) > watermark + self.max_ahead_ms:
             # One broken clock must not close every window of the vessel.
-            reason = (
+            raise ImplausibleEvent(
                 f"event_time {reading.event_time.isoformat()} is more than "
                 f"{self.max_ahead_ms // 1000}s ahead of the vessel's event time "
                 f"{_time(watermark).isoformat()}"
             )
-            return [
-                self._dead_letter(
-                    store,
-                    value,
-                    reason,
-                    error="ImplausibleEvent",
-                    field_name="event_time",
-                    partition=partition,
-                    offset=offset,
-                    key=key,
-                )
-            ]
+        state = store.get(keys.window(reading.container_id, _ms(wstart)))
         if state is not None and any(lo <= reading.seq <= hi for lo, hi in state["ranges"]):
             self.counters.duplicates += 1
-            reason = f"duplicate of {reading.container_id} seq {reading.seq}"
-            return [
-                self._dead_letter(
-                    store,
-                    value,
-                    reason,
-                    error="Duplicate",
-                    field_name="seq",
-                    partition=partition,
-                    offset=offset,
-                    key=key,
-                )
-            ]
+            raise Duplicate(f"duplicate of {reading.container_id} seq {reading.seq}")
         closes = wend + self.window.grace
         if _ms(closes) <= watermark:
             # Late, or a duplicate of a reading whose window is gone: kept, not counted.
             self.counters.late += 1
-            reason = (
+            raise Late(
                 f"late: window {wstart.isoformat()} of {reading.container_id} closed at "
                 f"{closes.isoformat()}"
             )
-            return [
-                self._dead_letter(
-                    store,
-                    value,
-                    reason,
-                    error="Late",
-                    field_name="event_time",
-                    partition=partition,
-                    offset=offset,
-                    key=key,
-                )
-            ]
+
+    def _count(self, store: Store, reading: ReeferReading) -> list[Output]:
+        """Add an admitted reading to its window and, if it is the container's newest, feed
+        the alert rules; the alerts they raise or clear."""
+        wkey = keys.window(reading.container_id, _ms(self.window.bounds(reading.event_time)[0]))
+        state = store.get(wkey)
         store.set(
             wkey, start(reading, self.window) if state is None else add(state, reading, self.window)
         )
-        if reading.seq > last_seq:
-            store.set(f"s:{reading.container_id}", reading.seq)
-            store.set(f"p:{reading.container_id}", [reading.power_kw, reading.lat, reading.lon])
-            for alert in self.engine.process(reading, store):
-                out.append(
-                    Output(
-                        self.topics.alerts,
-                        (alert.container_id or self.vessel_id).encode(),
-                        JSON.encode(alert),
-                    )
-                )
-        new_watermark = max(watermark, _ms(reading.event_time))
-        store.set("watermark", new_watermark)
-        out.extend(self._advance(store, watermark, new_watermark))
-        return out
+        if reading.seq <= store.get(keys.last_seq(reading.container_id), 0):
+            return []
+        store.set(keys.last_seq(reading.container_id), reading.seq)
+        store.set(
+            keys.last_point(reading.container_id), [reading.power_kw, reading.lat, reading.lon]
+        )
+        return [
+            Output(
+                self.topics.alerts,
+                (alert.container_id or self.vessel_id).encode(),
+                JSON.encode(alert),
+            )
+            for alert in self.engine.process(reading, store)
+        ]
 
     def _advance(self, store: Store, old: int, new: int) -> list[Output]:
         minute = 60_000
@@ -201,10 +179,10 @@ class EdgeLogic:
         grace = int(self.window.grace / timedelta(milliseconds=1))
         size = int(self.window.size / timedelta(milliseconds=1))
         closing = []
-        for wkey in store.keys("w:"):
-            _, container, start_text = wkey.split(":")
-            if int(start_text) + size + grace <= new:
-                closing.append((int(start_text), container, wkey))
+        for wkey in store.keys(keys.WINDOW_PREFIX):
+            container, start_ms = keys.parse_window(wkey)
+            if start_ms + size + grace <= new:
+                closing.append((start_ms, container, wkey))
         for start_ms, container, wkey in sorted(closing):
             window = finish(
                 store.get(wkey),
@@ -221,19 +199,19 @@ class EdgeLogic:
         return out
 
     def _status(self, store: Store, at: int) -> Output:
-        seq = store.get("status_seq", 0) + 1
-        store.set("status_seq", seq)
-        ids: list[str] = store.get("ids", [])
+        seq = store.get(keys.STATUS_SEQ, 0) + 1
+        store.set(keys.STATUS_SEQ, seq)
+        ids: list[str] = store.get(keys.CONTAINER_IDS, [])
         alarm = silent = 0
         power = 0.0
         lat = lon = 0.0
         for container in ids:
-            cstate = store.get(f"c:{container}") or {"open": {}}
+            cstate = store.get(keys.rules(container)) or {"open": {}}
             if AlertKind.SILENT.value in cstate["open"]:
                 silent += 1
             elif cstate["open"]:
                 alarm += 1
-            last = store.get(f"p:{container}")
+            last = store.get(keys.last_point(container))
             if last:
                 power += last[0]
                 lat, lon = last[1], last[2]
@@ -256,8 +234,8 @@ class EdgeLogic:
         return Output(self.topics.status, self.vessel_id.encode(), JSON.encode(status))
 
     def _count_open(self, store: Store, ids: list[str]) -> int:
-        containers = sum(len((store.get(f"c:{c}") or {"open": {}})["open"]) for c in ids)
-        self.open_alerts = containers + len(store.keys("incident:"))
+        containers = sum(len((store.get(keys.rules(c)) or {"open": {}})["open"]) for c in ids)
+        self.open_alerts = containers + len(store.keys(keys.INCIDENT_PREFIX))
         return self.open_alerts
 
     def _dead_letter(
@@ -273,14 +251,14 @@ class EdgeLogic:
         key: bytes,
     ) -> Output:
         self.counters.dead_letters += 1
-        seq = store.get("dlq_seq", 0) + 1
-        store.set("dlq_seq", seq)
+        seq = store.get(keys.DEAD_LETTER_SEQ, 0) + 1
+        store.set(keys.DEAD_LETTER_SEQ, seq)
         letter = DeadLetter(
             event_id=uuid.uuid5(
                 uuid.NAMESPACE_URL, f"fleetedge:dlq:{self.vessel_id}:{partition}:{offset}"
             ),
             vessel_id=self.vessel_id,
-            event_time=_time(store.get("watermark", 0) or 1),
+            event_time=_time(store.get(keys.WATERMARK, 0) or 1),
             seq=seq,
             service="edge",
             reason=reason[:1000],

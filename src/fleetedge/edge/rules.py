@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fleetedge.devices.cargo import PROFILES
+from fleetedge.edge import keys
 from fleetedge.edge.store import Store
 from fleetedge.edge.windows import out_of_range
 from fleetedge.events.alerts import Alert, AlertKind, AlertState, Severity
@@ -97,12 +98,14 @@ class AlertEngine:
     def process(self, reading: ReeferReading, store: Store) -> list[Alert]:
         out: list[Alert] = []
         now = _ms(reading.event_time)
-        watermark = max(store.get("watermark", 0), now)
-        store.set("watermark", watermark)
-        key = f"c:{reading.container_id}"
+        watermark = max(store.get(keys.WATERMARK, 0), now)
+        store.set(keys.WATERMARK, watermark)
+        key = keys.rules(reading.container_id)
         state: dict[str, Any] = store.get(key) or {"open": {}, "seen": 0}
         if not state["seen"]:
-            store.set("ids", [*store.get("ids", []), reading.container_id])
+            store.set(
+                keys.CONTAINER_IDS, [*store.get(keys.CONTAINER_IDS, []), reading.container_id]
+            )
         state["seen"] = max(state["seen"], now)
         state["bay"] = reading.bay
         if AlertKind.SILENT.value in state["open"]:  # it speaks again
@@ -239,15 +242,15 @@ class AlertEngine:
     def _power(
         self, store: Store, state: dict[str, Any], r: ReeferReading, now: int, out: list[Alert]
     ) -> None:
-        pending: dict[str, list[int]] = store.get("power_pending", {})
+        pending: dict[str, list[int]] = store.get(keys.POWER_PENDING, {})
         if not r.power_on:
             if r.container_id not in pending and "power" not in state:
                 pending[r.container_id] = [now, r.bay]
-                store.set("power_pending", pending)
+                store.set(keys.POWER_PENDING, pending)
             return
         if r.container_id in pending:  # back before anyone was told: a blip
             del pending[r.container_id]
-            store.set("power_pending", pending)
+            store.set(keys.POWER_PENDING, pending)
         where = state.pop("power", None)
         if where is None:
             return
@@ -286,16 +289,16 @@ class AlertEngine:
         """Once per reading interval of vessel time: settle held-back power losses, find the
         silent."""
         step = int(self.config.reading_interval / timedelta(milliseconds=1))
-        if watermark // step == store.get("last_sweep", -1):
+        if watermark // step == store.get(keys.LAST_SWEEP, -1):
             return
-        store.set("last_sweep", watermark // step)
+        store.set(keys.LAST_SWEEP, watermark // step)
         self._settle_power(store, watermark, out)
         self._silence(store, watermark, out)
 
     def _settle_power(self, store: Store, watermark: int, out: list[Alert]) -> None:
         hold = int(self.config.incident_window / timedelta(milliseconds=1))
         while True:
-            pending: dict[str, list[int]] = store.get("power_pending", {})
+            pending: dict[str, list[int]] = store.get(keys.POWER_PENDING, {})
             due = {c: v for c, v in pending.items() if watermark - v[0] >= hold}
             if not due:
                 return
@@ -314,8 +317,8 @@ class AlertEngine:
         batch = {c: v for c, v in pending.items() if v[0] - oldest <= hold}
         for c in batch:
             del pending[c]
-        store.set("power_pending", pending)
-        total = len(store.get("ids", [])) or 1
+        store.set(keys.POWER_PENDING, pending)
+        total = len(store.get(keys.CONTAINER_IDS, [])) or 1
         if len(batch) >= max(2, self.config.vessel_incident_fraction * total):
             self._incident(
                 store,
@@ -342,10 +345,10 @@ class AlertEngine:
                 continue
             for container in sorted(members):
                 since = batch[container][0]
-                cstate = store.get(f"c:{container}")
+                cstate = store.get(keys.rules(container))
                 cstate["power"] = "self"
                 cstate["open"][AlertKind.POWER_LOSS.value] = since
-                store.set(f"c:{container}", cstate)
+                store.set(keys.rules(container), cstate)
                 evidence: dict[str, float | int | str] = {"since": _time(since).isoformat()}
                 change = Change(
                     AlertKind.POWER_LOSS, AlertState.RAISED, since, None, container, bay, evidence
@@ -362,7 +365,7 @@ class AlertEngine:
         since: int,
         out: list[Alert],
     ) -> None:
-        key = f"incident:{kind.value}:{bay}:{since}"
+        key = keys.incident(kind.value, bay, since)
         store.set(
             key,
             {
@@ -374,9 +377,9 @@ class AlertEngine:
             },
         )
         for container in members:
-            cstate = store.get(f"c:{container}")
+            cstate = store.get(keys.rules(container))
             cstate["power"] = key
-            store.set(f"c:{container}", cstate)
+            store.set(keys.rules(container), cstate)
         where = f"bay {bay}" if bay is not None else "the vessel"
         change = Change(
             kind,
@@ -393,8 +396,8 @@ class AlertEngine:
         limit = self.config.silent_intervals * int(
             self.config.reading_interval / timedelta(milliseconds=1)
         )
-        for container in store.get("ids", []):
-            cstate = store.get(f"c:{container}")
+        for container in store.get(keys.CONTAINER_IDS, []):
+            cstate = store.get(keys.rules(container))
             if watermark - cstate["seen"] > limit and AlertKind.SILENT.value not in cstate["open"]:
                 evidence: dict[str, float | int | str] = {
                     "last_seen": _time(cstate["seen"]).isoformat()
@@ -409,14 +412,14 @@ class AlertEngine:
                     evidence=evidence,
                     out=out,
                 )
-                store.set(f"c:{container}", cstate)
+                store.set(keys.rules(container), cstate)
 
     # -- events -------------------------------------------------------------------------------
 
     def _emit(self, store: Store, change: Change) -> Alert:
         """The alert event of ``change``, numbered in the vessel's alert sequence."""
-        seq = store.get("alert_seq", 0) + 1
-        store.set("alert_seq", seq)
+        seq = store.get(keys.ALERT_SEQ, 0) + 1
+        store.set(keys.ALERT_SEQ, seq)
         bay, container, kind = change.bay, change.container, change.kind
         subject = container or (f"bay {bay}" if bay is not None else self.vessel_id)
         alert_id = uuid.uuid5(

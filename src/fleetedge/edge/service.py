@@ -39,6 +39,7 @@ from collections.abc import Callable
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from prometheus_client import Counter, Gauge
 
+from fleetedge.edge import keys
 from fleetedge.edge.exceptions import EdgeError
 from fleetedge.edge.logic import EdgeLogic
 from fleetedge.edge.state import ChangelogState
@@ -49,7 +50,6 @@ from fleetedge.security.clients import kafka_config
 
 _log = logging.getLogger(__name__)
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
-POSITION = "@position"  # the changelog key of the next input offset; no rule key starts with @
 RECORDS = Counter("fleetedge_edge_records_total", "telemetry records processed")
 DEAD = Counter("fleetedge_edge_dead_letters_total", "records dead-lettered", ["error"])
 LAG = Gauge("fleetedge_edge_consumer_lag", "telemetry records not yet processed")
@@ -126,7 +126,7 @@ class EdgeService:
             lambda: self.state.restore(self.bootstrap, self.topics.changelog),
             what="restoring the changelog",
         )
-        position = self.state.get(POSITION)
+        position = self.state.get(keys.POSITION)
         if position is None:  # a changelog from before the position key
             committed = retrying(
                 lambda: self._consumer.committed([self._tp], timeout=30), what="committed offset"
@@ -181,7 +181,7 @@ class EdgeService:
                     DEAD.labels(dict(out.headers).get("error", b"?").decode()).inc()
                 elif out.topic == self.topics.alerts:
                     ALERT_EVENTS.inc()
-        self.state.set(POSITION, msgs[-1].offset() + 1)
+        self.state.set(keys.POSITION, msgs[-1].offset() + 1)
         for key, value in self.state.drain():
             self._producer.produce(self.topics.changelog, value, key=key)
         # The commit has a timeout of its own; the deadline guards against one ignored

@@ -22,11 +22,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleetedge.files import write_private
 from fleetedge.link.exceptions import MirrorStartError
 from fleetedge.link.rest import ConnectRest
 from fleetedge.runtime.config import log4j2_text, render_properties
 from fleetedge.runtime.jvm import KafkaRuntime, MarkedJvm
-from fleetedge.runtime.node import write_private
 from fleetedge.runtime.waiting import wait_until
 
 CONNECT_MAIN = "org.apache.kafka.connect.cli.ConnectDistributed"

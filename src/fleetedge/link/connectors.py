@@ -18,10 +18,10 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from fleetedge.files import write_private
 from fleetedge.link.connect import GROUP_ID
 from fleetedge.link.mirror import UPLINKS, Flow, LinkEndpoints
 from fleetedge.runtime.config import render_properties
-from fleetedge.runtime.node import write_private
 
 MIRROR_SOURCE = "org.apache.kafka.connect.mirror.MirrorSourceConnector"
 SHORE_ALIAS = "shore"

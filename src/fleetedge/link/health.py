@@ -21,11 +21,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from fleetedge.link.connect import OFFSETS_TOPIC
 from fleetedge.link.connectors import connector_name
 from fleetedge.link.mirror import Flow
+from fleetedge.runtime.reading import read_records
 from fleetedge.security.clients import kafka_config
 
 PartitionKey = tuple[str, int]
@@ -57,53 +58,26 @@ class QuietLogger:
 _quiet = QuietLogger()
 
 
-def read_all(consumer: Consumer, topic: str, timeout: float = 10.0) -> list[Any]:
-    """Every committed record of ``topic`` from the start to its end now (small topics only)."""
-    metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
-    if metadata is None or metadata.error is not None:
-        return []
-    ends: dict[int, int] = {}
-    for partition in metadata.partitions:
-        _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
-        ends[partition] = high
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
-    records: list[Any] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        positions = consumer.position([TopicPartition(topic, p) for p in ends])
-        if all(tp.offset >= ends[tp.partition] or ends[tp.partition] == 0 for tp in positions):
-            break
-        message = consumer.poll(0.2)
-        if message is not None and message.error() is None:
-            records.append(message)
-    consumer.unassign()
-    return records
-
-
 def mirrored_offsets(
     shore_bootstrap: str, vessel: str, flows: Iterable[Flow]
 ) -> dict[PartitionKey, int]:
     """The next vessel offset each uplink will mirror, from Connect's offsets topic (written in
     the same transactions as the records, so read committed)."""
-    consumer = _consumer(shore_bootstrap)
     names = {connector_name(vessel, flow) for flow in flows}
     result: dict[PartitionKey, int] = {}
-    try:
-        for message in read_all(consumer, OFFSETS_TOPIC):
-            key = json.loads(message.key())
-            if not isinstance(key, list) or len(key) != 2 or key[0] not in names:
-                continue
-            partition = key[1]
-            if partition.get("cluster") != vessel:
-                continue
-            at = (partition["topic"], int(partition["partition"]))
-            value = message.value()
-            if value is None:
-                result.pop(at, None)
-            else:
-                result[at] = int(json.loads(value)["offset"]) + 1
-    finally:
-        consumer.close()
+    for message in read_records(shore_bootstrap, OFFSETS_TOPIC, timeout=30):
+        key = json.loads(message.key() or b"null")
+        if not isinstance(key, list) or len(key) != 2 or key[0] not in names:
+            continue
+        partition = key[1]
+        if partition.get("cluster") != vessel:
+            continue
+        at = (partition["topic"], int(partition["partition"]))
+        value = message.value()
+        if value is None:
+            result.pop(at, None)
+        else:
+            result[at] = int(json.loads(value)["offset"]) + 1
     return result
 
 

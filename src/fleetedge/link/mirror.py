@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fleetedge.events import topics
+from fleetedge.files import write_private
 from fleetedge.link.exceptions import MirrorStartError
 from fleetedge.runtime.config import log4j2_text, render_properties
 from fleetedge.runtime.jvm import KafkaRuntime, MarkedJvm
-from fleetedge.runtime.node import write_private
 
 MM2_MAIN = "org.apache.kafka.connect.mirror.MirrorMaker"
 SHORE = "shore"

@@ -46,6 +46,7 @@ from fleetedge.link.mirror import BULK, UPLINKS, MirrorProcess
 from fleetedge.link.probe import LinkProbe
 from fleetedge.link.reports import LinkReporter
 from fleetedge.link.rest import ConnectorState, ConnectRest
+from fleetedge.runtime.exceptions import ClusterError
 
 log = structlog.get_logger("fleetedge.link.supervisor")
 
@@ -278,7 +279,7 @@ class LinkSupervisor:
             health = link.drain.update(
                 measure(link.vessel, link.vessel_bootstrap, link.shore_bootstrap, flows)
             )
-        except KafkaException as exc:
+        except (KafkaException, ClusterError) as exc:
             # The shore is away: no stall can be judged, and the clock starts again after.
             link.progress_at = time.monotonic()
             log.info("link health not measurable now", vessel=link.vessel, error=str(exc))

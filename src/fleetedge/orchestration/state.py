@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from fleetedge.security.ca import write_private
+from fleetedge.files import write_private
 from fleetedge.security.tokens import TokenBook
 
 ServicePhase = Literal["starting", "healthy", "backoff", "stopped"]

@@ -9,11 +9,11 @@ Layout under the cluster directory::
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
+from fleetedge.files import write_private
 from fleetedge.runtime.config import (
     ADMIN_USER,
     BROKER_USER,
@@ -177,14 +177,6 @@ def scram_bootstrap(state: ClusterState) -> list[str]:
     ):
         args += ["--add-scram", f"{SCRAM}=[name={user},password={read_secret(path)}]"]
     return args
-
-
-def write_private(path: Path, text: str) -> None:
-    """A file that holds secrets: readable by its owner only."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    path.chmod(0o600)
 
 
 def spawn(runtime: KafkaRuntime, state: ClusterState, node_id: int) -> subprocess.Popen[bytes]:

@@ -1,11 +1,12 @@
-"""Read a topic from its start to its current end, committed records only."""
+"""Read a topic from its start to its current end, committed records only, with a deadline: the
+one way FleetEdge reads a topic whole (checks, health, the story, the tests)."""
 
 from __future__ import annotations
 
 import logging
 import time
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 from fleetedge.runtime.exceptions import ClusterError
 from fleetedge.security.clients import kafka_config
@@ -13,9 +14,10 @@ from fleetedge.security.clients import kafka_config
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
 
 
-def read_to_end(bootstrap: str, topic: str, *, timeout: float = 120.0) -> list[bytes]:
-    """Every committed value of ``topic`` up to the end it had when reading began (partition by
-    partition order). A missing topic reads as empty."""
+def read_records(bootstrap: str, topic: str, *, timeout: float = 120.0) -> list[Message]:
+    """Every committed record of ``topic`` up to the end it had when reading began, partition by
+    partition in order. A missing topic reads as empty; raises :class:`ClusterError` when the
+    end is not reached by ``timeout``, or on a consumer error."""
     consumer = Consumer(
         {
             **kafka_config(bootstrap),
@@ -26,11 +28,11 @@ def read_to_end(bootstrap: str, topic: str, *, timeout: float = 120.0) -> list[b
             "logger": _kafka_log,
         }
     )
-    values: list[bytes] = []
+    records: list[Message] = []
     try:
         meta = consumer.list_topics(topic, timeout=30).topics.get(topic)
         if meta is None or meta.error is not None:
-            return values
+            return records
         parts = [TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(meta.partitions)]
         ends = {tp.partition: consumer.get_watermark_offsets(tp, timeout=30)[1] for tp in parts}
         pending = {p for p, end in ends.items() if end > 0}
@@ -47,12 +49,17 @@ def read_to_end(bootstrap: str, topic: str, *, timeout: float = 120.0) -> list[b
                         continue
                     raise ClusterError(f"reading {topic}: {error}")
                 if msg.offset() < ends[msg.partition()]:
-                    values.append(msg.value() or b"")
+                    records.append(msg)
                 if msg.offset() + 1 >= ends[msg.partition()]:
                     pending.discard(msg.partition())
-        return values
+        return records
     finally:
         consumer.close()
+
+
+def read_to_end(bootstrap: str, topic: str, *, timeout: float = 120.0) -> list[bytes]:
+    """The values of :func:`read_records`."""
+    return [msg.value() or b"" for msg in read_records(bootstrap, topic, timeout=timeout)]
 
 
 def end_offset(bootstrap: str, topic: str) -> int:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from fleetedge.security.ca import LocalCA, write_private
+from fleetedge.files import write_private
+from fleetedge.security.ca import LocalCA
 from fleetedge.security.exceptions import CredentialsError
 
 ADMIN = "admin"

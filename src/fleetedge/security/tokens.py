@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from fleetedge.security.ca import write_private
+from fleetedge.files import write_private
 from fleetedge.security.exceptions import CredentialsError
 
 Role = Literal["viewer", "operator"]
