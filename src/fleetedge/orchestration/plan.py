@@ -31,6 +31,32 @@ INCIDENT_SCRIPT = "{at} bay 3 power-loss 40m\n"
 # Each vessel runs its simulator, edge, resender and command handler (vessel_services).
 VESSEL_SERVICES = 4
 
+# The link and shore services, in start order: (name, kind, arguments). The arguments are
+# filled in from the plan ({shore} bootstrap, {database}, {dir}, {connects} the Connect
+# workers' REST URLs, {free} --free-ports in tests, {k} the worker's number); connect and
+# analytics run one per worker, every other service once. Each also gets its metrics port.
+SHORE_SERVICES: tuple[tuple[str, str, str], ...] = (
+    ("connect-{k}", "connect", "link worker --name connect-{k}"),
+    ("link", "link", "link run --shore shore {connects} {free}"),
+    ("normalizer", "normalizer", "shore normalize --bootstrap {shore}"),
+    (
+        "analytics-{k}",
+        "analytics",
+        "shore analytics --bootstrap {shore} --state-dir {dir}/analytics-{k} --commit-interval 2",
+    ),
+    ("projector", "projector", "shore project --bootstrap {shore} --database {database}"),
+    (
+        "backfill",
+        "backfill",
+        "shore backfill --bootstrap {shore} --every 30 --cooldown-minutes 2",
+    ),
+    (
+        "api",
+        "api",
+        "api serve --bootstrap {shore} --database {database} --port {api_port}",
+    ),
+)
+
 
 @dataclass(frozen=True)
 class FleetOptions:
@@ -87,84 +113,38 @@ def build_plan(
         if options.free_ports
         else [CONNECT_REST_BASE + k for k in range(options.connect_workers)]
     )
-    link_args = ["link", "run", "--shore", "shore"]
-    for k, port in enumerate(rest_ports, start=1):
-        services.append(
-            ServiceSpec(
-                name=f"connect-{k}",
-                kind="connect",
-                args=("link", "worker", "--name", f"connect-{k}", "--rest-port", str(port)),
-                health_url=f"http://127.0.0.1:{port}/",
-            )
-        )
-        link_args += ["--connect", f"http://127.0.0.1:{port}"]
-    if options.free_ports:
-        link_args.append("--free-ports")
-    services.append(_spec("link", "link", link_args, metrics))
-    services.append(
-        _spec("normalizer", "normalizer", ["shore", "normalize", "--bootstrap", shore], metrics)
-    )
-    services += [
-        _spec(
-            f"analytics-{k}",
-            "analytics",
-            [
-                "shore",
-                "analytics",
-                "--bootstrap",
-                shore,
-                "--state-dir",
-                str(directory / f"analytics-{k}"),
-                "--commit-interval",
-                "2",
-            ],
-            metrics,
-        )
-        for k in range(1, options.analytics_workers + 1)
-    ]
-    services.append(
-        _spec(
-            "projector",
-            "projector",
-            ["shore", "project", "--bootstrap", shore, "--database", database],
-            metrics,
-        )
-    )
-    services.append(
-        _spec(
-            "backfill",
-            "backfill",
-            [
-                "shore",
-                "backfill",
-                "--bootstrap",
-                shore,
-                "--every",
-                "30",
-                "--cooldown-minutes",
-                "2",
-            ],
-            metrics,
-        )
-    )
     api_url = f"http://127.0.0.1:{api_port}"
-    services.append(
-        ServiceSpec(
-            name="api",
-            kind="api",
-            args=(
-                "api",
-                "serve",
-                "--bootstrap",
-                shore,
-                "--database",
-                database,
-                "--port",
-                str(api_port),
-            ),
-            health_url=f"{api_url}/api/health",
-        )
-    )
+    fill = {"shore": shore, "database": database, "dir": str(directory), "api_port": api_port}
+    lists = {
+        "{connects}": [w for p in rest_ports for w in ("--connect", f"http://127.0.0.1:{p}")],
+        "{free}": ["--free-ports"] if options.free_ports else [],
+    }
+    counts = {"connect": options.connect_workers, "analytics": options.analytics_workers}
+    for name, kind, args in SHORE_SERVICES:
+        for k in range(1, counts.get(kind, 1) + 1):
+            # Word by word, so that a path with a space stays one argument.
+            words = tuple(
+                part
+                for word in args.split()
+                for part in (lists[word] if word in lists else [word.format(**fill, k=k)])
+            )
+            if kind == "connect":
+                port = rest_ports[k - 1]
+                services.append(
+                    ServiceSpec(
+                        name=name.format(k=k), kind=kind,
+                        args=(*words, "--rest-port", str(port)),
+                        health_url=f"http://127.0.0.1:{port}/",
+                    )
+                )  # fmt: skip
+            elif kind == "api":
+                services.append(
+                    ServiceSpec(
+                        name=name, kind=kind, args=words, health_url=f"{api_url}/api/health"
+                    )
+                )
+            else:
+                services.append(_spec(name.format(k=k), kind, list(words), metrics))
     if credentials is not None:
         services = [_with_identity(s, credentials) for s in services]
     return FleetPlan(
