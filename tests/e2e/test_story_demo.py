@@ -81,6 +81,7 @@ def test_the_demo_tells_its_story_and_loses_nothing(
     noisy = [line for line in lines if line.lstrip().startswith(("{", "%"))]
     assert not noisy, noisy[:5]
     assert exits.rounds > 10, "the supervisor's snapshot was never read"
+    assert re.search(r"all \d+ services ran the whole story without an exit", text), text[-2000:]
     assert not exits.errors, f"services exited with an error: {exits.errors}"
     # The outage runs on the satellite shape, or the test fails: no silent unshaped run.
     assert "   shaped to 128 kbit/s, 600 ms round trip" in text, text[-4000:]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -15,6 +16,7 @@ from fleetedge.cli.fleet_cmd import launch, print_ready, supervise
 from fleetedge.orchestration.chaos import Chaos
 from fleetedge.orchestration.exceptions import StoryError
 from fleetedge.orchestration.plan import SUPERVISOR_METRICS_PORT, FleetOptions
+from fleetedge.orchestration.state import Snapshot
 from fleetedge.orchestration.story import Story
 
 
@@ -47,6 +49,7 @@ def demo(
         result = story.tell()
         if not (result.nothing_lost and result.replay_equal):
             raise StoryError("the story ended with records missing or a replay that differs")
+        _no_service_exited(fleet.supervisor.snapshot(), say)
         _check_dashboard(fleet.plan.api_url)
         say(f"the story is told; the dashboard is still up at {fleet.plan.api_url}/")
         if not no_wait:
@@ -56,6 +59,20 @@ def demo(
         rounds.set()
         supervisor.join()
         fleet.stop(cfg)
+
+
+def _no_service_exited(snapshot: Snapshot, say: Callable[[str], None]) -> None:
+    """Every service ran the whole story: none exited and was restarted (a broker killed by
+    the story is a node, not a service). Services retry what is temporary; an exit is a fault."""
+    exited = [
+        f"{s.name} ({s.restarts} restarts, last exit {s.last_exit})"
+        for s in snapshot.services
+        if s.restarts
+    ]
+    if exited:
+        say(f"   services that exited: {', '.join(exited)}")
+        raise StoryError(f"{len(exited)} services exited during the story")
+    say(f"   all {len(snapshot.services)} services ran the whole story without an exit")
 
 
 def _check_dashboard(url: str) -> None:
