@@ -65,7 +65,9 @@ def mirrored_offsets(
     the same transactions as the records, so read committed)."""
     names = {connector_name(vessel, flow) for flow in flows}
     result: dict[PartitionKey, int] = {}
-    for message in read_records(shore_bootstrap, OFFSETS_TOPIC, timeout=30):
+    # The link service's principal may use groups named fleetedge-link-* (security.acls).
+    group = f"fleetedge-link-health-{uuid.uuid4().hex[:8]}"
+    for message in read_records(shore_bootstrap, OFFSETS_TOPIC, timeout=30, group=group):
         key = json.loads(message.key() or b"null")
         if not isinstance(key, list) or len(key) != 2 or key[0] not in names:
             continue

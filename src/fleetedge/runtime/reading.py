@@ -14,14 +14,18 @@ from fleetedge.security.clients import kafka_config
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
 
 
-def read_records(bootstrap: str, topic: str, *, timeout: float = 120.0) -> list[Message]:
+def read_records(
+    bootstrap: str, topic: str, *, timeout: float = 120.0, group: str = "fleetedge-reader"
+) -> list[Message]:
     """Every committed record of ``topic`` up to the end it had when reading began, partition by
     partition in order. A missing topic reads as empty; raises :class:`ClusterError` when the
-    end is not reached by ``timeout``, or on a consumer error."""
+    end is not reached by ``timeout``, or on a consumer error. Nothing is committed, but on a
+    secured cluster the principal needs rights on ``group`` (the consumer asks its
+    coordinator)."""
     consumer = Consumer(
         {
             **kafka_config(bootstrap),
-            "group.id": "fleetedge-reader",
+            "group.id": group,
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
             "enable.partition.eof": True,
