@@ -89,6 +89,7 @@ class MqttBridge:
             manual_ack=True,
         )
         self._client.on_connect = self._on_connect
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._acks = OrderedAcks(self._ack)
         self._connected = threading.Event()
@@ -101,7 +102,8 @@ class MqttBridge:
         if not self._connected.wait(timeout):
             self._client.loop_stop()
             raise MqttConnectionError(
-                f"no MQTT session with {self._mqtt_host}:{self._mqtt_port} within {timeout}s",
+                f"no subscribed MQTT session with {self._mqtt_host}:{self._mqtt_port} "
+                f"within {timeout}s",
                 hint="is the vessel's MQTT broker (mosquitto) running on that port?",
             )
         return self
@@ -143,7 +145,16 @@ class MqttBridge:
         if reason.is_failure:
             _log.error("MQTT connection refused: %s", reason)
             return
+        # Ready once the broker has acknowledged the subscription, not at the connection: a
+        # first session's messages published before its SUBACK would not be kept for it.
         client.subscribe(f"fleet/{self.vessel_id}/reefer/+/telemetry", qos=1)
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: Any, _props: Any
+    ) -> None:
+        if any(reason.is_failure for reason in reasons):
+            _log.error("MQTT subscription refused: %s", reasons)
+            return
         self._connected.set()
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
