@@ -5,7 +5,7 @@ lost", a replay equal to the live read model, alerts ashore first, and no servic
     .venv/bin/python bench/demo_soak.py --runs 10
 
 Prints one line per run and a summary; exits 1 if any run failed. Each run's output is kept in
-``test-artifacts/demo-soak/run-N.txt``.
+``test-artifacts/demo-soak/run-N.txt``, and a failed run's service logs in ``run-N-logs/``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,9 @@ def one_run(index: int, outage_s: int) -> tuple[bool, str]:
             capture_output=True, text=True, env=env, timeout=1800, check=False,
         )  # fmt: skip
         seconds = time.monotonic() - began
+        logs = Path(home) / "fleet" / "logs"
+        if done.returncode != 0 and logs.is_dir():  # the services' own account of what failed
+            shutil.copytree(logs, ARTIFACTS / f"run-{index}-logs", dirs_exist_ok=True)
         subprocess.run(
             [sys.executable, "-m", "fleetedge.cli", "down", "--purge"],
             capture_output=True, env=env, timeout=400, check=False,

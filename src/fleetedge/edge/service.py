@@ -153,17 +153,29 @@ class EdgeService:
         try:
             self._transact(msgs)
         except KafkaException as exc:
+            # Anything short of fatal (an abortable error, a produce refused while a broker
+            # dies) aborts the transaction; the batch is done again from the changelog.
             error = exc.args[0]
-            if not error.txn_requires_abort():
+            if error.fatal():
                 raise EdgeError(f"the edge's transaction failed: {error}") from exc
             _log.warning("transaction aborted, the batch is done again: %s", error)
             ABORTED.inc()
-            retrying(lambda: self._producer.abort_transaction(60), what="abort_transaction")
+            try:
+                retrying(lambda: self._producer.abort_transaction(60), what="abort_transaction")
+            except KafkaException as failed:
+                raise EdgeError(
+                    f"the edge's transaction failed ({error}) and could not be aborted: "
+                    f"{failed.args[0]}"
+                ) from exc
             self._recover()
             return 0
-        self._consumer.commit(
-            offsets=[TopicPartition(self._tp.topic, 0, msgs[-1].offset() + 1)], asynchronous=True
-        )
+        try:  # for the lag tools only: the position that counts is in the changelog
+            self._consumer.commit(
+                offsets=[TopicPartition(self._tp.topic, 0, msgs[-1].offset() + 1)],
+                asynchronous=True,
+            )
+        except KafkaException as exc:
+            _log.warning("the group's offset is not updated this time: %s", exc)
         RECORDS.inc(len(msgs))
         OPEN_ALERTS.set(self.logic.open_alerts)
         self._batches += 1
