@@ -102,3 +102,18 @@ def running_fleet(
     )
     yield fleet
     fleet.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Wall time per test module (set-up and tear-down included): where the suite's time goes."""
+    spent: dict[str, float] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if isinstance(report, pytest.TestReport):
+                module = report.nodeid.split("::", 1)[0]
+                spent[module] = spent.get(module, 0.0) + report.duration
+    if not spent:
+        return
+    terminalreporter.section("time per module")
+    for module, seconds in sorted(spent.items(), key=lambda item: -item[1])[:25]:
+        terminalreporter.write_line(f"{seconds:8.1f}s  {module}")

@@ -98,6 +98,12 @@ def test_leadership_moved_five_times_under_a_vessel_and_the_shore_stops_no_servi
         wait_for(lambda: windows() > seen, 180, f"round {round_}: windows ashore")  # noqa: B023
 
     after = {s.name: (s.pid, s.restarts) for s in running_fleet.snapshot().services}
-    assert after == before, "a service exited while leadership moved"
+    exited = [name for name, seen in before.items() if after.get(name) != seen]
+    last_exit = {s.name: s.last_exit for s in running_fleet.snapshot().services}
+    assert not exited, "a service exited while leadership moved:\n" + "\n".join(
+        f"--- {name} (pid, restarts) {before[name]} -> {after.get(name)}, "
+        f"last exit {last_exit[name]}\n{running_fleet.log_tail(name)}"
+        for name in exited
+    )
     report = running_fleet.fleet("check", "--timeout", "300", timeout=600)
     assert report.rstrip().endswith("nothing lost"), report

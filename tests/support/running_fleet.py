@@ -15,7 +15,13 @@ from typing import Any
 import psutil
 
 from fleetedge.orchestration.spec import FleetPlan
-from fleetedge.orchestration.state import Snapshot, plan_path, snapshot_path, token_path
+from fleetedge.orchestration.state import (
+    Snapshot,
+    logs_dir,
+    plan_path,
+    snapshot_path,
+    token_path,
+)
 from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, list_clusters
 from fleetedge.runtime.jvm import find_processes
 from fleetedge.settings import RuntimeSettings
@@ -48,6 +54,13 @@ class RunningFleet:
         snap = Snapshot.load(snapshot_path(self.home))
         assert snap is not None
         return snap
+
+    def log_tail(self, service: str, lines: int = 40) -> str:
+        """The end of a service's log, for a failure message that says why it exited."""
+        path = logs_dir(self.home) / f"{service}.log"
+        if not path.exists():
+            return f"(no log at {path})"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
     def fleet(self, *args: str, timeout: float = 300) -> str:
         done = fleet(*args, home=self.home, settings=self.settings, timeout=timeout)

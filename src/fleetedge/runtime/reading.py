@@ -8,18 +8,22 @@ import time
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
-from fleetedge.runtime.exceptions import ClusterError
+from fleetedge.runtime.exceptions import ClusterError, ClusterTimeoutError
+from fleetedge.runtime.retry import TRANSIENT_CODES
 from fleetedge.security.clients import kafka_config
 
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
+_log = logging.getLogger(__name__)
 
 
 def read_records(
     bootstrap: str, topic: str, *, timeout: float = 120.0, group: str = "fleetedge-reader"
 ) -> list[Message]:
     """Every committed record of ``topic`` up to the end it had when reading began, partition by
-    partition in order. A missing topic reads as empty; raises :class:`ClusterError` when the
-    end is not reached by ``timeout``, or on a consumer error. Nothing is committed, but on a
+    partition in order. A missing topic reads as empty. A transient consumer error (a leader
+    moving) is waited out; raises :class:`ClusterTimeoutError` (retriable) when the end is not
+    reached by ``timeout``, and :class:`ClusterError` on any other consumer error. Nothing is
+    committed, but on a
     secured cluster the principal needs rights on ``group`` (the consumer asks its
     coordinator)."""
     consumer = Consumer(
@@ -44,14 +48,19 @@ def read_records(
         deadline = time.monotonic() + timeout
         while pending:
             if time.monotonic() > deadline:
-                raise ClusterError(f"reading {topic} did not reach its end in {timeout:.0f}s")
+                raise ClusterTimeoutError(
+                    f"reading {topic} did not reach its end in {timeout:.0f}s"
+                )
             for msg in consumer.consume(5000, 1.0):
                 error = msg.error()
                 if error is not None:
                     if error.code() == KafkaError._PARTITION_EOF:
                         pending.discard(msg.partition())
                         continue
-                    raise ClusterError(f"reading {topic}: {error}")
+                    if error.fatal() or not (error.retriable() or error.code() in TRANSIENT_CODES):
+                        raise ClusterError(f"reading {topic}: {error}")
+                    _log.warning("reading %s: %s; going on", topic, error)
+                    continue
                 if msg.offset() < ends[msg.partition()]:
                     records.append(msg)
                 if msg.offset() + 1 >= ends[msg.partition()]:

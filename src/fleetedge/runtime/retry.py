@@ -21,7 +21,8 @@ from fleetedge.exceptions import FleetEdgeError
 T = TypeVar("T")
 _log = logging.getLogger("fleetedge.runtime.retry")
 
-# Transient even where librdkafka does not flag the error retriable.
+# Transient even where librdkafka does not flag the error retriable: the errors Kafka itself
+# classes as retriable (stale metadata, a leader or coordinator moving, too few replicas).
 TRANSIENT_CODES = frozenset(
     {
         KafkaError._TIMED_OUT,
@@ -30,6 +31,12 @@ TRANSIENT_CODES = frozenset(
         KafkaError._WAIT_COORD,
         KafkaError._NO_OFFSET,
         KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.FENCED_LEADER_EPOCH,
+        KafkaError.UNKNOWN_LEADER_EPOCH,
+        KafkaError.REPLICA_NOT_AVAILABLE,
+        KafkaError.OFFSET_NOT_AVAILABLE,
+        KafkaError.KAFKA_STORAGE_ERROR,
+        KafkaError.UNSTABLE_OFFSET_COMMIT,
         KafkaError.LEADER_NOT_AVAILABLE,
         KafkaError.NOT_CONTROLLER,
         KafkaError.REQUEST_TIMED_OUT,
