@@ -50,6 +50,7 @@ from fleetedge.runtime.exceptions import ClusterError
 
 log = structlog.get_logger("fleetedge.link.supervisor")
 
+UNMEASURABLE_WARN_S = 120.0  # a health not measurable this long is said as a warning
 RESTARTS = Counter(
     "fleetedge_link_restarts_total",
     "restarts the supervisor asked for (connectors through Connect, the downlink process)",
@@ -113,6 +114,9 @@ class VesselLink:
     bulk_held: bool = False  # we asked Connect to pause the bulk connector
     resumed_at: float = -1e9
     probe: LinkProbe | None = None  # made on first use, from ``link_bootstrap``
+    # Since when the health could not be measured, and when that was last said as a warning.
+    unmeasurable_since: float | None = None
+    unmeasurable_warned: float = 0.0
 
 
 class LinkSupervisor:
@@ -281,9 +285,16 @@ class LinkSupervisor:
             )
         except (KafkaException, ClusterError) as exc:
             # The shore is away: no stall can be judged, and the clock starts again after.
-            link.progress_at = time.monotonic()
-            log.info("link health not measurable now", vessel=link.vessel, error=str(exc))
+            now = link.progress_at = time.monotonic()
+            since = link.unmeasurable_since = link.unmeasurable_since or now
+            if now - since >= UNMEASURABLE_WARN_S and now - link.unmeasurable_warned >= 60:
+                link.unmeasurable_warned = now
+                log.warning("link health not measurable for a while", vessel=link.vessel,
+                            for_s=round(now - since), error=str(exc))  # fmt: skip
+            else:
+                log.info("link health not measurable now", vessel=link.vessel, error=str(exc))
             return
+        link.unmeasurable_since = None
         link.health = health
         _export(health)
         if self.reporter is not None:
