@@ -1,5 +1,5 @@
 # The two commands of the README are `make demo` and `make test`; both install what they need.
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test test-quick lint bench clean
 
 setup:
 	@scripts/bootstrap.sh
@@ -9,6 +9,10 @@ demo: setup
 
 test: setup
 	.venv/bin/pytest
+
+# For a change's first check: every test but the scenarios marked slow (`make test` runs all).
+test-quick: setup
+	.venv/bin/pytest -m "not slow"
 
 lint: setup
 	.venv/bin/ruff check src tests bench

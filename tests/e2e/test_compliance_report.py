@@ -52,6 +52,7 @@ def _iso(t: datetime) -> str:
     return t.isoformat().replace("+00:00", "Z")
 
 
+@pytest.mark.slow
 def test_a_scripted_voyage_reads_in_the_report_as_aboard_with_the_cut_arrived_late(
     running_fleet: RunningFleet,
 ) -> None:

@@ -16,6 +16,7 @@ from tests.support.running_fleet import RunningFleet, wait_for
 pytestmark = pytest.mark.kafka
 
 
+@pytest.mark.slow
 def test_every_kind_of_service_killed_once_comes_back_and_nothing_is_lost(
     running_fleet: RunningFleet,
 ) -> None:

@@ -88,6 +88,7 @@ def _containers(running_fleet: RunningFleet, vessel: str) -> int:
     return len(running_fleet.get(f"/api/vessels/{vessel}/containers"))
 
 
+@pytest.mark.slow
 def test_a_vessel_joins_and_leaves_the_running_fleet(running_fleet: RunningFleet) -> None:
     shore = running_fleet.fleet("cluster", "status", "shore", "--json")
     shore_bootstrap = json.loads(shore)["bootstrap_servers"]

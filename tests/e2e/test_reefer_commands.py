@@ -79,6 +79,7 @@ def controller_answers(
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_setpoint_change_is_applied_and_the_box_converges_without_an_excursion(
     running_fleet: RunningFleet,
 ) -> None:
@@ -141,6 +142,7 @@ def test_unsafe_commands_are_refused_naming_the_field_and_nothing_reaches_the_ve
     assert not any(getattr(c, "container_id", None) == "NOPE0000001" for c in delivered)
 
 
+@pytest.mark.slow
 def test_the_downlink_and_the_command_handler_killed_mid_delivery_apply_each_command_once(
     running_fleet: RunningFleet,
 ) -> None:
@@ -189,6 +191,7 @@ def readings_of(running_fleet: RunningFleet, vessel: str, container: str) -> lis
     return [r for r in found if isinstance(r, ReeferReading) and r.container_id == container]
 
 
+@pytest.mark.slow
 def test_a_command_sent_during_a_cut_waits_then_one_expiring_in_the_cut_is_never_applied(
     running_fleet: RunningFleet,
 ) -> None:

@@ -34,6 +34,7 @@ CHAPTERS = (
 
 
 @pytest.mark.timeout(1600)  # the whole story on a fresh fleet; the demo is killed at 1500 s
+@pytest.mark.slow
 def test_the_demo_tells_its_story_and_loses_nothing(
     running_fleet: RunningFleet, tmp_path: Path, settings: RuntimeSettings
 ) -> None:

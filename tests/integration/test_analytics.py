@@ -113,6 +113,7 @@ def _held_by(bootstrap: str, group: str, members: int) -> dict[str, list[tuple[s
     return held if spread and sorted(windows) == list(range(t.FLEET_WINDOWS.partitions)) else None
 
 
+@pytest.mark.slow
 def test_workers_started_together_on_an_empty_shore_never_exit(
     shore: KafkaCluster, logs: Path, tmp_path: Path
 ) -> None:

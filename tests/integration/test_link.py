@@ -192,6 +192,7 @@ def test_heartbeats_come_ashore_and_the_backlog_is_empty(linked: LinkEnv) -> Non
     wait_until(fresh, timeout=120, what="a fresh heartbeat and no backlog", interval=2)
 
 
+@pytest.mark.slow
 def test_three_minute_outage_loses_nothing(linked: LinkEnv) -> None:
     traffic = linked.traffic("OUTU", rate=40).start()
     wait_until(lambda: traffic.acked_count >= 200, timeout=60, what="traffic before the cut")
@@ -209,6 +210,7 @@ def test_three_minute_outage_loses_nothing(linked: LinkEnv) -> None:
     wait_until(lambda: linked.health().backlog_records == 0, timeout=120, what="drained")
 
 
+@pytest.mark.slow
 def test_flapping_link_loses_nothing(linked: LinkEnv) -> None:
     traffic = linked.traffic("FLPU", rate=40).start()
     stop = threading.Event()
@@ -342,6 +344,7 @@ def test_a_failed_task_is_restarted_and_its_records_arrive_once(linked: LinkEnv)
     assert dups == {topics.ALERTS.name: 0}
 
 
+@pytest.mark.slow
 def test_shore_down_three_minutes_recovers_without_help(linked: LinkEnv) -> None:
     traffic = linked.traffic("SHDU", rate=40).start()
     wait_until(lambda: traffic.acked_count >= 200, timeout=60, what="traffic before the outage")
@@ -381,6 +384,7 @@ def test_alerts_overtake_the_bulk_backlog(linked: LinkEnv) -> None:
     arrived_once_in_order(linked.shore.bootstrap_servers, linked.name, traffic.acked, timeout=600)
 
 
+@pytest.mark.slow
 def test_alerts_come_ashore_before_the_backlog_ten_times_running(linked: LinkEnv) -> None:
     traffic = linked.traffic("AFTU", containers=50)
     wait_until(lambda: _both_running(linked), timeout=180, what="both connectors running")
@@ -440,6 +444,7 @@ def test_the_link_probe_sees_each_cut_and_each_restore(linked: LinkEnv) -> None:
         probe.close()
 
 
+@pytest.mark.slow
 def test_shaped_link_keeps_up_with_a_full_vessel(linked: LinkEnv) -> None:
     linked.emulator.shape(linked.name, Shape(kbps=64, latency_ms=600))
     # 2,500 reefers, a window each per 15 minutes, at 3x that rate to show the margin.
