@@ -34,6 +34,7 @@ from fleetedge.edge.windows import WindowConfig, add, finish, start
 from fleetedge.events import JSON, Command, CommandAck, EventError, ReeferReading, decode
 from fleetedge.events.aggregates import ContainerWindow
 from fleetedge.events.vessel import CommandAction, CommandStatus
+from fleetedge.runtime.retry import transient_error
 from fleetedge.security.clients import kafka_config
 
 _log = logging.getLogger(__name__)
@@ -225,7 +226,10 @@ class Resender:
                         if error.code() == KafkaError._PARTITION_EOF:
                             at_end.add(msg.partition())
                             continue
-                        raise EdgeError(f"telemetry scan error: {error}")
+                        if not transient_error(error):
+                            raise EdgeError(f"telemetry scan error: {error}")
+                        _log.warning("telemetry scan: %s; going on", error)
+                        continue
                     if msg.key() != key:
                         continue
                     try:

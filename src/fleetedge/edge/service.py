@@ -44,7 +44,7 @@ from fleetedge.edge.exceptions import EdgeError
 from fleetedge.edge.logic import EdgeLogic
 from fleetedge.edge.state import ChangelogState
 from fleetedge.runtime.health import create_topic
-from fleetedge.runtime.retry import TRANSIENT_CODES, is_transient, retrying
+from fleetedge.runtime.retry import is_transient, retrying, transient_error
 from fleetedge.runtime.watchdog import deadline
 from fleetedge.security.clients import kafka_config
 
@@ -144,7 +144,7 @@ class EdgeService:
             error = msg.error()
             if error is None:
                 msgs.append(msg)
-            elif error.fatal() or not (error.retriable() or error.code() in TRANSIENT_CODES):
+            elif not transient_error(error):
                 raise EdgeError(f"reading {self._tp.topic}: {error}")
             else:  # librdkafka reconnects on its own; the records come with a later consume
                 _log.warning("transient consumer error: %s", error)

@@ -29,6 +29,7 @@ from prometheus_client import Counter, Gauge
 from fleetedge.projections import base, rows
 from fleetedge.projections.bulk import BulkWriter
 from fleetedge.projections.exceptions import ProjectionError
+from fleetedge.runtime.retry import transient_error
 from fleetedge.security.clients import kafka_config
 
 _log = logging.getLogger(__name__)
@@ -212,6 +213,9 @@ class Projector:
         if error.code() == KafkaError._PARTITION_EOF:
             if self.stop_at is None or msg.offset() >= self.stop_at.get(key, 0):
                 self.at_end.add(key)
+            return False
+        if transient_error(error):  # a leader moving: the records come with a later fetch
+            _log.warning("transient consumer error: %s", error)
             return False
         raise ProjectionError(f"projector consumer error: {error}")
 

@@ -9,7 +9,7 @@ import time
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 from fleetedge.runtime.exceptions import ClusterError, ClusterTimeoutError
-from fleetedge.runtime.retry import TRANSIENT_CODES
+from fleetedge.runtime.retry import transient_error
 from fleetedge.security.clients import kafka_config
 
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
@@ -57,7 +57,7 @@ def read_records(
                     if error.code() == KafkaError._PARTITION_EOF:
                         pending.discard(msg.partition())
                         continue
-                    if error.fatal() or not (error.retriable() or error.code() in TRANSIENT_CODES):
+                    if not transient_error(error):
                         raise ClusterError(f"reading {topic}: {error}")
                     _log.warning("reading %s: %s; going on", topic, error)
                     continue

@@ -58,10 +58,16 @@ def is_transient(exc: BaseException) -> bool:
         return exc.retriable
     if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
         error: KafkaError = exc.args[0]
-        if error.fatal() or error.txn_requires_abort():  # abortable: the caller aborts
+        if error.txn_requires_abort():  # abortable: the caller aborts
             return False
-        return error.retriable() or error.code() in TRANSIENT_CODES
+        return transient_error(error)
     return False
+
+
+def transient_error(error: KafkaError) -> bool:
+    """Whether a client error (a consumer's error message, say) passes by itself: librdkafka
+    reconnects and fetches again, so the reader logs it and goes on."""
+    return not error.fatal() and (error.retriable() or error.code() in TRANSIENT_CODES)
 
 
 @dataclass

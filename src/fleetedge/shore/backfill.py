@@ -27,6 +27,7 @@ from fleetedge.events import JSON, Command, decode
 from fleetedge.events import topics as t
 from fleetedge.events.vessel import CommandAction
 from fleetedge.link.mirror import commands_topic
+from fleetedge.runtime.retry import transient_error
 from fleetedge.security.clients import kafka_config
 from fleetedge.shore.exceptions import ShoreError
 
@@ -77,7 +78,10 @@ def read_completeness(
                     if error.code() == KafkaError._PARTITION_EOF:
                         at_end.add(msg.partition())
                         continue
-                    raise ShoreError(f"reading {topic}: {error}")
+                    if not transient_error(error):
+                        raise ShoreError(f"reading {topic}: {error}")
+                    _log.warning("reading %s: %s; going on", topic, error)
+                    continue
                 doc = json.loads(msg.value() or b"{}")
                 latest[msg.key() or b""] = ContainerGaps(
                     doc["vessel_id"],
