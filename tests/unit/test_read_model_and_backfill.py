@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 
 from fleetedge.edge.backfill import rebuild_windows
 from fleetedge.edge.windows import WindowConfig
@@ -15,6 +16,7 @@ from fleetedge.projections import digest, ensure_projection
 from fleetedge.projections import rows as projection_rows
 from fleetedge.projections.base import rows
 from fleetedge.projections.sqlite import SqliteDatabase
+from fleetedge.shore import backfill
 from fleetedge.shore.normalizer import Rejected, check
 from tests.support.fleet import simulate
 
@@ -124,3 +126,25 @@ def test_a_batch_written_at_once_equals_its_records_one_by_one(run, tmp_path: Pa
     assert digest(at_once, 1) == digest(one_by_one, 1)
     for db in (at_once, one_by_one):
         db.close()
+
+
+def test_a_backfill_round_skips_a_transient_error_and_raises_any_other(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def away(_bootstrap: str) -> list[backfill.ContainerGaps]:
+        raise KafkaException(KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION, "moving"))
+
+    def refused(_bootstrap: str) -> list[backfill.ContainerGaps]:
+        raise KafkaException(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED, "no"))
+
+    requester = backfill.BackfillRequester("127.0.0.1:1")
+    try:
+        monkeypatch.setattr(backfill, "read_completeness", away)
+        assert requester.round("127.0.0.1:1") is None  # the service goes on
+        with pytest.raises(KafkaException):  # `--once` says why at once
+            requester.round("127.0.0.1:1", retry_later=False)
+        monkeypatch.setattr(backfill, "read_completeness", refused)
+        with pytest.raises(KafkaException):
+            requester.round("127.0.0.1:1")
+    finally:
+        requester.close()

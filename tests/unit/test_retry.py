@@ -21,6 +21,9 @@ def test_which_errors_are_transient() -> None:
     assert is_transient(_kafka(KafkaError.NOT_LEADER_FOR_PARTITION))
     assert is_transient(_kafka(KafkaError.COORDINATOR_LOAD_IN_PROGRESS))
     assert is_transient(_kafka(KafkaError._TRANSPORT))
+    # A broker killed under a watermark query (seen in a demo soak as vessel-1's broker died).
+    assert is_transient(_kafka(KafkaError._DESTROY_BROKER))
+    assert is_transient(_kafka(KafkaError.FENCED_LEADER_EPOCH))
     assert is_transient(_Busy("loading"))
     assert not is_transient(_kafka(KafkaError._FENCED, fatal=True))
     assert not is_transient(_kafka(KafkaError._TIMED_OUT, abortable=True))  # the caller aborts

@@ -149,7 +149,10 @@ def backfill(
     requester = BackfillRequester(bootstrap, cooldown=timedelta(minutes=cooldown_minutes))
     try:
         while not stop.is_set():
-            sent = requester.request(read_completeness(bootstrap))
+            sent = requester.round(bootstrap, retry_later=not once)
+            if sent is None:  # a broker away or a leader moving: the next round looks again
+                stop.wait(every)
+                continue
             if sent or once:
                 out.print(f"{len(sent)} backfill requests sent")
             if once:

@@ -31,6 +31,7 @@ from fleetedge.events import JSON, Command, CommandAck, EventError, decode
 from fleetedge.events import topics as t
 from fleetedge.events.vessel import CommandAction, CommandStatus
 from fleetedge.runtime.reading import read_to_end
+from fleetedge.runtime.retry import retrying
 from fleetedge.runtime.watchdog import deadline
 from fleetedge.security.clients import kafka_config
 
@@ -185,18 +186,25 @@ class CommandHandler:
                 return
 
     def _commit(self) -> bool:
-        """True once committed, False if the transaction had to be aborted; an error that is
-        neither retriable nor abortable raises :class:`EdgeError` (the supervisor restarts)."""
-        while True:
-            try:
-                self._producer.commit_transaction(TIMEOUT_S)
-            except KafkaException as exc:
-                error: KafkaError = exc.args[0]
-                if error.retriable():
-                    continue
-                if error.txn_requires_abort():
-                    self._producer.abort_transaction(TIMEOUT_S)
-                    return False
+        """True once committed, False if the transaction had to be aborted (it is written
+        again). A commit worth repeating is repeated; anything else short of fatal (an abortable
+        error, a produce refused while a broker dies) aborts; a fatal error raises
+        :class:`EdgeError`."""
+        try:
+            retrying(
+                lambda: self._producer.commit_transaction(TIMEOUT_S),
+                what="commit",
+                deadline_s=TIMEOUT_S,
+            )
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            if error.fatal():
                 raise EdgeError(f"command transaction failed: {error}") from exc
-            else:
-                return True
+            _log.warning("command transaction aborted, written again: %s", error)
+            retrying(
+                lambda: self._producer.abort_transaction(TIMEOUT_S),
+                what="abort",
+                deadline_s=TIMEOUT_S,
+            )
+            return False
+        return True

@@ -44,7 +44,7 @@ from fleetedge.edge.exceptions import EdgeError
 from fleetedge.edge.logic import EdgeLogic
 from fleetedge.edge.state import ChangelogState
 from fleetedge.runtime.health import create_topic
-from fleetedge.runtime.retry import is_transient, retrying, transient_error
+from fleetedge.runtime.retry import retrying, transient_error
 from fleetedge.runtime.watchdog import deadline
 from fleetedge.security.clients import kafka_config
 
@@ -207,7 +207,9 @@ class EdgeService:
         try:
             _, high = self._consumer.get_watermark_offsets(self._tp, timeout=10, cached=False)
         except KafkaException as exc:
-            if not is_transient(exc):
+            # Only the lag gauge (and --exit-when-idle) waits on the answer: anything short of
+            # fatal is asked again next time.
+            if exc.args[0].fatal():
                 raise EdgeError(f"asking the end of {self._tp.topic}: {exc}") from exc
             _log.warning("end offset unknown for now: %s", exc)
             return False

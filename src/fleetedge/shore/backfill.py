@@ -27,9 +27,9 @@ from fleetedge.events import JSON, Command, decode
 from fleetedge.events import topics as t
 from fleetedge.events.vessel import CommandAction
 from fleetedge.link.mirror import commands_topic
-from fleetedge.runtime.retry import transient_error
+from fleetedge.runtime.retry import is_transient, transient_error
 from fleetedge.security.clients import kafka_config
-from fleetedge.shore.exceptions import ShoreError
+from fleetedge.shore.exceptions import ShoreBusy, ShoreError
 
 _log = logging.getLogger(__name__)
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
@@ -193,6 +193,18 @@ class BackfillRequester:
                     "backfill requested",
                     extra={"vessel": c.vessel_id, "container": c.container_id, "gap": [lo, hi]},
                 )
-        if self._producer.flush(30) != 0:
-            raise ShoreError("backfill commands were not acknowledged by the shore cluster")
+        if self._producer.flush(30) != 0:  # they stay queued, and go with a later flush
+            raise ShoreBusy("backfill commands were not acknowledged by the shore cluster yet")
         return sent
+
+    def round(self, bootstrap: str, *, retry_later: bool = True) -> list[Command] | None:
+        """One look at the fleet's completeness and the requests it calls for; None when a
+        transient error (a broker away, a leader moving) made this round skip, if
+        ``retry_later``."""
+        try:
+            return self.request(read_completeness(bootstrap))
+        except Exception as exc:
+            if not retry_later or not is_transient(exc):
+                raise
+            _log.warning("backfill round skipped, the next one looks again: %s", exc)
+            return None

@@ -4,10 +4,13 @@
 
     FleetEdgeError
     └── ShoreError                 a shore service could not go on
-        └── AnalyticsError         the fleet analytics stopped on an error it cannot skip
+        ├── AnalyticsError         the fleet analytics stopped on an error it cannot skip
+        └── ShoreBusy              the shore cluster did not answer in time (retriable)
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from fleetedge.exceptions import FleetEdgeError
 
@@ -18,3 +21,9 @@ class ShoreError(FleetEdgeError):
 
 class AnalyticsError(ShoreError):
     """The fleet analytics stopped on an error it cannot skip (a Kafka or state failure)."""
+
+
+class ShoreBusy(ShoreError):
+    """The shore cluster did not answer in time; the same call may succeed later."""
+
+    retriable: ClassVar[bool] = True
