@@ -40,8 +40,8 @@ def cpu_seconds(cluster: KafkaCluster) -> float:
     return total
 
 
-def load(bootstrap: str, seconds: float, rate: float) -> int:
-    """Produce ``rate`` records a second for ``seconds``; the number acknowledged."""
+def load(bootstrap: str, seconds: float, rate: float) -> tuple[int, int]:
+    """Produce ``rate`` records a second for ``seconds``; (sent, acknowledged)."""
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
                          "acks": "all", "linger.ms": 10})  # fmt: skip
     acked = 0
@@ -59,7 +59,7 @@ def load(bootstrap: str, seconds: float, rate: float) -> int:
             sent += 1
         producer.poll(0.05)
     producer.flush(60)
-    return acked
+    return sent, acked
 
 
 def measure(
@@ -72,11 +72,12 @@ def measure(
         start_wall = time.perf_counter() - began
         start_cpu = cpu_seconds(cluster)
         create_topic(cluster.bootstrap_servers, "bench.cpu", partitions=3)
-        acked = load(cluster.bootstrap_servers, seconds, rate)
+        sent, acked = load(cluster.bootstrap_servers, seconds, rate)
         return {
             "start_wall_s": start_wall,
             "start_cpu_s": start_cpu,
             "load_cpu_s": cpu_seconds(cluster) - start_cpu,
+            "sent": sent,
             "acked": acked,
         }
     finally:
@@ -102,7 +103,8 @@ def main() -> None:
         print(
             f"{label:16} start {r['start_wall_s']:5.1f}s wall, {r['start_cpu_s']:6.1f} CPU-s "
             f"({r['start_cpu_s'] / baseline['start_cpu_s']:.2f}x); load {r['load_cpu_s']:6.1f} "
-            f"CPU-s ({r['load_cpu_s'] / baseline['load_cpu_s']:.2f}x); {r['acked']:.0f} acked"
+            f"CPU-s ({r['load_cpu_s'] / baseline['load_cpu_s']:.2f}x); {r['acked']:.0f} of "
+            f"{r['sent']:.0f} acked"
         )
 
 
