@@ -9,7 +9,7 @@ import time
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 from fleetedge.runtime.exceptions import ClusterError, ClusterTimeoutError
-from fleetedge.runtime.retry import transient_error
+from fleetedge.runtime.retry import retrying, transient_error
 from fleetedge.security.clients import kafka_config
 
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
@@ -23,9 +23,8 @@ def read_records(
     partition in order. A missing topic reads as empty. A transient consumer error (a leader
     moving) is waited out; raises :class:`ClusterTimeoutError` (retriable) when the end is not
     reached by ``timeout``, and :class:`ClusterError` on any other consumer error. Nothing is
-    committed, but on a
-    secured cluster the principal needs rights on ``group`` (the consumer asks its
-    coordinator)."""
+    committed, but on a secured cluster the principal needs rights on ``group`` (the consumer
+    asks its coordinator)."""
     consumer = Consumer(
         {
             **kafka_config(bootstrap),
@@ -37,15 +36,15 @@ def read_records(
         }
     )
     records: list[Message] = []
+    deadline = time.monotonic() + timeout
     try:
         meta = consumer.list_topics(topic, timeout=30).topics.get(topic)
         if meta is None or meta.error is not None:
             return records
         parts = [TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(meta.partitions)]
-        ends = {tp.partition: consumer.get_watermark_offsets(tp, timeout=30)[1] for tp in parts}
+        ends = {tp.partition: _end(consumer, tp, deadline) for tp in parts}
         pending = {p for p, end in ends.items() if end > 0}
         consumer.assign(parts)
-        deadline = time.monotonic() + timeout
         while pending:
             if time.monotonic() > deadline:
                 raise ClusterTimeoutError(
@@ -84,9 +83,16 @@ def end_offset(bootstrap: str, topic: str) -> int:
         meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
         if meta is None or meta.error is not None:
             return 0
-        return sum(
-            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-            for p in meta.partitions
-        )
+        deadline = time.monotonic() + 60
+        return sum(_end(consumer, TopicPartition(topic, p), deadline) for p in meta.partitions)
     finally:
         consumer.close()
+
+
+def _end(consumer: Consumer, tp: TopicPartition, deadline: float) -> int:
+    """The partition's high watermark; a leader not elected yet or moving is waited out."""
+    return retrying(
+        lambda: int(consumer.get_watermark_offsets(tp, timeout=10)[1]),
+        what=f"the end of {tp.topic}[{tp.partition}]",
+        deadline_s=max(1.0, deadline - time.monotonic()),
+    )
