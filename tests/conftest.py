@@ -9,11 +9,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from xdist.remote import Producer
 
 from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, free_node_ports
 from fleetedge.runtime.jvm import find_processes
 from fleetedge.settings import RuntimeSettings
 from tests.support.running_fleet import RunningFleet, start_fleet
+from tests.support.scheduling import SHARED_FLEET, GroupScheduling, group_of, rank_of
 
 
 @pytest.fixture(scope="session")
@@ -93,15 +95,42 @@ def running_fleet(
     tmp_path_factory: pytest.TempPathFactory, settings: RuntimeSettings
 ) -> Iterator[RunningFleet]:
     """Two vessels, the link, the shore and the API, started by `fleet up --detach` once for
-    the browser and e2e tests (the story test stops it first: one fleet at a time fits 2
-    cores)."""
+    the browser and e2e tests (one worker runs them all: tests/support/scheduling.py)."""
     fleet = start_fleet(
         tmp_path_factory.mktemp("whole-fleet"),
         settings,
-        *("--vessels", "2", "--containers", "60"),
+        # 120x simulated time: the scripted hours of the e2e tests pass in half the wall time.
+        *("--vessels", "2", "--containers", "60", "--speedup", "120"),
     )
     yield fleet
     fleet.stop()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> GroupScheduling:
+    """`make test`'s parallel workers get whole groups (tests/support/scheduling.py)."""
+    return GroupScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest groups first; and a test on the shared fleet must be in its group."""
+    for item in items:
+        if "running_fleet" in getattr(item, "fixturenames", ()):
+            assert group_of(item.nodeid) == SHARED_FLEET, (
+                f"{item.nodeid} uses the shared fleet: list its module in SHARED_FLEET_DIRS"
+            )
+    items.sort(key=lambda item: rank_of(item.nodeid))  # stable: file order kept within
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """The shared fleet stops after the last test of its group, not at the end of the session:
+    its worker goes on with other groups, which should not share 2 cores with an idle fleet."""
+    fleet = getattr(item, "funcargs", {}).get("running_fleet")
+    last = nextitem is None or group_of(nextitem.nodeid) != SHARED_FLEET
+    yield
+    if isinstance(fleet, RunningFleet) and last:
+        fleet.stop()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

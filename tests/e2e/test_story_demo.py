@@ -18,7 +18,7 @@ import pytest
 from fleetedge.orchestration.state import Snapshot, snapshot_path
 from fleetedge.settings import RuntimeSettings
 from tests.support.cli import fleet
-from tests.support.running_fleet import ARTIFACTS, RunningFleet
+from tests.support.running_fleet import ARTIFACTS
 from tests.support.secrets import file_texts, leaks, log_files, secrets_of
 
 pytestmark = pytest.mark.kafka
@@ -36,9 +36,8 @@ CHAPTERS = (
 @pytest.mark.timeout(1600)  # the whole story on a fresh fleet; the demo is killed at 1500 s
 @pytest.mark.slow
 def test_the_demo_tells_its_story_and_loses_nothing(
-    running_fleet: RunningFleet, tmp_path: Path, settings: RuntimeSettings
+    tmp_path: Path, settings: RuntimeSettings
 ) -> None:
-    running_fleet.stop()  # one fleet at a time on two cores
     env = {
         **os.environ,
         "FLEET_HOME": str(tmp_path / "home"),

@@ -1,0 +1,78 @@
+"""How `make test` shares the suite out among parallel workers (pytest-xdist).
+
+Most of a Kafka scenario's time is waiting (an outage held for minutes, a restart awaited), so
+the waits of several scenarios overlap well even on 2 cores. A group runs whole on one worker:
+a test module, so its module-scoped clusters start once; or every test on the one shared
+fleet (the browser and end-to-end modules), so that fleet starts once.
+
+A whole fleet (two vessels, the link, the shore: about 0.9 of a core while it runs) is the
+heaviest thing a test starts, so at most one runs at a time: a worker is not given a fleet's
+group while another fleet's group is unfinished. The groups known to be longest go first, so
+that the workers end together; the rest follow in file order.
+"""
+
+from __future__ import annotations
+
+import pytest
+from xdist.remote import Producer
+from xdist.scheduler import LoadScopeScheduling
+from xdist.workermanage import WorkerController
+
+SHARED_FLEET = "running-fleet"
+# The modules whose tests use the `running_fleet` fixture (checked at collection).
+SHARED_FLEET_DIRS = ("tests/browser/", "tests/e2e/")
+OWN_FLEET = ("tests/e2e/test_story_demo.py",)  # the demo starts a fleet of its own
+FLEETS = frozenset({SHARED_FLEET, *OWN_FLEET})  # groups that run a whole fleet
+LONGEST_FIRST = (
+    "tests/integration/test_link.py",
+    SHARED_FLEET,
+    "tests/e2e/test_story_demo.py",
+    "tests/integration/test_analytics.py",
+)
+
+
+def group_of(nodeid: str) -> str:
+    """The group a test runs in: its module, or the shared fleet's."""
+    module = nodeid.split("::", 1)[0]
+    if module.startswith(SHARED_FLEET_DIRS) and module not in OWN_FLEET:
+        return SHARED_FLEET
+    return module
+
+
+def rank_of(nodeid: str) -> int:
+    group = group_of(nodeid)
+    return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
+class GroupScheduling(LoadScopeScheduling):
+    """xdist's scope scheduling with a scope per group, the collection order kept, and one
+    fleet at a time. A worker gets its next group when it has at most two tests left."""
+
+    def __init__(self, config: pytest.Config, log: Producer | None = None) -> None:
+        config.option.loadscopereorder = False
+        super().__init__(config, log)
+
+    def _split_scope(self, nodeid: str) -> str:
+        return group_of(nodeid)
+
+    def _assign_work_unit(self, node: WorkerController) -> None:
+        """The first group in the queue that may start now; none while only a fleet's group
+        is left and another fleet's is unfinished (a worker finishing that one asks again)."""
+        running_fleet = any(
+            group in FLEETS and not all(done.values())
+            for groups in self.assigned_work.values()
+            for group, done in groups.items()
+        )
+        for group in self.workqueue:
+            if not (running_fleet and group in FLEETS):
+                self.workqueue.move_to_end(group, last=False)
+                super()._assign_work_unit(node)
+                return
+
+    def mark_test_complete(
+        self, node: WorkerController, item_index: int, duration: float = 0
+    ) -> None:
+        super().mark_test_complete(node, item_index, duration)
+        for other in self.nodes:  # a fleet's group may have just finished: idle workers ask
+            if other is not node and not self._pending_of(self.assigned_work.get(other, {})):
+                self._reschedule(other)

@@ -1,0 +1,106 @@
+"""The parallel suite's scheduler: whole groups per worker, the longest first, and never two
+fleets at once (tests/support/scheduling.py), driven as pytest-xdist drives it."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from tests.support.scheduling import SHARED_FLEET, GroupScheduling, group_of
+
+LINK = "tests/integration/test_link.py"
+STORY = "tests/e2e/test_story_demo.py"
+COLLECTION = [
+    *(f"{LINK}::test_{i}" for i in range(4)),
+    *(f"tests/browser/test_dashboard.py::test_{i}" for i in range(3)),
+    *(f"tests/e2e/test_fleet_vessels.py::test_{i}" for i in range(3)),
+    f"{STORY}::test_story",
+    *(f"tests/integration/test_edge.py::test_{i}" for i in range(2)),
+    *(f"tests/unit/test_rules.py::test_{i}" for i in range(2)),
+]
+
+
+class _Worker:
+    """What the scheduler sees of an xdist worker: the tests it was sent."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.gateway = SimpleNamespace(id=name)
+        self.sent: list[int] = []
+        self.shutting_down = False
+
+    def send_runtest_some(self, indices: list[int]) -> None:
+        self.sent.extend(indices)
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+
+
+def _scheduler(workers: list[_Worker]) -> GroupScheduling:
+    option = SimpleNamespace(tx=[f"{len(workers)}*popen"], loadscopereorder=True)
+    config: Any = SimpleNamespace(option=option, getvalue=lambda name: getattr(option, name))
+    sched = GroupScheduling(config)
+    for worker in workers:
+        sched.add_node(worker)
+        sched.add_node_collection(worker, COLLECTION)
+    sched.schedule()
+    return sched
+
+
+def _groups(worker: _Worker, start: int = 0) -> list[str]:
+    seen: list[str] = []
+    for index in worker.sent[start:]:
+        group = group_of(COLLECTION[index])
+        if group not in seen:
+            seen.append(group)
+    return seen
+
+
+def _finish(sched: GroupScheduling, worker: _Worker, group: str) -> None:
+    for index in list(worker.sent):
+        if group_of(COLLECTION[index]) == group:
+            sched.mark_test_complete(worker, index)
+
+
+def test_the_shared_fleet_modules_form_one_group_and_the_story_its_own() -> None:
+    assert group_of("tests/browser/test_dashboard.py::test_map") == SHARED_FLEET
+    assert group_of("tests/e2e/test_fleet_vessels.py::test_join") == SHARED_FLEET
+    assert group_of(f"{STORY}::test_story") == STORY
+    assert group_of("tests/integration/test_edge.py::test_x") == "tests/integration/test_edge.py"
+
+
+def test_a_second_fleet_waits_until_the_first_fleets_group_is_done() -> None:
+    a, b, c = _Worker("a"), _Worker("b"), _Worker("c")
+    sched = _scheduler([a, b, c])
+    # The longest first: the link's module, then the shared fleet; the story must wait.
+    assert _groups(a) == [LINK]
+    assert _groups(b) == [SHARED_FLEET]
+    assert STORY not in _groups(c)
+    assert _groups(c)[0] == "tests/integration/test_edge.py"
+    _finish(sched, c, "tests/integration/test_edge.py")
+    _finish(sched, c, "tests/unit/test_rules.py")
+    assert STORY not in _groups(a) + _groups(b) + _groups(c)  # the shared fleet still runs
+    _finish(sched, b, SHARED_FLEET)
+    story = [w.name for w in (a, b, c) if STORY in _groups(w)]
+    assert len(story) == 1, "the story goes to one worker once the shared fleet is done"
+    assert not sched.workqueue
+
+
+def test_each_group_is_sent_whole_to_one_worker() -> None:
+    workers = [_Worker("a"), _Worker("b")]
+    sched = _scheduler(workers)
+    done: set[int] = set()
+    while len(done) < len(COLLECTION):  # each worker runs what it was sent, in turn
+        progressed = False
+        for worker in workers:
+            for index in [i for i in worker.sent if i not in done]:
+                done.add(index)
+                sched.mark_test_complete(worker, index)
+                progressed = True
+        assert progressed, f"work left unsent: {sched.workqueue}"
+    owners: dict[str, set[str]] = {}
+    for worker in workers:
+        for index in worker.sent:
+            owners.setdefault(group_of(COLLECTION[index]), set()).add(worker.name)
+    assert all(len(names) == 1 for names in owners.values()), owners
+    assert sorted(i for w in workers for i in w.sent) == list(range(len(COLLECTION)))
