@@ -1,5 +1,5 @@
 # The two commands of the README are `make demo` and `make test`; both install what they need.
-.PHONY: setup demo test test-quick lint bench clean
+.PHONY: setup demo test test-parallel test-quick lint bench clean
 
 setup:
 	@scripts/bootstrap.sh
@@ -7,17 +7,18 @@ setup:
 demo: setup
 	.venv/bin/fleet demo
 
-# Three workers: most of a scenario is waiting on Kafka (an outage held, a restart awaited), so
-# the waits overlap; each test module, and the tests on the one shared fleet, stay on one worker
-# (tests/support/scheduling.py). `pytest` alone runs the same tests one at a time.
-PYTEST_PARALLEL = -n 3
-
 test: setup
-	.venv/bin/pytest $(PYTEST_PARALLEL)
+	.venv/bin/pytest
+
+# The same tests on three workers (tests/support/scheduling.py): ~35 min instead of ~60 on
+# 2 cores, but the machine is saturated and one reefer-command test has timed out there
+# (BENCHMARKS.md), so `make test` stays serial until the suite's CPU work is cut.
+test-parallel: setup
+	.venv/bin/pytest -n 3
 
 # For a change's first check: every test but the scenarios marked slow (`make test` runs all).
 test-quick: setup
-	.venv/bin/pytest $(PYTEST_PARALLEL) -m "not slow"
+	.venv/bin/pytest -m "not slow"
 
 lint: setup
 	.venv/bin/ruff check src tests bench

@@ -56,23 +56,27 @@ class GroupScheduling(LoadScopeScheduling):
         return group_of(nodeid)
 
     def _assign_work_unit(self, node: WorkerController) -> None:
-        """The first group in the queue that may start now; none while only a fleet's group
-        is left and another fleet's is unfinished (a worker finishing that one asks again)."""
-        running_fleet = any(
+        """The first group in the queue that may start on ``node``. A fleet's group goes to
+        any worker while no fleet's group is unfinished, else only to the worker running that
+        one (it runs them one after the other). A worker offered nothing but fleets' groups
+        it may not take is shut down: it runs its last tests and leaves."""
+        fleet_elsewhere = any(
             group in FLEETS and not all(done.values())
-            for groups in self.assigned_work.values()
+            for other, groups in self.assigned_work.items()
+            if other is not node
             for group, done in groups.items()
         )
         for group in self.workqueue:
-            if not (running_fleet and group in FLEETS):
+            if group not in FLEETS or not fleet_elsewhere:
                 self.workqueue.move_to_end(group, last=False)
                 super()._assign_work_unit(node)
                 return
+        node.shutdown()
 
     def mark_test_complete(
         self, node: WorkerController, item_index: int, duration: float = 0
     ) -> None:
         super().mark_test_complete(node, item_index, duration)
-        for other in self.nodes:  # a fleet's group may have just finished: idle workers ask
-            if other is not node and not self._pending_of(self.assigned_work.get(other, {})):
+        for other in self.nodes:  # a fleet's group may have just finished: the others ask
+            if other is not node:
                 self._reschedule(other)
