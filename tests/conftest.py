@@ -108,7 +108,7 @@ def running_fleet(
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> GroupScheduling:
-    """`make test`'s parallel workers get whole groups (tests/support/scheduling.py)."""
+    """`make test-parallel`'s workers get whole groups (tests/support/scheduling.py)."""
     return GroupScheduling(config, log)
 
 
