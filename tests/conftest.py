@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import uuid
@@ -42,9 +43,9 @@ def fleet_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert not leaked, f"Kafka processes left running after the tests: {leaked}"
 
 
-@pytest.fixture(scope="session")
-def make_cluster(fleet_home: Path, runtime: KafkaRuntime) -> Iterator[Callable[..., KafkaCluster]]:
-    """Factory: a new cluster on free ports with a unique name; all are purged at the end."""
+@contextlib.contextmanager
+def _cluster_factory(home: Path, runtime: KafkaRuntime) -> Iterator[Callable[..., KafkaCluster]]:
+    """A factory of clusters on free ports with unique names; all are purged on leaving."""
     made: list[KafkaCluster] = []
 
     def make(
@@ -53,7 +54,7 @@ def make_cluster(fleet_home: Path, runtime: KafkaRuntime) -> Iterator[Callable[.
         name = f"c-{uuid.uuid4().hex[:8]}"
         cluster = KafkaCluster.create(
             name,
-            home=fleet_home,
+            home=home,
             runtime=runtime,
             ports=free_node_ports(nodes, link=link),
             overrides=overrides,
@@ -63,15 +64,25 @@ def make_cluster(fleet_home: Path, runtime: KafkaRuntime) -> Iterator[Callable[.
             cluster.up()
         return cluster
 
-    yield make
-    for cluster in made:
-        cluster.down(purge=True)
+    try:
+        yield make
+    finally:
+        for cluster in made:
+            cluster.down(purge=True)
+
+
+@pytest.fixture(scope="module")
+def make_cluster(fleet_home: Path, runtime: KafkaRuntime) -> Iterator[Callable[..., KafkaCluster]]:
+    """Clusters of one module: downed at the module's end, so idle brokers do not pile up."""
+    with _cluster_factory(fleet_home, runtime) as make:
+        yield make
 
 
 @pytest.fixture(scope="session")
-def shared_cluster(make_cluster: Callable[..., KafkaCluster]) -> KafkaCluster:
+def shared_cluster(fleet_home: Path, runtime: KafkaRuntime) -> Iterator[KafkaCluster]:
     """One 3-node cluster shared by the tests that restore it afterwards."""
-    return make_cluster()
+    with _cluster_factory(fleet_home, runtime) as make:
+        yield make()
 
 
 @pytest.fixture
