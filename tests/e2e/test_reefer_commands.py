@@ -199,6 +199,7 @@ def test_a_command_sent_during_a_cut_waits_then_one_expiring_in_the_cut_is_never
     (waits, _), (lapses, ordered) = reefers(running_fleet, vessel, Cargo.FROZEN)[:2]
     for box in (waits, lapses):
         wait_for(lambda box=box: running_fleet.get(f"/api/containers/{box}"), 300, box)
+    downlink = wait_for(lambda: downlink_pids(running_fleet, vessel), 120, "the downlink")
     running_fleet.fleet("chaos", "cut-link", vessel)
     try:
         kept = send(running_fleet, vessel, waits, "defrost", "--ttl", "1h")
@@ -214,6 +215,9 @@ def test_a_command_sent_during_a_cut_waits_then_one_expiring_in_the_cut_is_never
         running_fleet.fleet("chaos", "restore-link", vessel)
     applied = wait_for(lambda: reached(running_fleet, kept, "applied"), 400, "applied after")
     assert [s["step"] for s in applied["steps"]] == ["requested", "delivered", "applied"]
+    # The downlink rode the cut out itself: it was not restarted (by the link service, whose
+    # last resort for heartbeats that stay stale is a restart) to deliver the command.
+    assert downlink_pids(running_fleet, vessel) == downlink
     refused = wait_for(
         lambda: (
             (found := command(running_fleet, lapsed))

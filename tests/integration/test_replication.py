@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from fleetedge.runtime import KafkaCluster, KafkaRuntime
 from fleetedge.runtime.health import PartitionView, create_topic
+from fleetedge.runtime.reading import watermarks
 from fleetedge.runtime.waiting import wait_until
 from tests.support.verifiable import VerifiableProducer, consume_all, verify_delivery
 
@@ -143,3 +146,25 @@ def test_rolling_restart_while_producing_loses_nothing(
     report = verify_delivery(producer, consume_all(cluster.bootstrap_servers, topic_name))
     assert report.ok, report
     assert report.acked > 10_000
+
+
+def test_watermarks_of_a_topic_created_meanwhile_are_waited_for(
+    cluster: KafkaCluster, topic_name: str
+) -> None:
+    """A reader asking a just-created topic's end gets UNKNOWN_TOPIC_OR_PART from a broker that
+    has not learnt of it yet (a simulator exited so at a demo's start): that is waited out."""
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": "wm"})
+    tp = TopicPartition(topic_name, 0)
+    try:
+        with pytest.raises(KafkaException, match="Unknown partition"):
+            consumer.get_watermark_offsets(tp, timeout=10)  # the client's own call gives up
+        later = threading.Timer(
+            3.0, create_topic, (cluster.bootstrap_servers, topic_name), {"partitions": 3}
+        )
+        later.start()
+        try:
+            assert watermarks(consumer, tp, deadline_s=60) == (0, 0)
+        finally:
+            later.join()
+    finally:
+        consumer.close()

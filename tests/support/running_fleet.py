@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 import urllib.error
 import urllib.request
@@ -71,6 +72,7 @@ class RunningFleet:
         if self.stopped:
             return
         self.stopped = True
+        keep_logs(self.home, ARTIFACTS / "shared-fleet-logs")
         pids = [s.pid for s in self.snapshot().services if s.pid]
         done = fleet("down", "--purge", home=self.home, settings=self.settings, timeout=400)
         left = [p for p in pids if psutil.pid_exists(p) and _alive(p)]
@@ -78,6 +80,18 @@ class RunningFleet:
         assert done.returncode == 0, done.stderr
         assert not left, f"services left running after `fleet down`: {left}"
         assert not jvms, f"JVMs left running after `fleet down`: {jvms}"
+
+
+def keep_logs(home: Path, into: Path) -> None:
+    """The services' logs and the link's JVM logs of the fleet at ``home``, copied into
+    ``into`` before `fleet down --purge` deletes them: what a failed test's reader needs."""
+    shutil.rmtree(into, ignore_errors=True)
+    into.mkdir(parents=True)
+    for log in logs_dir(home).glob("*.log"):
+        shutil.copy2(log, into / log.name)
+    for log in (home / "link").rglob("server.log"):
+        name = "-".join(log.relative_to(home / "link").parts[:-2]) or "link"
+        shutil.copy2(log, into / f"jvm-{name}.log")
 
 
 def _alive(pid: int) -> bool:

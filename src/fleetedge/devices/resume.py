@@ -17,6 +17,7 @@ from fleetedge.devices.vessel import VesselSimulator
 from fleetedge.events import ReeferReading
 from fleetedge.events.codec import decode
 from fleetedge.events.exceptions import EventError
+from fleetedge.runtime.reading import watermarks
 from fleetedge.security.clients import kafka_config
 
 
@@ -41,7 +42,7 @@ def last_seqs(bootstrap: str, topic: str, vessel: str, containers: int) -> dict[
         tail = 3 * math.ceil(containers / max(1, len(parts))) + 50
         seqs: dict[str, int] = {}
         for p in parts:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
+            low, high = watermarks(consumer, TopicPartition(topic, p))
             if high <= low:
                 continue
             consumer.assign([TopicPartition(topic, p, max(low, high - tail))])

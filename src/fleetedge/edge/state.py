@@ -16,6 +16,7 @@ from typing import Any
 from confluent_kafka import Consumer, TopicPartition
 
 from fleetedge.edge.exceptions import RecoveryStalled
+from fleetedge.runtime.reading import watermarks
 from fleetedge.security.clients import kafka_config
 
 _DELETED = object()
@@ -67,7 +68,7 @@ class ChangelogState:
         )
         try:
             tp = TopicPartition(topic, 0)
-            low, high = consumer.get_watermark_offsets(tp, timeout=30)
+            low, high = watermarks(consumer, tp)
             if high <= low:
                 return 0
             consumer.assign([TopicPartition(topic, 0, low)])

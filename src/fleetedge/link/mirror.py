@@ -179,6 +179,14 @@ def mirror_properties(
         # Produced through the link: wait out an outage rather than fail the task.
         f"{v}.producer.delivery.timeout.ms": str(INT_MAX),
         f"{v}.producer.max.block.ms": "600000",
+        # Its one worker, back from a cut that cost it its group membership aboard, rejoins as
+        # a new member: Connect would hold the tasks it had for the worker that "left" for
+        # scheduled.rebalance.max.delay.ms (5 min by default) before handing them to anyone, and
+        # commands waited that long after the link was back. There is no other worker to wait for.
+        f"{v}.scheduled.rebalance.max.delay.ms": "0",
+        # Its readers of its internal topics aboard wait 5 s for data, as Connect's ashore do
+        # (fleetedge.link.connect.IDLE_FETCH): no latency, fewer idle requests.
+        f"{v}.fetch.max.wait.ms": "5000",
     }
     for kind in ("offset", "status", "config"):
         props[f"{v}.{kind}.storage.replication.factor"] = str(ends.vessel_replication_factor)

@@ -29,6 +29,7 @@ from prometheus_client import Counter, Gauge
 from fleetedge.projections import base, rows
 from fleetedge.projections.bulk import BulkWriter
 from fleetedge.projections.exceptions import ProjectionError
+from fleetedge.runtime.reading import watermarks
 from fleetedge.runtime.retry import transient_error
 from fleetedge.security.clients import kafka_config
 
@@ -251,7 +252,7 @@ def end_offsets(bootstrap: str, topics: tuple[str, ...]) -> dict[tuple[str, int]
     )
     try:
         return {
-            (tp.topic, tp.partition): consumer.get_watermark_offsets(tp, timeout=10)[1]
+            (tp.topic, tp.partition): watermarks(consumer, tp)[1]
             for tp in partitions(consumer, topics)
         }
     finally:

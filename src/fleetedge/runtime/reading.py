@@ -6,7 +6,14 @@ from __future__ import annotations
 import logging
 import time
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
 from fleetedge.runtime.exceptions import ClusterError, ClusterTimeoutError
 from fleetedge.runtime.retry import retrying, transient_error
@@ -91,8 +98,30 @@ def end_offset(bootstrap: str, topic: str) -> int:
 
 def _end(consumer: Consumer, tp: TopicPartition, deadline: float) -> int:
     """The partition's high watermark; a leader not elected yet or moving is waited out."""
+    return watermarks(consumer, tp, deadline_s=max(1.0, deadline - time.monotonic()))[1]
+
+
+def watermarks(
+    consumer: Consumer, tp: TopicPartition, *, deadline_s: float = 60.0
+) -> tuple[int, int]:
+    """The partition's (low, high) watermarks. A topic not known yet (just created: the client,
+    or the broker asked, has not learnt of it) and a leader not elected yet or moving are waited
+    out until ``deadline_s``; past it, or on a fatal error, the error is raised."""
+
+    def ask() -> tuple[int, int]:
+        try:
+            low, high = consumer.get_watermark_offsets(tp, timeout=10)
+        except KafkaException as exc:
+            if exc.args and exc.args[0].code() in _NOT_KNOWN_YET:
+                raise ClusterTimeoutError(f"{tp.topic}[{tp.partition}] is not known yet") from exc
+            raise
+        return int(low), int(high)
+
     return retrying(
-        lambda: int(consumer.get_watermark_offsets(tp, timeout=10)[1]),
-        what=f"the end of {tp.topic}[{tp.partition}]",
-        deadline_s=max(1.0, deadline - time.monotonic()),
+        ask, what=f"the watermarks of {tp.topic}[{tp.partition}]", deadline_s=deadline_s
     )
+
+
+# What the client says of a partition missing from its metadata (the broker's own word for it,
+# UNKNOWN_TOPIC_OR_PART, is transient everywhere: fleetedge.runtime.retry).
+_NOT_KNOWN_YET = frozenset({KafkaError._UNKNOWN_PARTITION, KafkaError._UNKNOWN_TOPIC})

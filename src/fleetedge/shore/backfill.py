@@ -27,6 +27,7 @@ from fleetedge.events import JSON, Command, decode
 from fleetedge.events import topics as t
 from fleetedge.events.vessel import CommandAction
 from fleetedge.link.mirror import commands_topic
+from fleetedge.runtime.reading import watermarks
 from fleetedge.runtime.retry import is_transient, transient_error
 from fleetedge.security.clients import kafka_config
 from fleetedge.shore.exceptions import ShoreBusy, ShoreError
@@ -104,7 +105,7 @@ def last_command_seq(bootstrap: str, vessel: str) -> int:
     )
     try:
         tp = TopicPartition(topic, 0)
-        low, high = consumer.get_watermark_offsets(tp, timeout=10)
+        low, high = watermarks(consumer, tp)
         if high <= low:
             return 0
         consumer.assign([TopicPartition(topic, 0, max(low, high - 20))])
