@@ -9,6 +9,7 @@ Layout under the cluster directory::
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -182,6 +183,8 @@ def scram_bootstrap(state: ClusterState) -> list[str]:
 def spawn(runtime: KafkaRuntime, state: ClusterState, node_id: int) -> subprocess.Popen[bytes]:
     """Start the node's JVM on its existing storage."""
     config = write_config(state, node_id)
+    if state.security is not None and state.security.scope == "cluster":
+        runtime = dataclasses.replace(runtime, full_jit=True)  # TLS everywhere: see KafkaRuntime
     return runtime.spawn(
         KAFKA_MAIN,
         [str(config)],
