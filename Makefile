@@ -1,5 +1,5 @@
 # The two commands of the README are `make demo` and `make test`; both install what they need.
-.PHONY: setup demo test test-parallel test-quick lint bench clean
+.PHONY: setup demo test test-serial test-quick lint bench clean
 
 setup:
 	@scripts/bootstrap.sh
@@ -7,14 +7,13 @@ setup:
 demo: setup
 	.venv/bin/fleet demo
 
+# Three workers (tests/support/scheduling.py): whole modules, the shared fleet's tests on one
+# worker, one fleet at a time, the longest groups first. `make test-serial` runs them in order.
 test: setup
-	.venv/bin/pytest
-
-# The same tests on three workers (tests/support/scheduling.py): ~35 min instead of ~60 on
-# 2 cores, but the machine is saturated and one reefer-command test has timed out there
-# (BENCHMARKS.md), so `make test` stays serial until the suite's CPU work is cut.
-test-parallel: setup
 	.venv/bin/pytest -n 3
+
+test-serial: setup
+	.venv/bin/pytest
 
 # For a change's first check: every test but the scenarios marked slow (`make test` runs all).
 test-quick: setup

@@ -119,7 +119,7 @@ def running_fleet(
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> GroupScheduling:
-    """`make test-parallel`'s workers get whole groups (tests/support/scheduling.py)."""
+    """`make test`'s workers get whole groups (tests/support/scheduling.py)."""
     return GroupScheduling(config, log)
 
 

@@ -1,4 +1,4 @@
-"""How `make test-parallel` shares the suite out among parallel workers (pytest-xdist).
+"""How `make test` shares the suite out among parallel workers (pytest-xdist).
 
 Most of a Kafka scenario's time is waiting (an outage held for minutes, a restart awaited), so
 the waits of several scenarios overlap well even on 2 cores. A group runs whole on one worker:
