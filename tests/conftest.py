@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import uuid
@@ -12,9 +11,10 @@ from pathlib import Path
 import pytest
 from xdist.remote import Producer
 
-from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, free_node_ports
+from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java
 from fleetedge.runtime.jvm import find_processes
 from fleetedge.settings import RuntimeSettings
+from tests.support.clusters import cluster_factory
 from tests.support.running_fleet import RunningFleet, start_fleet
 from tests.support.scheduling import SHARED_FLEET, GroupScheduling, group_of, rank_of
 
@@ -43,45 +43,17 @@ def fleet_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert not leaked, f"Kafka processes left running after the tests: {leaked}"
 
 
-@contextlib.contextmanager
-def _cluster_factory(home: Path, runtime: KafkaRuntime) -> Iterator[Callable[..., KafkaCluster]]:
-    """A factory of clusters on free ports with unique names; all are purged on leaving."""
-    made: list[KafkaCluster] = []
-
-    def make(
-        nodes: int = 3, start: bool = True, link: bool = False, **overrides: str
-    ) -> KafkaCluster:
-        name = f"c-{uuid.uuid4().hex[:8]}"
-        cluster = KafkaCluster.create(
-            name,
-            home=home,
-            runtime=runtime,
-            ports=free_node_ports(nodes, link=link),
-            overrides=overrides,
-        )
-        made.append(cluster)
-        if start:
-            cluster.up()
-        return cluster
-
-    try:
-        yield make
-    finally:
-        for cluster in made:
-            cluster.down(purge=True)
-
-
 @pytest.fixture(scope="module")
 def make_cluster(fleet_home: Path, runtime: KafkaRuntime) -> Iterator[Callable[..., KafkaCluster]]:
     """Clusters of one module: downed at the module's end, so idle brokers do not pile up."""
-    with _cluster_factory(fleet_home, runtime) as make:
+    with cluster_factory(fleet_home, runtime) as make:
         yield make
 
 
 @pytest.fixture(scope="session")
 def shared_cluster(fleet_home: Path, runtime: KafkaRuntime) -> Iterator[KafkaCluster]:
     """One 3-node cluster shared by the tests that restore it afterwards."""
-    with _cluster_factory(fleet_home, runtime) as make:
+    with cluster_factory(fleet_home, runtime) as make:
         yield make()
 
 

@@ -27,9 +27,10 @@ from fleetedge.link.mirror import PRIORITY, commands_topic
 from fleetedge.link.setup import vessel_link
 from fleetedge.link.toxiproxy import ToxiproxyBinary
 from fleetedge.runtime import KafkaCluster, KafkaRuntime, free_node_ports
+from fleetedge.runtime.exceptions import ClusterError
 from fleetedge.runtime.health import create_topic
 from fleetedge.runtime.ports import free_ports
-from fleetedge.runtime.reading import end_offset, read_to_end
+from fleetedge.runtime.reading import end_offset, partitions_of, read_to_end
 from fleetedge.runtime.waiting import wait_until
 from fleetedge.security import acls
 from fleetedge.security import fleet as security
@@ -196,6 +197,23 @@ def test_a_vessel_reads_only_its_own_commands(fleet: SecureFleet) -> None:
     visible = admin.list_topics(timeout=10).topics
     assert commands_topic(one) in visible
     assert commands_topic(two) not in visible
+
+
+def test_a_topic_a_principal_may_not_see_is_an_error_not_an_empty_topic(
+    fleet: SecureFleet,
+) -> None:
+    one, two = fleet.vessels
+    for name in (one, two):
+        create_topic(fleet.shore.bootstrap_servers, commands_topic(name), replication_factor=1)
+    consumer = Consumer({**fleet.as_principal(one), "group.id": f"{one}-mm2-probe"})
+    try:
+        assert partitions_of(consumer, commands_topic(one)) == [0]
+        assert partitions_of(consumer, f"{one}.no-such-topic") == []
+        # Reading another vessel's commands must not look like reading an empty topic.
+        with pytest.raises(ClusterError, match=r"(?i)authoriz"):
+            partitions_of(consumer, commands_topic(two))
+    finally:
+        consumer.close()
 
 
 def test_a_shore_service_holds_only_what_it_needs(fleet: SecureFleet) -> None:

@@ -23,8 +23,10 @@ SHARED_FLEET = "running-fleet"
 SHARED_FLEET_DIRS = ("tests/browser/", "tests/e2e/")
 OWN_FLEET = ("tests/e2e/test_story_demo.py",)  # the demo starts a fleet of its own
 FLEETS = frozenset({SHARED_FLEET, *OWN_FLEET})  # groups that run a whole fleet
+# The link scenarios' modules share one package-scoped world (tests/integration/link/conftest.py).
+LINK = "tests/integration/link/"
 LONGEST_FIRST = (
-    "tests/integration/test_link.py",
+    LINK,
     SHARED_FLEET,
     "tests/e2e/test_story_demo.py",
     "tests/integration/test_analytics.py",
@@ -32,10 +34,12 @@ LONGEST_FIRST = (
 
 
 def group_of(nodeid: str) -> str:
-    """The group a test runs in: its module, or the shared fleet's."""
+    """The group a test runs in: its module, the link package, or the shared fleet's."""
     module = nodeid.split("::", 1)[0]
     if module.startswith(SHARED_FLEET_DIRS) and module not in OWN_FLEET:
         return SHARED_FLEET
+    if module.startswith(LINK):
+        return LINK
     return module
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from tests.support.scheduling import SHARED_FLEET, GroupScheduling, group_of
+from tests.support.scheduling import LINK, SHARED_FLEET, GroupScheduling, group_of
 
-LINK = "tests/integration/test_link.py"
 STORY = "tests/e2e/test_story_demo.py"
 COLLECTION = [
-    *(f"{LINK}::test_{i}" for i in range(4)),
+    *(f"{LINK}test_flow.py::test_{i}" for i in range(2)),
+    *(f"{LINK}test_outages.py::test_{i}" for i in range(2)),
     *(f"tests/browser/test_dashboard.py::test_{i}" for i in range(3)),
     *(f"tests/e2e/test_fleet_vessels.py::test_{i}" for i in range(3)),
     f"{STORY}::test_story",

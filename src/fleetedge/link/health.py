@@ -21,12 +21,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from fleetedge.link.connect import OFFSETS_TOPIC
 from fleetedge.link.connectors import connector_name
 from fleetedge.link.mirror import Flow
-from fleetedge.runtime.reading import read_records
+from fleetedge.runtime.exceptions import ClusterError, ClusterTimeoutError
+from fleetedge.runtime.reading import partitions_of, watermarks
+from fleetedge.runtime.retry import transient_error
 from fleetedge.security.clients import kafka_config
 
 PartitionKey = tuple[str, int]
@@ -62,25 +64,118 @@ def mirrored_offsets(
     shore_bootstrap: str, vessel: str, flows: Iterable[Flow]
 ) -> dict[PartitionKey, int]:
     """The next vessel offset each uplink will mirror, from Connect's offsets topic (written in
-    the same transactions as the records, so read committed)."""
-    names = {connector_name(vessel, flow) for flow in flows}
-    result: dict[PartitionKey, int] = {}
-    # The link service's principal may use groups named fleetedge-link-* (security.acls).
-    group = f"fleetedge-link-health-{uuid.uuid4().hex[:8]}"
-    for message in read_records(shore_bootstrap, OFFSETS_TOPIC, timeout=30, group=group):
-        key = json.loads(message.key() or b"null")
-        if not isinstance(key, list) or len(key) != 2 or key[0] not in names:
-            continue
-        partition = key[1]
-        if partition.get("cluster") != vessel:
-            continue
-        at = (partition["topic"], int(partition["partition"]))
-        value = message.value()
+    the same transactions as the records, so read committed), read whole: a one-off look."""
+    tail = OffsetsTail(shore_bootstrap)
+    try:
+        return tail.read().mirrored(vessel, flows)
+    finally:
+        tail.close()
+
+
+class OffsetsTail:
+    """Connect's offsets topic ashore, read from its start once and then only what is new.
+
+    The link service looks every few seconds, and the topic grows by a record for every
+    transaction of every uplink task: reading it whole each time cost more with every hour
+    the fleet ran. Any error drops the reader; the next :meth:`read` starts over.
+    """
+
+    def __init__(self, shore_bootstrap: str, timeout: float = 30.0) -> None:
+        self.shore_bootstrap = shore_bootstrap
+        self.timeout = timeout
+        self._consumer: Consumer | None = None
+        self._next: dict[int, int] = {}  # partition -> next offset to read
+        self._eof_at: dict[int, int] = {}  # partition -> offset where it last read as ended
+        self._latest: dict[tuple[str, str, PartitionKey], int] = {}  # (connector, cluster, tp)
+        self.records_read = 0  # by the last read
+
+    def read(self) -> OffsetsTail:
+        """Read up to the topic's current end; raises (and starts over next time) on an error."""
+        try:
+            self._read()
+        except Exception:
+            self.close()
+            raise
+        return self
+
+    def mirrored(self, vessel: str, flows: Iterable[Flow]) -> dict[PartitionKey, int]:
+        names = {connector_name(vessel, flow) for flow in flows}
+        return {
+            at: offset
+            for (name, cluster, at), offset in self._latest.items()
+            if name in names and cluster == vessel
+        }
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+        self._consumer = None
+        self._next.clear()
+        self._eof_at.clear()
+        self._latest.clear()
+
+    def _open(self) -> Consumer:
+        # The link service's principal may use groups named fleetedge-link-* (security.acls).
+        consumer = _consumer(self.shore_bootstrap, **{"enable.partition.eof": True})
+        deadline = time.monotonic() + self.timeout
+        parts = partitions_of(consumer, OFFSETS_TOPIC, deadline_s=self.timeout)
+        consumer.assign([TopicPartition(OFFSETS_TOPIC, p, OFFSET_BEGINNING) for p in parts])
+        self._next = dict.fromkeys(parts, 0)
+        for p in parts:  # a compacted topic starts above 0
+            low, _ = watermarks(consumer, TopicPartition(OFFSETS_TOPIC, p),
+                                deadline_s=max(1.0, deadline - time.monotonic()))  # fmt: skip
+            self._next[p] = low
+        return consumer
+
+    def _read(self) -> None:
+        if self._consumer is None:
+            self._consumer = self._open()
+        consumer = self._consumer
+        deadline = time.monotonic() + self.timeout
+        self.records_read = 0
+        ends = {
+            p: watermarks(consumer, TopicPartition(OFFSETS_TOPIC, p), deadline_s=self.timeout)[1]
+            for p in self._next
+        }
+        # Read committed: an open transaction holds a partition short of its high watermark,
+        # where it reads as ended (EOF) without reaching it.
+        pending = {
+            p
+            for p, end in ends.items()
+            if self._next[p] < end and self._eof_at.get(p) != self._next[p]
+        }
+        while pending:
+            if time.monotonic() > deadline:
+                raise ClusterTimeoutError(f"reading {OFFSETS_TOPIC} fell behind its end")
+            for message in consumer.consume(5000, 1.0):
+                p = message.partition()
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        self._eof_at[p] = message.offset()
+                        pending.discard(p)
+                    elif not transient_error(error):
+                        raise ClusterError(f"reading {OFFSETS_TOPIC}: {error}")
+                    continue
+                self._next[p] = message.offset() + 1
+                self.records_read += 1
+                self._apply(message.key(), message.value())
+                if self._next[p] >= ends[p]:
+                    pending.discard(p)
+
+    def _apply(self, key_bytes: bytes | None, value: bytes | None) -> None:
+        key = json.loads(key_bytes or b"null")
+        if not isinstance(key, list) or len(key) != 2 or not isinstance(key[1], dict):
+            return
+        name, partition = key
+        if "cluster" not in partition or "topic" not in partition:
+            return
+        at = (str(partition["topic"]), int(partition["partition"]))
+        slot = (str(name), str(partition["cluster"]), at)
         if value is None:
-            result.pop(at, None)
+            self._latest.pop(slot, None)
         else:
-            result[at] = int(json.loads(value)["offset"]) + 1
-    return result
+            self._latest[slot] = int(json.loads(value)["offset"]) + 1
 
 
 def decode_heartbeat(value: bytes) -> int:
@@ -167,11 +262,16 @@ def measure(
     vessel_bootstrap: str,
     shore_bootstrap: str,
     flows: Sequence[Flow],
+    offsets: OffsetsTail | None = None,
 ) -> LinkHealth:
-    """One look at the link of ``vessel``: backlog per partition, its age and size."""
+    """One look at the link of ``vessel``: backlog per partition, its age and size. A caller
+    that looks again and again passes its own ``offsets`` reader, read on from last time."""
     now_ms = int(time.time() * 1000)
     health = LinkHealth(vessel=vessel, checked_at_ms=now_ms, vessel_reachable=True)
-    mirrored = mirrored_offsets(shore_bootstrap, vessel, flows)
+    if offsets is None:
+        mirrored = mirrored_offsets(shore_bootstrap, vessel, flows)
+    else:
+        mirrored = offsets.read().mirrored(vessel, flows)
     beat = last_heartbeat_ms(shore_bootstrap, vessel)
     health.last_heartbeat_age_s = None if beat is None else max(0.0, (now_ms - beat) / 1000)
     consumer = _consumer(vessel_bootstrap)

@@ -41,7 +41,7 @@ from prometheus_client import Counter, Gauge
 from fleetedge.events.topics import ALERTS
 from fleetedge.link.connectors import connector_name
 from fleetedge.link.exceptions import ConnectRestError
-from fleetedge.link.health import DrainTracker, LinkHealth, measure
+from fleetedge.link.health import DrainTracker, LinkHealth, OffsetsTail, measure
 from fleetedge.link.mirror import BULK, UPLINKS, MirrorProcess
 from fleetedge.link.probe import LinkProbe
 from fleetedge.link.reports import LinkReporter
@@ -147,6 +147,8 @@ class LinkSupervisor:
         self.max_backoff = max_backoff
         self.health_every = health_every
         self._health_at = 0.0
+        # Connect's offsets topic, read on from one look to the next (per shore bootstrap).
+        self._offsets: dict[str, OffsetsTail] = {}
         self._lock = threading.RLock()
         self.events: list[tuple[str, str, str]] = []  # (vessel, flow, reason) of each restart
 
@@ -177,6 +179,8 @@ class LinkSupervisor:
         if self.reporter is not None:
             self.reporter.close()
         with self._lock:
+            for tail in self._offsets.values():
+                tail.close()
             for link in self.links.values():
                 if link.probe is not None:
                     link.probe.close()
@@ -280,8 +284,11 @@ class LinkSupervisor:
         answers = self._looks(link)
         flows = [f for f in UPLINKS if connector_name(link.vessel, f) in link.connectors]
         try:
+            offsets = self._offsets.setdefault(
+                link.shore_bootstrap, OffsetsTail(link.shore_bootstrap)
+            )
             health = link.drain.update(
-                measure(link.vessel, link.vessel_bootstrap, link.shore_bootstrap, flows)
+                measure(link.vessel, link.vessel_bootstrap, link.shore_bootstrap, flows, offsets)
             )
         except (KafkaException, ClusterError) as exc:
             # The shore is away: no stall can be judged, and the clock starts again after.

@@ -45,10 +45,10 @@ def read_records(
     records: list[Message] = []
     deadline = time.monotonic() + timeout
     try:
-        meta = consumer.list_topics(topic, timeout=30).topics.get(topic)
-        if meta is None or meta.error is not None:
-            return records
-        parts = [TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(meta.partitions)]
+        parts = [
+            TopicPartition(topic, p, OFFSET_BEGINNING)
+            for p in partitions_of(consumer, topic, deadline_s=timeout)
+        ]
         ends = {tp.partition: _end(consumer, tp, deadline) for tp in parts}
         pending = {p for p, end in ends.items() if end > 0}
         consumer.assign(parts)
@@ -87,13 +87,32 @@ def end_offset(bootstrap: str, topic: str) -> int:
         {**kafka_config(bootstrap), "group.id": "fleetedge-reader", "logger": _kafka_log}
     )
     try:
-        meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
-        if meta is None or meta.error is not None:
-            return 0
         deadline = time.monotonic() + 60
-        return sum(_end(consumer, TopicPartition(topic, p), deadline) for p in meta.partitions)
+        found = partitions_of(consumer, topic, deadline_s=60)
+        return sum(_end(consumer, TopicPartition(topic, p), deadline) for p in found)
     finally:
         consumer.close()
+
+
+def partitions_of(consumer: Consumer, topic: str, *, deadline_s: float = 60.0) -> list[int]:
+    """``topic``'s partitions, none for a topic that does not exist. A transient error in its
+    metadata (a leader not elected yet) is waited out until ``deadline_s``, never read as an
+    empty topic; any other (no right to describe it) raises :class:`ClusterError`."""
+
+    def ask() -> list[int]:
+        meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if meta is None:
+            return []
+        error = meta.error
+        if error is None:
+            return sorted(meta.partitions)
+        if error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            return []
+        if transient_error(error):
+            raise ClusterTimeoutError(f"the metadata of {topic}: {error.str()}")
+        raise ClusterError(f"the metadata of {topic}: {error.str()}")
+
+    return retrying(ask, what=f"the partitions of {topic}", deadline_s=deadline_s)
 
 
 def _end(consumer: Consumer, tp: TopicPartition, deadline: float) -> int:

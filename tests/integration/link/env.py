@@ -1,0 +1,96 @@
+"""The link scenarios' shared world: one vessel (3 nodes, reached by the shore only through
+Toxiproxy) and one shore (3 nodes), a real Connect cluster of two workers carrying MirrorMaker
+2's connectors, and the link service's supervisor running beside the tests as it runs in the
+fleet. Each test produces its own containers (a distinct owner code), so its check covers
+exactly what it produced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+
+from fleetedge.link.connect import ConnectWorker
+from fleetedge.link.emulator import LinkEmulator
+from fleetedge.link.exceptions import ConnectUnavailable
+from fleetedge.link.health import LinkHealth, measure
+from fleetedge.link.mirror import UPLINKS
+from fleetedge.link.rest import ConnectRest
+from fleetedge.link.supervisor import LinkSupervisor, VesselLink
+from fleetedge.runtime import KafkaCluster
+from fleetedge.runtime.waiting import wait_until
+from tests.support.traffic import EventTraffic
+
+OUTAGE_S = 185  # longer than the MirrorMaker 2 producer's delivery.timeout.ms (120 s)
+WEEK_MS = str(7 * 24 * 3600 * 1000)
+
+
+@dataclass
+class LinkEnv:
+    vessel: KafkaCluster
+    shore: KafkaCluster
+    emulator: LinkEmulator
+    link: VesselLink
+    supervisor: LinkSupervisor
+    workers: list[ConnectWorker]
+    connect: ConnectRest
+
+    @property
+    def name(self) -> str:
+        return self.vessel.name
+
+    def traffic(
+        self, owner: str, *, containers: int = 40, rate: float = 50.0, alert_every: int = 25
+    ) -> EventTraffic:
+        return EventTraffic(
+            self.vessel.bootstrap_servers,
+            self.name,
+            owner,
+            containers=containers,
+            rate=rate,
+            alert_every=alert_every,
+        )
+
+    def health(self) -> LinkHealth:
+        return measure(
+            self.name, self.vessel.bootstrap_servers, self.shore.bootstrap_servers, UPLINKS
+        )
+
+
+def produce_through_outage(traffic: EventTraffic, rate: float) -> None:
+    """Hold the outage until the vessel has produced ``OUTAGE_S`` seconds' worth of records."""
+    target = traffic.acked_count + int(rate * OUTAGE_S)
+    wait_until(lambda: traffic.acked_count >= target, timeout=OUTAGE_S * 2,
+               what="an outage's worth of records aboard", interval=5)  # fmt: skip
+
+
+def alter(admin: AdminClient, resource: ConfigResource, values: dict[str, str]) -> None:
+    entries = [
+        ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in values.items()
+    ]
+    target = ConfigResource(resource.restype, resource.name, incremental_configs=entries)
+    admin.incremental_alter_configs([target])[target].result()
+
+
+def running_tasks(env: LinkEnv) -> dict[str, str]:
+    """Each running task of the vessel's connectors and the worker (host:port) running it;
+    nothing while Connect rebalances (409) or the worker asked is the one killed."""
+    try:
+        states = env.connect.connectors()
+    except ConnectUnavailable:
+        return {}
+    return {
+        f"{name}/{task.id}": task.worker
+        for name in env.link.connectors
+        if name in states
+        for task in states[name].tasks
+        if task.state == "RUNNING"
+    }
+
+
+def both_running(env: LinkEnv, away_from: str | None = None) -> dict[str, str] | None:
+    """Both tasks RUNNING (none on the worker ``away_from``): task -> worker; else None."""
+    tasks = running_tasks(env)
+    if len(tasks) != 2 or away_from in tasks.values():
+        return None
+    return tasks
