@@ -137,31 +137,32 @@ class OffsetsTail:
             p: watermarks(consumer, TopicPartition(OFFSETS_TOPIC, p), deadline_s=self.timeout)[1]
             for p in self._next
         }
-        # Read committed: an open transaction holds a partition short of its high watermark,
-        # where it reads as ended (EOF) without reaching it.
-        pending = {
-            p
-            for p, end in ends.items()
-            if self._next[p] < end and self._eof_at.get(p) != self._next[p]
-        }
-        while pending:
-            if time.monotonic() > deadline:
-                raise ClusterTimeoutError(f"reading {OFFSETS_TOPIC} fell behind its end")
-            for message in consumer.consume(5000, 1.0):
+        while True:
+            batch = consumer.consume(5000, 0.2)
+            for message in batch:
                 p = message.partition()
                 error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        self._eof_at[p] = message.offset()
-                        pending.discard(p)
-                    elif not transient_error(error):
-                        raise ClusterError(f"reading {OFFSETS_TOPIC}: {error}")
-                    continue
-                self._next[p] = message.offset() + 1
-                self.records_read += 1
-                self._apply(message.key(), message.value())
-                if self._next[p] >= ends[p]:
-                    pending.discard(p)
+                if error is None:
+                    self._next[p] = message.offset() + 1
+                    self.records_read += 1
+                    self._apply(message.key(), message.value())
+                elif error.code() == KafkaError._PARTITION_EOF:
+                    # Past the transaction markers, which a reader never sees as records.
+                    self._next[p] = max(self._next[p], message.offset())
+                    self._eof_at[p] = message.offset()
+                elif not transient_error(error):
+                    raise ClusterError(f"reading {OFFSETS_TOPIC}: {error}")
+            # Read committed: an open transaction holds a partition short of its high
+            # watermark, where it reads as ended (EOF) without reaching it.
+            behind = [
+                p
+                for p, end in ends.items()
+                if self._next[p] < end and self._eof_at.get(p) != self._next[p]
+            ]
+            if not behind:  # at the end the topic had when this read began
+                return
+            if time.monotonic() > deadline:
+                raise ClusterTimeoutError(f"reading {OFFSETS_TOPIC} fell behind its end")
 
     def _apply(self, key_bytes: bytes | None, value: bytes | None) -> None:
         key = json.loads(key_bytes or b"null")
