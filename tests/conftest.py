@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import uuid
@@ -15,7 +16,7 @@ from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java
 from fleetedge.runtime.jvm import find_processes
 from fleetedge.settings import RuntimeSettings
 from tests.support.clusters import cluster_factory
-from tests.support.running_fleet import RunningFleet, start_fleet
+from tests.support.running_fleet import ARTIFACTS, RunningFleet, start_fleet
 from tests.support.scheduling import SHARED_FLEET, GroupScheduling, group_of, rank_of
 
 
@@ -117,15 +118,23 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Wall time per test module (set-up and tear-down included): where the suite's time goes."""
+    """Wall time per test module (set-up and tear-down included): where the suite's time goes.
+    Every test's time goes to test-artifacts/durations.json (scheduling.MEASURED_S's source)."""
     spent: dict[str, float] = {}
+    per_test: dict[str, float] = {}
     for reports in terminalreporter.stats.values():
         for report in reports:
             if isinstance(report, pytest.TestReport):
                 module = report.nodeid.split("::", 1)[0]
                 spent[module] = spent.get(module, 0.0) + report.duration
+                per_test[report.nodeid] = per_test.get(report.nodeid, 0.0) + report.duration
     if not spent:
         return
+    ARTIFACTS.mkdir(exist_ok=True)
+    ordered = sorted(per_test.items(), key=lambda item: -item[1])
+    (ARTIFACTS / "durations.json").write_text(
+        json.dumps({nodeid: round(seconds, 1) for nodeid, seconds in ordered}, indent=1)
+    )
     terminalreporter.section("time per module")
     for module, seconds in sorted(spent.items(), key=lambda item: -item[1])[:25]:
         terminalreporter.write_line(f"{seconds:8.1f}s  {module}")

@@ -138,7 +138,7 @@ def test_workers_started_together_on_an_empty_shore_never_exit(
             dead = [w.output()[-2000:] for w in pair if not w.alive]
             assert not dead, f"start {start + 1}: a worker exited:\n{dead[0]}"
         finally:
-            codes = [w.stop() for w in pair]
+            codes = Service.stop_all(pair)
         # A worker that cannot stop in 30 s prints its threads' stacks and exits 1.
         assert codes == [0, 0], f"start {start + 1}: exit codes {codes} on SIGTERM"
         assert not any("Traceback" in w.output() for w in pair)
@@ -212,8 +212,7 @@ def test_workers_joining_and_one_killed_mid_stream_change_no_result(
         survivors = [w for w in workers if w is not victim]
         assert all(w.alive for w in survivors), survivors[0].output()[-3000:]
     finally:
-        for w in workers:
-            w.stop()
+        Service.stop_all(workers)
     assert kpis == expected, "same KPIs and the same number of changes: nothing lost or doubled"
 
 
@@ -230,8 +229,7 @@ def test_one_two_or_four_workers_give_the_oracle_kpis_change_count_included(
         wait_until(lambda: _held_by(bootstrap, group, count), timeout=120, what=f"{group} spread")
         kpis = final_kpis(bootstrap, f"{group}.kpis", expected, timeout=240)
     finally:
-        for w in workers:
-            w.stop()
+        Service.stop_all(workers)
     assert kpis == expected
     assert kpis["containers"] == 120
     assert kpis["open_alerts"], "the busy fault rates raise alerts: the oracle must see some"
@@ -268,8 +266,7 @@ def test_malformed_records_are_dead_lettered_and_change_no_kpi(
         dead = wait_until(letters, timeout=60, what="the dead letters", interval=1)
         assert workers[0].alive, "bad input must not stop a worker"
     finally:
-        for w in workers:
-            w.stop()
+        Service.stop_all(workers)
     assert kpis == expected
     assert len(dead) == len(garbage), "one letter per bad record"
     assert sorted(d.error for d in dead) == [

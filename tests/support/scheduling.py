@@ -7,8 +7,9 @@ fleet (the browser and end-to-end modules), so that fleet starts once.
 
 A whole fleet (two vessels, the link, the shore: about 0.9 of a core while it runs) is the
 heaviest thing a test starts, so at most one runs at a time: a worker is not given a fleet's
-group while another fleet's group is unfinished. The groups known to be longest go first, so
-that the workers end together; the rest follow in file order.
+group while another fleet's group is unfinished. The groups go longest first (their measured
+wall times, below), so that the last groups are short and the workers end together; groups not
+measured yet follow in file order.
 """
 
 from __future__ import annotations
@@ -25,12 +26,27 @@ OWN_FLEET = ("tests/e2e/test_story_demo.py",)  # the demo starts a fleet of its 
 FLEETS = frozenset({SHARED_FLEET, *OWN_FLEET})  # groups that run a whole fleet
 # The link scenarios' modules share one package-scoped world (tests/integration/link/conftest.py).
 LINK = "tests/integration/link/"
-LONGEST_FIRST = (
-    LINK,
-    SHARED_FLEET,
-    "tests/e2e/test_story_demo.py",
-    "tests/integration/test_analytics.py",
-)
+# Wall seconds per group on three workers, from a fresh clone's `make test` (its "time per
+# module" summary; test-artifacts/durations.json has every test's). Only the order matters:
+# update them when a group's time moves by a minute or more.
+MEASURED_S = {
+    SHARED_FLEET: 1409,
+    LINK: 1364,
+    "tests/integration/test_analytics.py": 520,
+    "tests/e2e/test_story_demo.py": 383,
+    "tests/integration/test_edge.py": 261,
+    "tests/integration/test_replication.py": 146,
+    "tests/integration/test_backfill.py": 141,
+    "tests/integration/test_cli.py": 101,
+    "tests/unit/test_supervisor.py": 99,
+    "tests/integration/test_scale.py": 98,
+    "tests/integration/test_shore.py": 94,
+    "tests/integration/test_security.py": 89,
+    "tests/integration/test_reports.py": 61,
+    "tests/unit/test_rules.py": 40,
+    "tests/integration/test_commands_aboard.py": 38,
+    "tests/integration/test_simulate.py": 32,
+}
 
 
 def group_of(nodeid: str) -> str:
@@ -43,9 +59,9 @@ def group_of(nodeid: str) -> str:
     return module
 
 
-def rank_of(nodeid: str) -> int:
-    group = group_of(nodeid)
-    return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
+def rank_of(nodeid: str) -> float:
+    """A sort key: the longer a group was measured, the earlier it goes."""
+    return -MEASURED_S.get(group_of(nodeid), 0)
 
 
 class GroupScheduling(LoadScopeScheduling):

@@ -6,10 +6,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from tests.support.scheduling import LINK, SHARED_FLEET, GroupScheduling, group_of
+from tests.support.scheduling import LINK, SHARED_FLEET, GroupScheduling, group_of, rank_of
 
 STORY = "tests/e2e/test_story_demo.py"
-COLLECTION = [
+FILE_ORDER = [
     *(f"{LINK}test_flow.py::test_{i}" for i in range(2)),
     *(f"{LINK}test_outages.py::test_{i}" for i in range(2)),
     *(f"tests/browser/test_dashboard.py::test_{i}" for i in range(3)),
@@ -17,7 +17,9 @@ COLLECTION = [
     f"{STORY}::test_story",
     *(f"tests/integration/test_edge.py::test_{i}" for i in range(2)),
     *(f"tests/unit/test_rules.py::test_{i}" for i in range(2)),
+    "tests/unit/test_unmeasured.py::test_0",
 ]
+COLLECTION = sorted(FILE_ORDER, key=rank_of)  # as tests/conftest.py sorts the collection
 
 
 class _Worker:
@@ -69,25 +71,37 @@ def test_the_shared_fleet_modules_form_one_group_and_the_story_its_own() -> None
     assert group_of("tests/integration/test_edge.py::test_x") == "tests/integration/test_edge.py"
 
 
+def test_the_groups_go_longest_first_and_the_unmeasured_last() -> None:
+    order = list(dict.fromkeys(group_of(nodeid) for nodeid in COLLECTION))
+    assert order == [
+        SHARED_FLEET,
+        LINK,
+        STORY,
+        "tests/integration/test_edge.py",
+        "tests/unit/test_rules.py",
+        "tests/unit/test_unmeasured.py",
+    ]
+
+
 def test_a_second_fleet_runs_after_the_first_on_its_worker_and_nobody_waits_for_it() -> None:
     a, b, c = _Worker("a"), _Worker("b"), _Worker("c")
     sched = _scheduler([a, b, c])
-    # The longest first: the link's module, then the shared fleet; the story must wait.
-    assert _groups(a) == [LINK]
-    assert _groups(b) == [SHARED_FLEET]
+    # The longest first: the shared fleet, then the link's package; the story must wait.
+    assert _groups(a) == [SHARED_FLEET]
+    assert _groups(b) == [LINK]
     assert STORY not in _groups(c)
     assert _groups(c)[0] == "tests/integration/test_edge.py"
     _finish(sched, c, "tests/integration/test_edge.py")
     _finish(sched, c, "tests/unit/test_rules.py")
     # Only the story is left, and it may not start beside the shared fleet: c leaves.
     assert c.shutting_down
-    assert STORY not in _groups(a) + _groups(c)
+    assert STORY not in _groups(b) + _groups(c)
     # The shared fleet's worker gets it before its own last test, which needs a next test to
     # run (xdist holds a worker's last test until it has more work or is told to stop).
-    fleet_tests = [i for i in b.sent if group_of(COLLECTION[i]) == SHARED_FLEET]
+    fleet_tests = [i for i in a.sent if group_of(COLLECTION[i]) == SHARED_FLEET]
     for index in fleet_tests[:-1]:
-        sched.mark_test_complete(b, index)
-    assert STORY in _groups(b)
+        sched.mark_test_complete(a, index)
+    assert STORY in _groups(a)
     assert not sched.workqueue
 
 

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,8 +108,7 @@ def launch(options: FleetOptions, *, nodes: int = 3) -> RunningFleet:
                 security=secured,
             )
             clusters[name] = cluster
-            with progress(f"starting cluster {name}") as step:
-                cluster.up(progress=step)
+        _start_clusters(clusters)
         shore = clusters["shore"]
         with progress("creating the shore topics"):
             ensure_topics(
@@ -145,6 +145,21 @@ def launch(options: FleetOptions, *, nodes: int = 3) -> RunningFleet:
             cluster.down()
         raise
     return RunningFleet(plan, clusters, supervisor, time.monotonic() - began)
+
+
+def _start_clusters(clusters: dict[str, KafkaCluster]) -> None:
+    """Every cluster starts at once: they are independent, and their brokers' start-up is
+    mostly waiting (elections, registration), so the fleet comes up in one cluster's time
+    rather than one per vessel. The first failure is raised once all have returned."""
+    with progress(f"starting clusters {', '.join(clusters)}") as step:
+
+        def say(name: str) -> Callable[[str], None]:
+            return lambda text: step(f"{name}: {text}")
+
+        with ThreadPoolExecutor(max_workers=len(clusters)) as pool:
+            started = [pool.submit(c.up, progress=say(n)) for n, c in clusters.items()]
+        for future in started:
+            future.result()
 
 
 def _provision(store: SecurityStore, clusters: dict[str, KafkaCluster]) -> dict[str, Path]:
