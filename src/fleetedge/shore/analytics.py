@@ -302,8 +302,26 @@ class FleetAnalytics:
         threading.Thread(target=enforce, name="stop-watch", daemon=True).start()
         try:
             self.app.run(timeout=timeout, collect=False)
+        except Exception as exc:
+            if not (stop.is_set() and _closed_mid_assignment(exc)):
+                raise
+            # Stopped while the group gave it partitions: the assignment's offset read met the
+            # closing client. Nothing was processed for them, so there is nothing to lose.
+            _log.info("analytics worker stopped during a partition assignment")
         finally:
             finished.set()
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _closed_mid_assignment(exc: BaseException) -> bool:
+    """Quix's PartitionAssignmentError caused by the client's own close (``_DESTROY``)."""
+    from confluent_kafka import KafkaError, KafkaException  # noqa: PLC0415
+    from quixstreams.exceptions import PartitionAssignmentError  # noqa: PLC0415
+
+    if not isinstance(exc, PartitionAssignmentError):
+        return False
+    cause = exc.__cause__
+    error = cause.args[0] if isinstance(cause, KafkaException) and cause.args else None
+    return isinstance(error, KafkaError) and error.code() == KafkaError._DESTROY
