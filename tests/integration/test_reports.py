@@ -27,7 +27,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from fleetedge.api import ReadModel, create_app
+from fleetedge.api import ReadModel
+from fleetedge.api.app import create_app
 from fleetedge.api.operations import Operations
 from fleetedge.events import ReeferReading
 from fleetedge.reports import Report, container_report, to_csv, to_pdf

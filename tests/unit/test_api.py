@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from fleetedge.api import ReadModel, create_app
+from fleetedge.api import ReadModel
+from fleetedge.api.app import create_app
 from fleetedge.api.exceptions import UnknownTarget
 from fleetedge.api.models import FleetProcesses
 from fleetedge.commands import CommandRequest

@@ -11,7 +11,8 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from fleetedge.api import ReadModel, create_app
+from fleetedge.api import ReadModel
+from fleetedge.api.app import create_app
 from fleetedge.events import JSON, Command, CommandAck
 from fleetedge.events import topics as t
 from fleetedge.events.vessel import CommandAction, CommandStatus

@@ -1,17 +1,19 @@
-"""``fleet api serve``: the fleet API and its dashboard on 127.0.0.1."""
+"""``fleet api serve``: the fleet API and its dashboard on 127.0.0.1.
+
+The API's modules (FastAPI, uvicorn, the PDF reports' matplotlib) load only when it is
+served: every ``fleet`` command and supervised service goes through this CLI, and they cost
+a second of CPU to import.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
-import uvicorn
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from fleetedge.api import ReadModel, create_app
 from fleetedge.cli._common import console, fails_cleanly, out, settings
-from fleetedge.orchestration.operations import FleetOperations
 from fleetedge.orchestration.state import ensure_token, tokens_path
 from fleetedge.security.tokens import ROLES, Role, TokenBook, in_memory
 
@@ -34,6 +36,12 @@ def serve(
     port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 18080,
 ) -> None:
     """Serve the API (OpenAPI at /docs and /openapi.json) and the dashboard at /."""
+    import uvicorn  # noqa: PLC0415
+
+    from fleetedge.api import ReadModel  # noqa: PLC0415
+    from fleetedge.api.app import create_app  # noqa: PLC0415
+    from fleetedge.orchestration.operations import FleetOperations  # noqa: PLC0415
+
     cfg = settings()
     given = ApiSettings().token
     if given is None:
