@@ -72,14 +72,18 @@ class RunningFleet:
         if self.stopped:
             return
         self.stopped = True
-        keep_logs(self.home, ARTIFACTS / "shared-fleet-logs")
         pids = [s.pid for s in self.snapshot().services if s.pid]
-        done = fleet("down", "--purge", home=self.home, settings=self.settings, timeout=400)
+        done = fleet("down", home=self.home, settings=self.settings, timeout=400)
         left = [p for p in pids if psutil.pid_exists(p) and _alive(p)]
         jvms = find_processes(self.home)
+        keep_logs(self.home, ARTIFACTS / "shared-fleet-logs")
+        supervisor_log = (logs_dir(self.home) / "cli-up.log").read_text().splitlines()
+        forced = [line for line in supervisor_log if "did not stop" in line]
+        fleet("down", "--purge", home=self.home, settings=self.settings, timeout=400)
         assert done.returncode == 0, done.stderr
         assert not left, f"services left running after `fleet down`: {left}"
         assert not jvms, f"JVMs left running after `fleet down`: {jvms}"
+        assert not forced, f"services killed for not stopping on SIGTERM: {forced}"
 
 
 def keep_logs(home: Path, into: Path) -> None:

@@ -79,8 +79,7 @@ class RunningFleet:
         console.print("stopping the fleet")
         self.supervisor.stop()
         link_cmd.stop_link(cfg)
-        for cluster in reversed(list(self.clusters.values())):
-            cluster.down()
+        _down_clusters(self.clusters)
         (fleet_dir(cfg.home) / SUPERVISOR_PID).unlink(missing_ok=True)
 
 
@@ -141,8 +140,7 @@ def launch(options: FleetOptions, *, nodes: int = 3) -> RunningFleet:
         if supervisor is not None:
             supervisor.stop()
         link_cmd.stop_link(cfg)
-        for cluster in reversed(list(clusters.values())):
-            cluster.down()
+        _down_clusters(clusters)
         raise
     return RunningFleet(plan, clusters, supervisor, time.monotonic() - began)
 
@@ -160,6 +158,16 @@ def _start_clusters(clusters: dict[str, KafkaCluster]) -> None:
             started = [pool.submit(c.up, progress=say(n)) for n, c in clusters.items()]
         for future in started:
             future.result()
+
+
+def _down_clusters(clusters: dict[str, KafkaCluster]) -> None:
+    """Every cluster stops at once, as it started: each one's controlled shutdown is waiting."""
+    if not clusters:
+        return
+    with ThreadPoolExecutor(max_workers=len(clusters)) as pool:
+        stopped = [pool.submit(cluster.down) for cluster in clusters.values()]
+    for future in stopped:
+        future.result()
 
 
 def _provision(store: SecurityStore, clusters: dict[str, KafkaCluster]) -> dict[str, Path]:

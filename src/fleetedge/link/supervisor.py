@@ -184,9 +184,18 @@ class LinkSupervisor:
             for link in self.links.values():
                 if link.probe is not None:
                     link.probe.close()
-                if stop_processes and link.downlink is not None:
-                    link.downlink.stop()
-                    DOWNLINK_UP.labels(link.vessel).set(0)
+            if not stop_processes:
+                return
+            # Each downlink's clean stop takes seconds (its consumers finish their fetches):
+            # they all stop at once, not one after the other past the supervisor's patience.
+            downlinks = {
+                v: link.downlink for v, link in self.links.items() if link.downlink is not None
+            }
+            for downlink in downlinks.values():
+                downlink.signal_stop()
+            for vessel, downlink in downlinks.items():
+                downlink.stop()
+                DOWNLINK_UP.labels(vessel).set(0)
 
     def add(self, link: VesselLink) -> None:
         """Carry one more vessel: its connectors are created on the next round."""

@@ -222,6 +222,11 @@ class MarkedJvm:
             wait_gone(pid, 30)
         self._reap()
 
+    def signal_stop(self) -> None:
+        """SIGTERM without waiting: several JVMs then stop side by side (``stop`` waits)."""
+        for pid in self.pids():
+            send_signal(pid, signal.SIGTERM)
+
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM (a clean exit), then SIGKILL after ``timeout``."""
         for pid in self.pids():
