@@ -27,6 +27,7 @@ class Service:
 
     def __init__(self, log_dir: Path, name: str, *args: str) -> None:
         self.name = name
+        self.terminated = False
         self.log = log_dir / f"{name}.log"
         log_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
@@ -46,9 +47,16 @@ class Service:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(30)
 
+    def terminate(self) -> None:
+        """SIGTERM, once: a second one can land as the interpreter exits, after Python has
+        given the signal back its default action, and kill the process (-15)."""
+        if self.alive and not self.terminated:
+            self.terminated = True
+            self.proc.send_signal(signal.SIGTERM)
+
     def stop(self, timeout: float = 60) -> int:
         if self.alive:
-            self.proc.send_signal(signal.SIGTERM)
+            self.terminate()
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -62,8 +70,7 @@ class Service:
         stops them (one at a time, each would leave its group mid-rebalance of the next)."""
         services = list(services)
         for service in services:
-            if service.alive:
-                service.proc.send_signal(signal.SIGTERM)
+            service.terminate()
         return [service.stop(timeout) for service in services]
 
     def wait(self, timeout: float) -> int:
