@@ -23,7 +23,8 @@ from fleetedge.link.mirror import (
     mirror_properties,
     with_telemetry,
 )
-from fleetedge.link.shaper import LinkShaper, _parse_kbit
+from fleetedge.link.shaper import MAX_IDENT, LinkShaper, _parse_kbit, ident_for
+from fleetedge.runtime.ports import _allowed
 
 ENDS = LinkEndpoints("vessel-7", "127.0.0.1:1", "127.0.0.1:2")
 
@@ -151,6 +152,16 @@ def test_shaper_idents_are_bounded() -> None:
         LinkShaper(0, [1])
     with pytest.raises(ValueError, match="ident"):
         LinkShaper(0x8000, [1])
+
+
+def test_every_port_a_fleet_may_use_names_a_shaper_of_its_own() -> None:
+    # `lo`'s shaping is the machine's: two fleets' links must never share a class. Each link
+    # is named after its first proxy port, which only one process holds at a time.
+    usable = [*_allowed(), *range(18000, 29000)]  # free ports, and the demo scheme's
+    idents = [ident_for(port) for port in usable]
+    assert len(set(idents)) == len(usable)
+    assert all(1 <= ident <= MAX_IDENT for ident in idents)
+    assert LinkShaper(ident_for(max(usable)), [max(usable)]).ident == max(usable)
 
 
 def test_a_link_is_judged_by_its_heartbeats_and_what_waits_aboard() -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleetedge.link.exceptions import LinkNotFoundError, LinkToolError
-from fleetedge.link.shaper import LinkShaper
+from fleetedge.link.shaper import LinkShaper, ident_for
 from fleetedge.link.toxiproxy import ToxiproxyClient, server_alive, spawn_server
 from fleetedge.runtime.jvm import send_signal, wait_gone
 from fleetedge.runtime.ports import HOST
@@ -148,8 +148,9 @@ class LinkEmulator:
         existing = self.state.vessels.get(vessel)
         if existing is not None and existing.proxies == proxies:
             return
-        used = {v.ident for name, v in self.state.vessels.items() if name != vessel}
-        ident = existing.ident if existing else min(set(range(1, 0x7FFF)) - used)
+        ident = ident_for(proxies[0].listen)
+        if existing is not None and existing.ident != ident:  # moved ports: lift the old limit
+            LinkShaper(existing.ident, existing.proxy_ports).clear()
         self.state.vessels[vessel] = VesselLink(ident=ident, proxies=proxies)
         self._save()
         known = self.client.proxies()

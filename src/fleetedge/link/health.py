@@ -58,6 +58,7 @@ class QuietLogger:
 
 
 _quiet = QuietLogger()
+LOOK_S = 15.0  # how long one look at a vessel's partitions may wait out a leader election
 
 
 def mirrored_offsets(
@@ -278,15 +279,16 @@ def measure(
     consumer = _consumer(vessel_bootstrap)
     oldest: list[int] = []
     sizes: list[int] = []
+    deadline = time.monotonic() + LOOK_S
     try:
         for flow in flows:
             for topic in flow.topics:
-                metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
-                if metadata is None or metadata.error is not None:
-                    continue
-                for partition in sorted(metadata.partitions):
+                # A leader being elected is waited out, not read as a topic with nothing aboard.
+                left = max(1.0, deadline - time.monotonic())
+                for partition in partitions_of(consumer, topic, deadline_s=left):
                     tp = TopicPartition(topic, partition)
-                    low, high = consumer.get_watermark_offsets(tp, timeout=10)
+                    left = max(1.0, deadline - time.monotonic())
+                    low, high = watermarks(consumer, tp, deadline_s=left)
                     start = mirrored.get((topic, partition), 0)
                     lost = max(0, low - start)
                     backlog = max(0, high - max(start, low))
@@ -304,7 +306,7 @@ def measure(
                     health.partitions.append(
                         PartitionBacklog(topic, partition, low, high, start, backlog, lost, stamp)
                     )
-    except KafkaException:
+    except (KafkaException, ClusterError):
         health.vessel_reachable = False
     finally:
         consumer.close()

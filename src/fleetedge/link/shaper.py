@@ -9,14 +9,31 @@ Needs CAP_NET_ADMIN (root), as ``tc`` does.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import shutil
 import subprocess
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from fleetedge.link.exceptions import LinkToolError
 
 DEVICE = "lo"
 ROOT = "1:"
+# The root qdisc is shared by every fleet on the machine: one adds it while another, whose
+# classes were the last, removes it. Their changes to it take turns under this lock.
+LOCK = Path(tempfile.gettempdir()) / "fleetedge-link-shaper.lock"
+
+
+@contextlib.contextmanager
+def _machine_lock() -> Iterator[None]:
+    with LOCK.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _tc(*args: str, check: bool = True) -> str:
@@ -30,11 +47,24 @@ def _tc(*args: str, check: bool = True) -> str:
     return done.stdout
 
 
+MAX_IDENT = 0x7FFF  # two classes per link, minor ids 2*ident and 2*ident+1, in 16 bits
+
+
+def ident_for(proxy_port: int) -> int:
+    """A link's ident, from its first proxy port: ``lo``'s classes and filters are the whole
+    machine's, and a port is unique on it while the proxy holds it, so links of two fleets
+    (a demo beside the tests, or tests side by side) never shape or clear each other's.
+    FleetEdge's ports are below 32768; a higher one is folded down, unique no more."""
+    if not 1 <= proxy_port <= 0xFFFF:
+        raise ValueError(f"not a port: {proxy_port}")
+    return proxy_port if proxy_port <= MAX_IDENT else proxy_port - MAX_IDENT
+
+
 class LinkShaper:
     """The rate of one vessel's link. ``ident`` (1..32767) must be unique among live links."""
 
     def __init__(self, ident: int, proxy_ports: Sequence[int]) -> None:
-        if not 1 <= ident <= 0x7FFF:
+        if not 1 <= ident <= MAX_IDENT:
             raise ValueError(f"shaper ident must be within 1..32767, got {ident}")
         self.ident = ident
         self.ports = tuple(proxy_ports)
@@ -52,6 +82,10 @@ class LinkShaper:
         """Limit each direction of the link to ``kbps`` kilobits per second."""
         if kbps <= 0:
             raise ValueError("kbps must be positive")
+        with _machine_lock():
+            self._apply(kbps)
+
+    def _apply(self, kbps: int) -> None:
         if "htb 1: root" not in _tc("qdisc", "show", "dev", DEVICE):
             # No default class: traffic no filter claims passes unshaped.
             _tc("qdisc", "replace", "dev", DEVICE, "root", "handle", ROOT, "htb")
@@ -69,6 +103,10 @@ class LinkShaper:
 
     def clear(self) -> None:
         """Remove this link's limit (other links' classes stay)."""
+        with _machine_lock():
+            self._clear()
+
+    def _clear(self) -> None:
         self._clear_filters()
         for classid in self._classes:
             _tc("class", "del", "dev", DEVICE, "classid", classid, check=False)

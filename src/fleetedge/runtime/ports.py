@@ -85,11 +85,13 @@ def _allowed() -> tuple[int, ...]:
     """Ports neither the demo scheme nor the kernel's ephemeral range can take.
 
     A port from the ephemeral range, free when picked, can become some client's local port
-    before the server meant for it binds: seen, with twenty clusters starting at once.
+    before the server meant for it binds: seen, with twenty clusters starting at once. All are
+    below 32768: a link's kernel shaping is named after its first proxy port, in 15 bits
+    (fleetedge.link.shaper.ident_for), so that two fleets on one machine never share it.
     """
     low, high = _ephemeral_range()
     taken = (range(low, high + 1), range(_DEMO_RANGE[0], _DEMO_RANGE[1] + 1))
-    return tuple(p for p in range(10000, 65536) if not any(p in r for r in taken))
+    return tuple(p for p in range(10000, 0x8000) if not any(p in r for r in taken))
 
 
 def free_ports(count: int) -> list[int]:
