@@ -158,6 +158,15 @@ def _quix() -> tuple[type[Application], type[TopicConfig]]:
             """SIGTERM and SIGINT stay the command's (:meth:`FleetAnalytics.run`'s ``stop``).
             Quix would install its own at the start of ``run()``, replacing the command's."""
 
+        def _on_assign(self, consumer: Any, topic_partitions: list[Any]) -> None:
+            """Partitions handed over once the worker is stopping (the group rebalances as
+            its consumer closes) are not taken up: Quix would read their committed offsets
+            from the closing client, which blocked past the shutdown limit. The client
+            assigns them itself and gives them back as it leaves; nothing was processed."""
+            if self._stop_event.is_set():
+                return
+            super()._on_assign(consumer, topic_partitions)
+
     return Worker, TopicConfig
 
 
