@@ -14,11 +14,11 @@ from fleetedge.projections import Projector, open_database
 from fleetedge.runtime.health import metadata
 from fleetedge.shore import (
     AnalyticsConfig,
-    FleetAnalytics,
     Normalizer,
     await_topics,
     ensure_topics,
 )
+from fleetedge.shore.analytics import run_worker
 from fleetedge.shore.backfill import BackfillRequester, read_completeness
 
 app = typer.Typer(help="Shore services: normalizer, fleet analytics, projector.")
@@ -92,9 +92,12 @@ def analytics(
     ensure_topics(config)
     await_topics(config)
     stop = until_signalled(metrics_port)
-    worker = FleetAnalytics(config)
-    console.print(f"fleet analytics worker of {group} running")
-    worker.run(stop, timeout=exit_when_idle or 0.0)
+    run_worker(
+        config,
+        stop,
+        timeout=exit_when_idle or 0.0,
+        on_start=lambda _: console.print(f"fleet analytics worker of {group} running"),
+    )
 
 
 @app.command()

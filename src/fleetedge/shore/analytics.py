@@ -36,6 +36,7 @@ from prometheus_client import Counter as Metric
 
 from fleetedge.events import JSON, EventError
 from fleetedge.events import topics as t
+from fleetedge.runtime.retry import Backoff, is_transient
 from fleetedge.security.clients import kafka_config
 from fleetedge.shore import admission, kpis, ranges, tables
 from fleetedge.shore.provision import AnalyticsConfig
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 DEAD_LETTERS = Metric(
     "fleetedge_analytics_dead_letters_total", "fleet records the analytics refused", ["error"]
+)
+RESUMES = Metric(
+    "fleetedge_analytics_resumes_total", "processing resumed after a transient Kafka failure"
 )
 
 
@@ -322,6 +326,58 @@ class FleetAnalytics:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def run_worker(
+    config: AnalyticsConfig,
+    stop: threading.Event,
+    *,
+    timeout: float = 0.0,
+    backoff: Backoff | None = None,
+    on_start: Callable[[FleetAnalytics], None] | None = None,
+    make: Callable[[AnalyticsConfig], FleetAnalytics] | None = None,
+) -> None:
+    """Run a worker until ``stop`` (or ``timeout`` s idle). Processing that fails on a
+    transient Kafka error (a transaction whose records timed out on a loaded or moving
+    cluster, say) resumes, after a backoff, on a new worker from the last checkpoint: the
+    failed transaction is aborted, so nothing is lost or counted twice. Anything else ends
+    the worker. ``make`` builds each worker (FleetAnalytics)."""
+    backoff = backoff or Backoff(initial=1.0, maximum=30.0)
+    delay = 0.0
+    while not stop.is_set():
+        began = time.monotonic()
+        try:
+            worker = (make or FleetAnalytics)(config)
+            if on_start is not None:
+                on_start(worker)
+            worker.run(stop, timeout=timeout)
+        except Exception as exc:
+            if stop.is_set() or not failed_transiently(exc):
+                raise
+            delay = backoff.next(delay, time.monotonic() - began)
+            RESUMES.inc()
+            _log.warning(
+                "analytics processing failed on a transient error; resuming from the last "
+                "checkpoint in %.0fs: %s", delay, exc,
+            )  # fmt: skip
+            stop.wait(delay)  # the backoff; a stop ends it
+        else:
+            return
+
+
+def failed_transiently(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an error it was raised from) is a Kafka error that passes: a
+    transient one, or a transaction the broker lets the producer abort."""
+    from confluent_kafka import KafkaError, KafkaException  # noqa: PLC0415
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KafkaException) and seen.args and isinstance(seen.args[0], KafkaError):
+            error: KafkaError = seen.args[0]
+            if not error.fatal() and (error.txn_requires_abort() or is_transient(seen)):
+                return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _closed_mid_assignment(exc: BaseException) -> bool:
