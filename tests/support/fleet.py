@@ -30,6 +30,7 @@ from fleetedge.events import (
 )
 from fleetedge.events import topics as t
 from fleetedge.runtime.health import create_topic
+from fleetedge.security.clients import kafka_config
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
 WINDOW_S = 15 * 60
@@ -72,7 +73,7 @@ def simulate(vessel: str, containers: int, minutes: int, seed: int) -> VesselRun
 
 def mirror(bootstrap: str, runs: list[VesselRun], *, rf: int = 1) -> int:
     """Write each vessel's edge outputs to the shore as MirrorMaker 2 names them."""
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    producer = Producer({**kafka_config(bootstrap), "enable.idempotence": True})
     count = 0
     for run in runs:
         for spec in (t.AGGREGATES, t.ALERTS, t.STATUS):

@@ -22,7 +22,7 @@ LAYERS: list[set[str]] = [
     {"edge", "shore", "commands", "reports"},
     {"projections"},
     {"api"},
-    {"orchestration"},
+    {"orchestration", "roles", "deploy"},
     {"cli"},
 ]
 ROOT = Path(fleetedge.__file__).parent

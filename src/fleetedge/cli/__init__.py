@@ -16,6 +16,7 @@ from fleetedge.cli import (
     cluster_cmd,
     command_cmd,
     demo_cmd,
+    deploy_cmd,
     edge_cmd,
     events_cmd,
     fleet_cmd,
@@ -52,6 +53,7 @@ app.add_typer(command_cmd.app, name="command")
 app.add_typer(report_cmd.app, name="report")
 app.add_typer(security_cmd.app, name="security")
 app.add_typer(vessel_cmd.app, name="vessel")
+app.add_typer(deploy_cmd.app, name="deploy")
 app.command("simulate")(simulate_cmd.simulate)
 app.command("up")(fleet_cmd.up)
 app.command("status")(fleet_cmd.status)
@@ -72,18 +74,22 @@ def _root(
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING, ERROR")] = "INFO",
 ) -> None:
     command = ctx.invoked_subcommand
-    calm = command in _CALM and not _link_service(command)
+    calm = (command in _CALM and not _link_service(command)) or _sub(command) == ["shore", "run"]
     to_file = logs_dir(settings().home) / f"cli-{command}.log" if calm else None
     logs.configure(json=log_json or None, level=log_level.upper(), to_file=to_file)
 
 
 def _link_service(command: str | None) -> bool:
     """`fleet link run` and `fleet link worker` are services: their stderr is their log."""
+    return command == "link" and _sub(command)[1:] in (["run"], ["worker"])
+
+
+def _sub(command: str | None) -> list[str]:
+    """``command`` and the word after it on the command line (`shore run`, say)."""
     argv = sys.argv[1:]
-    if command != "link" or command not in argv:
-        return False
-    after = argv[argv.index(command) + 1 : argv.index(command) + 2]
-    return after in (["run"], ["worker"])
+    if command is None or command not in argv:
+        return []
+    return argv[argv.index(command) : argv.index(command) + 2]
 
 
 def main() -> None:

@@ -196,20 +196,10 @@ def _voyage_start(cfg: RuntimeSettings, names: list[str]) -> datetime:
 
 
 def _wait_healthy(supervisor: ProcessSupervisor, stage: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    shown = ""
     with progress(f"starting {stage}") as step:
-        while pending := supervisor.pending():
-            if time.monotonic() > deadline:
-                raise FleetError(
-                    f"services not healthy after {START_TIMEOUT_S:.0f}s: {', '.join(pending)}",
-                    hint=f"see their logs in {supervisor.logs}",
-                )
-            if (text := f"waiting for {', '.join(pending)}") != shown:
-                step(text)
-                shown = text
-            time.sleep(0.5)  # the supervisor's round; the deadline above bounds the wait
-            supervisor.step()
+        supervisor.wait_healthy(
+            START_TIMEOUT_S, lambda pending: step(f"waiting for {', '.join(pending)}")
+        )
 
 
 def follow_plan(fleet: RunningFleet, cfg: RuntimeSettings) -> Callable[[], None]:

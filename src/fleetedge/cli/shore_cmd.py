@@ -1,4 +1,5 @@
-"""``fleet shore``: the normalizer, the fleet analytics workers and the projector."""
+"""``fleet shore``: the normalizer, the fleet analytics workers and the projector, each on its
+own; ``fleet shore run`` runs them all (and the API) from a ``shore.toml``."""
 
 from __future__ import annotations
 
@@ -8,9 +9,19 @@ from typing import Annotated
 
 import typer
 
-from fleetedge.cli._common import console, fails_cleanly, out, stop_when, until_signalled
+from fleetedge.cli._common import (
+    console,
+    fails_cleanly,
+    out,
+    settings,
+    stop_when,
+    until_signalled,
+)
+from fleetedge.cli._roles import run_role
 from fleetedge.events import topics as t
 from fleetedge.projections import Projector, open_database
+from fleetedge.roles import ShoreConfig, load_config
+from fleetedge.roles.shore import shore_role
 from fleetedge.runtime.health import metadata
 from fleetedge.shore import (
     AnalyticsConfig,
@@ -32,6 +43,17 @@ ExitWhenIdle = Annotated[
 
 def _replication(bootstrap: str) -> int:
     return min(3, len(metadata(bootstrap, timeout=10).brokers))
+
+
+@app.command()
+@fails_cleanly
+def run(
+    config: Annotated[Path, typer.Option("--config", help="the shore's shore.toml")],
+) -> None:
+    """Run the shore's services (normalizer, analytics, projector, backfill, API) under the
+    supervisor, against the Kafka its file names, until Ctrl-C or SIGTERM."""
+    shore = load_config(config, ShoreConfig)
+    run_role(shore_role(shore, settings().home))
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""``fleet vessel add|remove|list``: vessels join and leave a running fleet.
+"""``fleet vessel add|remove|list``: vessels join and leave a running fleet; ``fleet vessel run``
+runs one vessel's services against its own Kafka (``vessel.toml``).
 
 ``add`` brings up the vessel's cluster, its principal and ACLs, then writes the fleet's plan:
 the running supervisor starts the vessel's simulator, edge and resender, and the link service
@@ -12,19 +13,23 @@ import time
 import zlib
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from fleetedge.cli._common import console, fails_cleanly, kafka_runtime, out, progress, settings
+from fleetedge.cli._roles import run_role
 from fleetedge.events import topics
 from fleetedge.link.connectors import connector_names
 from fleetedge.link.exceptions import ConnectRestError
 from fleetedge.link.rest import ConnectRest
 from fleetedge.orchestration.exceptions import FleetError
-from fleetedge.orchestration.plan import VESSEL_SERVICES, VesselSpec, vessel_services
+from fleetedge.orchestration.plan import local_vessel
 from fleetedge.orchestration.spec import FleetPlan
 from fleetedge.orchestration.state import Snapshot, live_faults_path, plan_path, snapshot_path
+from fleetedge.roles import VesselConfig, load_config
+from fleetedge.roles.vessel import VESSEL_SERVICES, vessel_role, vessel_services
 from fleetedge.runtime import KafkaCluster, list_clusters
 from fleetedge.runtime.ports import (
     MAX_SLOT,
@@ -160,8 +165,7 @@ def add(
         raise
     seed = 100 + zlib.crc32(name.encode()) % 10_000  # its own route and cargo, repeatably
     specs = vessel_services(
-        VesselSpec(name, cluster.bootstrap_servers, containers, seed),
-        speedup=plan.speedup,
+        local_vessel(name, cluster.bootstrap_servers, containers, seed=seed, speedup=plan.speedup),
         started_at=datetime.fromisoformat(plan.started_at),
         # Beyond the demo scheme: `fleet status` lists them.
         ports=iter(free_ports(VESSEL_SERVICES)),
@@ -178,6 +182,17 @@ def add(
         f"{name} joined the fleet in {time.monotonic() - began:.0f}s "
         f"(services healthy after {services:.0f}s more, connectors running {linked:.0f}s later)"
     )
+
+
+@app.command()
+@fails_cleanly
+def run(
+    config: Annotated[Path, typer.Option("--config", help="the vessel's vessel.toml")],
+) -> None:
+    """Run this vessel's services (reefers' source, edge, resender, command handler) under the
+    supervisor, against the Kafka its file names, until Ctrl-C or SIGTERM."""
+    vessel = load_config(config, VesselConfig)
+    run_role(vessel_role(vessel, settings().home))
 
 
 @app.command()

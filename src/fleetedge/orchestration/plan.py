@@ -17,6 +17,8 @@ from pathlib import Path
 
 from fleetedge.orchestration.spec import FleetPlan, ServiceSpec
 from fleetedge.orchestration.state import fleet_dir, live_faults_path
+from fleetedge.roles.config import KafkaAccess, Simulated, VesselConfig
+from fleetedge.roles.vessel import VESSEL_SERVICES, vessel_services
 from fleetedge.runtime.ports import free_ports
 from fleetedge.security.clients import CREDENTIALS_ENV
 
@@ -28,8 +30,6 @@ CONNECT_REST_BASE = 18200
 # The story's incident: bay 3 of vessel-1 loses power (by default two simulated hours in) for
 # 40 minutes.
 INCIDENT_SCRIPT = "{at} bay 3 power-loss 40m\n"
-# Each vessel runs its simulator, edge, resender and command handler (vessel_services).
-VESSEL_SERVICES = 4
 
 # The link and shore services, in start order: (name, kind, arguments). The arguments are
 # filled in from the plan ({shore} bootstrap, {database}, {dir}, {connects} the Connect
@@ -101,8 +101,13 @@ def build_plan(
     services: list[ServiceSpec] = []
     for index, vessel in enumerate(vessels):
         services += vessel_services(
-            VesselSpec(vessel, bootstraps[vessel], options.containers, seed=index + 1),
-            speedup=options.speedup,
+            local_vessel(
+                vessel,
+                bootstraps[vessel],
+                options.containers,
+                seed=index + 1,
+                speedup=options.speedup,
+            ),
             started_at=started_at,
             ports=metrics,
             faults=incident if options.incident and index == 0 else None,
@@ -172,51 +177,16 @@ PRINCIPALS = {
 }
 
 
-@dataclass(frozen=True)
-class VesselSpec:
-    """One vessel of the fleet: its cluster's bootstrap, its reefers, its simulation seed."""
-
-    name: str
-    bootstrap: str
-    containers: int
-    seed: int
-
-
-def vessel_services(
-    vessel: VesselSpec,
-    *,
-    speedup: float,
-    started_at: datetime,
-    ports: Iterator[int],
-    faults: Path | None = None,
-    live_faults: Path | None = None,
-) -> list[ServiceSpec]:
-    """A vessel's services: its simulator (whose reefer controllers take commands), its edge
-    processor, its resender and its command handler."""
-    name, boot = vessel.name, vessel.bootstrap
-    sim_args = [
-        "simulate", "--vessel", name, "--bootstrap", boot,
-        "--containers", str(vessel.containers), "--speedup", str(speedup),
-        "--duration", "100000h", "--start", started_at.isoformat(), "--resume",
-        "--seed", str(vessel.seed),  # each vessel its own route and cargo
-        "--commands",
-    ]  # fmt: skip
-    if faults is not None:
-        sim_args += ["--faults", str(faults)]
-    if live_faults is not None:
-        sim_args += ["--live-faults", str(live_faults)]
-    edge_args = [
-        "edge", "run", "--vessel", name, "--bootstrap", boot,
-        "--containers", str(vessel.containers), "--seed", str(vessel.seed),
-    ]  # fmt: skip
-    resend_args = ["edge", "resend", "--vessel", name, "--bootstrap", boot]
-    command_args = ["edge", "commands", "--vessel", name, "--bootstrap", boot]
-    return [
-        _spec(f"sim-{name}", "simulator", sim_args, ports, name),
-        _spec(f"edge-{name}", "edge", edge_args, ports, name),
-        _spec(f"resend-{name}", "resend", resend_args, ports, name),
-        _spec(f"commands-{name}", "commands", command_args, ports, name),
-    ]
+def local_vessel(
+    name: str, bootstrap: str, containers: int, *, seed: int, speedup: float
+) -> VesselConfig:
+    """A vessel of the local fleet, as its ``vessel.toml`` would say: its cluster's plaintext
+    loopback listener, simulated reefers with their own seed (route and cargo)."""
+    return VesselConfig(
+        vessel=name,
+        kafka=KafkaAccess(bootstrap=bootstrap),
+        reefers=Simulated(containers=containers, seed=seed, speedup=speedup),
+    )
 
 
 def _with_identity(spec: ServiceSpec, credentials: dict[str, Path]) -> ServiceSpec:

@@ -37,6 +37,7 @@ from typing import IO
 import structlog
 from prometheus_client import Counter, Gauge
 
+from fleetedge.orchestration.exceptions import FleetError
 from fleetedge.orchestration.spec import ServiceSpec
 from fleetedge.orchestration.state import NodeState, ServicePhase, ServiceState, Snapshot
 from fleetedge.runtime import KafkaCluster
@@ -216,6 +217,28 @@ class ProcessSupervisor:
     def pending(self) -> list[str]:
         """Started services not healthy yet."""
         return [c.spec.name for c in self.children if not c.healthy and not c.held]
+
+    def wait_healthy(
+        self,
+        timeout: float,
+        on_wait: Callable[[list[str]], None],
+        stop: threading.Event | None = None,
+    ) -> None:
+        """Run rounds until every started service is healthy (or ``stop`` is set); FleetError
+        past ``timeout``. ``on_wait`` hears which services are pending, each time that changes."""
+        deadline = time.monotonic() + timeout
+        shown: list[str] = []
+        while (pending := self.pending()) and not (stop and stop.is_set()):
+            if time.monotonic() > deadline:
+                raise FleetError(
+                    f"services not healthy after {timeout:.0f}s: {', '.join(pending)}",
+                    hint=f"see their logs in {self.logs}",
+                )
+            if pending != shown:
+                on_wait(pending)
+                shown = pending
+            time.sleep(0.5)  # the supervisor's round; the deadline above bounds the wait
+            self.step()
 
     def snapshot(self) -> Snapshot:
         return Snapshot(

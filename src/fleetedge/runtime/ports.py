@@ -112,6 +112,18 @@ def free_ports(count: int) -> list[int]:
     return found
 
 
+def free_port_run(count: int) -> int:
+    """The first of ``count`` consecutive ports free on 127.0.0.1 a moment ago (a role's
+    services take their metrics ports in a row from one configured port)."""
+    allowed = set(_allowed())
+    for first in random.sample(sorted(allowed), len(allowed)):
+        run = range(first, first + count)
+        if all(p in allowed and p not in _handed and port_is_free(p) for p in run):
+            _handed.update(run)
+            return first
+    raise OSError(errno.EADDRINUSE, f"no {count} consecutive free ports on {HOST}")
+
+
 def free_node_ports(nodes: int, *, link: bool = False) -> list[NodePorts]:
     """Free ports for ``nodes`` nodes, as tests use them."""
     if not link:

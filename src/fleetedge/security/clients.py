@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from fleetedge.files import write_private
 from fleetedge.security.exceptions import CredentialsError
 
 CREDENTIALS_ENV = "FLEET_KAFKA_CREDENTIALS"
@@ -84,6 +85,18 @@ def load_credentials_file(path: Path) -> tuple[str, ClientAuth]:
         )
     except (OSError, ValueError, KeyError) as exc:
         raise CredentialsError(f"Kafka credentials file {path} is unreadable ({exc})") from exc
+
+
+def write_credentials_file(path: Path, bootstrap: str, auth: ClientAuth) -> Path:
+    """The file :func:`load_credentials_file` reads (FLEET_KAFKA_CREDENTIALS), 0600."""
+    body = {
+        "bootstrap": bootstrap,
+        "username": auth.username,
+        "password": auth.password.get_secret_value(),
+        "ca_file": str(auth.ca_file),
+    }
+    write_private(path, json.dumps(body))
+    return path
 
 
 def _load_env() -> None:

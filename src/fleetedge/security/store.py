@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from fleetedge.files import write_private
 from fleetedge.security.ca import LocalCA
+from fleetedge.security.clients import ClientAuth, write_credentials_file
 from fleetedge.security.exceptions import CredentialsError
 
 ADMIN = "admin"
@@ -115,12 +116,5 @@ class SecurityStore:
     def client_file(self, name: str, bootstrap: str) -> Path:
         """A file a service reads its Kafka identity from (FLEET_KAFKA_CREDENTIALS), 0600."""
         cred = self.principal(name)
-        path = self.directory / "clients" / f"{name}.json"
-        body = {
-            "bootstrap": bootstrap,
-            "username": cred.username,
-            "password": cred.password.get_secret_value(),
-            "ca_file": str(self.ca_file),
-        }
-        write_private(path, json.dumps(body).encode())
-        return path
+        auth = ClientAuth(cred.username, cred.password, self.ca_file)
+        return write_credentials_file(self.directory / "clients" / f"{name}.json", bootstrap, auth)

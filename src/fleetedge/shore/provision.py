@@ -35,14 +35,9 @@ class AnalyticsConfig:
         return f"{self.group}.kpi-deltas"
 
 
-def ensure_topics(config: AnalyticsConfig) -> None:
-    """The fleet topics and this group's internal topics, created if missing.
-
-    Every worker calls this at its start (then :func:`await_topics`), so creation is
-    idempotent: a topic another worker made a moment before counts as made.
-    """
-    rf = config.replication_factor
-    isr = str(min(2, rf))
+def shore_topics(config: AnalyticsConfig) -> dict[str, tuple[int, dict[str, str]]]:
+    """The fleet topics and this group's internal topics: name → (partitions, config)."""
+    isr = str(min(2, config.replication_factor))
     outputs = {
         t.FLEET_KPIS.name: config.kpis_topic,
         t.FLEET_COMPLETENESS.name: config.completeness_topic,
@@ -57,13 +52,25 @@ def ensure_topics(config: AnalyticsConfig) -> None:
     # starting together raced to create them, and the loser failed its start.
     for name, partitions in changelog_topics(config).items():
         wanted[name] = (partitions, {"cleanup.policy": "compact"})
-    for name, (partitions, settings) in wanted.items():
+    return {
+        name: (partitions, {**settings, "min.insync.replicas": isr})
+        for name, (partitions, settings) in wanted.items()
+    }
+
+
+def ensure_topics(config: AnalyticsConfig) -> None:
+    """The :func:`shore_topics`, created if missing.
+
+    Every worker calls this at its start (then :func:`await_topics`), so creation is
+    idempotent: a topic another worker made a moment before counts as made.
+    """
+    for name, (partitions, settings) in shore_topics(config).items():
         create_topic(
             config.bootstrap,
             name,
             partitions=partitions,
-            replication_factor=rf,
-            config={**settings, "min.insync.replicas": isr},
+            replication_factor=config.replication_factor,
+            config=settings,
         )
 
 

@@ -1,0 +1,256 @@
+"""A role's file rendered for Kubernetes with Strimzi: the role's Kafka as Strimzi resources
+(cluster, topics, users with the ACLs ``fleet security`` grants), the shore's Connect cluster
+with every vessel's uplink connectors, and our services as Deployments of the one image.
+
+Each pod runs ``fleet vessel run`` or ``fleet shore run`` on a file rendered for it (a
+ConfigMap), reaching its Kafka in-cluster as its own principal, with the password and the CA
+mounted from the Secrets Strimzi's operators make.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fleetedge.deploy import link, strimzi, toml
+from fleetedge.deploy.exceptions import DeployError
+from fleetedge.deploy.strimzi import Manifest
+from fleetedge.events import topics
+from fleetedge.link.mirror import commands_topic
+from fleetedge.roles.config import SHORE_KINDS, ShoreConfig, ShoreKind, VesselConfig
+from fleetedge.security import acls
+from fleetedge.shore.provision import AnalyticsConfig, shore_topics
+
+SHORE = "shore"
+CONFIG_DIR = "/etc/fleetedge"
+STATE_DIR = "/var/lib/fleetedge"
+CA_FILE = f"{CONFIG_DIR}/ca/ca.crt"
+PASSWORD_FILE = f"{CONFIG_DIR}/login/password"
+METRICS_PORT = 9404
+API_PORT = 8080
+PRINCIPALS: dict[ShoreKind, str] = {
+    "normalizer": acls.NORMALIZER,
+    "analytics": acls.ANALYTICS,
+    "projector": acls.PROJECTOR,
+    "backfill": acls.BACKFILL,
+    "api": acls.API,
+}
+
+
+def render_shore(
+    config: ShoreConfig, *, namespace: str, image: str, nodes: int = 3, storage_gi: int = 100
+) -> dict[str, list[Manifest]]:
+    """The shore's files: name → its objects."""
+    if config.database.startswith("sqlite:"):
+        raise DeployError(
+            "database: a sqlite file cannot be shared by the projector's and the API's pods",
+            hint="give a postgresql:// URL",
+        )
+    rf = min(3, nodes)
+    vessels = config.vessels
+    wanted = shore_topics(AnalyticsConfig(strimzi.bootstrap(SHORE), Path(), replication_factor=rf))
+    kafka_topics = [
+        strimzi.topic(SHORE, name, partitions, rf, settings)
+        for name, (partitions, settings) in wanted.items()
+    ] + [
+        strimzi.topic(SHORE, commands_topic(v.id), topics.COMMANDS.partitions, rf, {})
+        for v in vessels
+    ]
+    readers = {p: [g for v in vessels for g in acls.vessel_reader_grants(v.id)]
+               for p in acls.VESSEL_READERS}  # fmt: skip
+    users = [
+        strimzi.user(SHORE, p, [*acls.service_grants(p), *readers.get(p, [])])
+        for p in acls.SERVICES
+    ] + [
+        strimzi.user(SHORE, v.id, acls.vessel_grants(v.id), password_secret=_link_secret(v.id))
+        for v in vessels
+    ]
+    connectors = [
+        c
+        for v in vessels
+        for c in link.connectors(SHORE, v, namespace=namespace, replication_factor=rf)
+    ]
+    secrets = [strimzi.ca_secret(SHORE), *(v.id for v in vessels),
+               *(strimzi.ca_secret(v.id) for v in vessels)]  # fmt: skip
+    services: list[Manifest] = []
+    for kind in SHORE_KINDS:
+        replicas = config.analytics.workers if kind == "analytics" else 1
+        services += _role_pod(
+            f"fleetedge-{kind}", "shore", _shore_file(config, kind), image=image,
+            principal=PRINCIPALS[kind], cluster=SHORE, replicas=replicas,
+        )  # fmt: skip
+    return {
+        "shore-kafka.yaml": strimzi.kafka(
+            SHORE,
+            replicas=nodes,
+            listeners=strimzi.SHORE_LISTENERS,
+            authorization=True,
+            storage_gi=storage_gi,
+        ),
+        "shore-topics.yaml": kafka_topics,
+        "shore-users.yaml": users,
+        "shore-link.yaml": [
+            link.connect_cluster(SHORE, workers=config.connect.workers),
+            *link.secret_reader(namespace, secrets),
+            *connectors,
+        ],
+        "shore-services.yaml": services,
+    }
+
+
+def render_vessel(
+    config: VesselConfig, *, image: str, nodes: int = 3, storage_gi: int = 50
+) -> dict[str, list[Manifest]]:
+    """A vessel's files (for its own small cluster, k3s say): name → its objects."""
+    name = strimzi.k8s_name(config.vessel, "vessel id")
+    rf = min(3, nodes)
+    kafka_topics = [
+        strimzi.topic(name, spec.name, spec.partitions, rf, spec.config)
+        for spec in topics.VESSEL_TOPICS
+    ]
+    # The link's principal: the shore's connectors and downlink sign in as the vessel, with
+    # the password its KafkaUser ashore has too (one Secret, copied to both).
+    link_user = strimzi.user(name, name, None, password_secret=_link_secret(name))
+    file = _vessel_file(config, name)
+    return {
+        f"{name}-kafka.yaml": strimzi.kafka(
+            name,
+            replicas=nodes,
+            listeners=strimzi.VESSEL_LISTENERS,
+            authorization=False,
+            storage_gi=storage_gi,
+        ),
+        f"{name}-topics.yaml": kafka_topics,
+        f"{name}-users.yaml": [link_user],
+        f"{name}-services.yaml": _role_pod(
+            f"fleetedge-{name}",
+            "vessel",
+            file,
+            image=image,
+            principal=None,
+            cluster=name,
+            replicas=1,
+        ),
+    }
+
+
+def _link_secret(vessel: str) -> str:
+    return f"{vessel}-link-password"
+
+
+def _shore_file(config: ShoreConfig, kind: ShoreKind) -> dict[str, Any]:
+    """``shore.toml`` for one kind's pod: in-cluster Kafka as its own principal."""
+    return {
+        "database": config.database,
+        "state_dir": STATE_DIR,
+        "metrics_port": METRICS_PORT,
+        "run": [kind],
+        "create_topics": False,  # Strimzi's Topic Operator makes them
+        "kafka": {
+            "bootstrap": strimzi.bootstrap(SHORE),
+            "ca_file": CA_FILE,
+            "username": PRINCIPALS[kind],
+            "password_file": PASSWORD_FILE,
+        },
+        "api": {"port": API_PORT},
+        "analytics": {"workers": 1, "commit_interval": config.analytics.commit_interval},
+        "backfill": config.backfill.model_dump(),
+    }
+
+
+def _vessel_file(config: VesselConfig, name: str) -> dict[str, Any]:
+    """``vessel.toml`` for the vessel's pod: its cluster's in-cluster plaintext listener."""
+    reefers = config.reefers.model_dump(mode="json", exclude_none=True)
+    if "manifest" in reefers:
+        reefers["manifest"] = f"{CONFIG_DIR}/reefers.txt"
+    return {
+        "vessel": config.vessel,
+        "state_dir": STATE_DIR,
+        "metrics_port": METRICS_PORT,
+        "kafka": {"bootstrap": strimzi.bootstrap(name, strimzi.PLAIN_PORT)},
+        "reefers": reefers,
+        "edge": config.edge.model_dump(),
+    }
+
+
+def _role_pod(
+    name: str,
+    role: str,
+    file: dict[str, Any],
+    *,
+    image: str,
+    principal: str | None,
+    cluster: str,
+    replicas: int,
+) -> list[Manifest]:
+    """A ConfigMap with the role's file and a Deployment running the role on it."""
+    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "fleetedge"}
+    config_file = f"{role}.toml"
+    volumes: list[dict[str, Any]] = [
+        {"name": "config", "configMap": {"name": name}},
+        {"name": "state", "emptyDir": {}},
+        {"name": "tmp", "emptyDir": {}},
+    ]
+    mounts: list[dict[str, Any]] = [
+        {"name": "config", "mountPath": f"{CONFIG_DIR}/{config_file}", "subPath": config_file},
+        {"name": "state", "mountPath": STATE_DIR},
+        {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - the pod's own, an emptyDir
+    ]
+    if principal is not None:
+        volumes += [
+            {"name": "ca", "secret": {"secretName": strimzi.ca_secret(cluster)}},
+            {"name": "login", "secret": {"secretName": principal}},
+        ]
+        mounts += [
+            {"name": "ca", "mountPath": f"{CONFIG_DIR}/ca", "readOnly": True},
+            {"name": "login", "mountPath": f"{CONFIG_DIR}/login", "readOnly": True},
+        ]
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": labels},
+        "data": {config_file: toml.dumps(file)},
+    }
+    container = {
+        "name": role,
+        "image": image,
+        "args": [role, "run", "--config", f"{CONFIG_DIR}/{config_file}"],
+        "env": [
+            {"name": "FLEET_HOME", "value": STATE_DIR},
+            {"name": "MPLCONFIGDIR", "value": f"{STATE_DIR}/matplotlib"},
+        ],
+        "volumeMounts": mounts,
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "256Mi"},
+            "limits": {"memory": "1Gi"},
+        },
+        "securityContext": {
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+        },
+    }
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            # One pod of a kind at a time while rolling: its consumer group hands partitions
+            # over from the old to the new (exactly-once, nothing read twice).
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+            },
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "terminationGracePeriodSeconds": 90,
+                    "containers": [container],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
+    return [config_map, deployment]

@@ -1,0 +1,85 @@
+"""The shore role: the services that read every vessel's data on the shore's Kafka.
+
+The normalizer, the analytics workers, the projector, the backfill requester and the API. Each
+service kind may run as its own principal (``[principals.<kind>]``, with the ACLs ``fleet
+security`` grants it), else as the file's ``[kafka]`` login.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fleetedge.orchestration.spec import ServiceSpec
+from fleetedge.roles.config import ShoreConfig
+from fleetedge.roles.preflight import reach
+from fleetedge.roles.run import RolePlan, identity_env
+from fleetedge.security import clients
+from fleetedge.shore import AnalyticsConfig, ensure_topics
+
+
+def shore_role(config: ShoreConfig, home: Path) -> RolePlan:
+    """Check every login the file names against the shore's Kafka, create the shore topics
+    (as the ``[kafka]`` login), and plan the services. Nothing has started when this raises."""
+    access, boot = config.kafka, config.kafka.bootstrap
+    auth = access.auth()
+    brokers = reach(access, auth, what="kafka")
+    for kind, login in sorted(config.principals.items()):
+        reach(access, access.auth(login), what=f"principals.{kind}")
+    if auth is not None:
+        clients.use(boot, auth)
+    if config.create_topics:
+        ensure_topics(AnalyticsConfig(boot, Path(), replication_factor=min(3, brokers)))
+    state = config.state_dir or home / "shore"
+    env: dict[str, dict[str, str]] = {
+        kind: identity_env(state, kind, boot, access.auth(config.principals.get(kind)))
+        for kind in config.run
+    }
+    return RolePlan("shore", shore_services(config, state, env), state)
+
+
+def shore_services(
+    config: ShoreConfig, state: Path, env: dict[str, dict[str, str]]
+) -> list[ServiceSpec]:
+    """The services of the kinds ``config.run`` names, in start order; metrics ports from
+    ``config.metrics_port`` on, one each (the API serves its own health on its port)."""
+    boot, db = config.kafka.bootstrap, config.database
+    every = str(config.analytics.commit_interval)
+    backfill = config.backfill
+    listed = [
+        ("normalizer", "normalizer", ("shore", "normalize", "--bootstrap", boot)),
+        *(
+            (f"analytics-{k}", "analytics",
+             ("shore", "analytics", "--bootstrap", boot,
+              "--state-dir", str(state / f"analytics-{k}"), "--commit-interval", every))
+            for k in range(1, config.analytics.workers + 1)
+        ),
+        ("projector", "projector", ("shore", "project", "--bootstrap", boot, "--database", db)),
+        ("backfill", "backfill",
+         ("shore", "backfill", "--bootstrap", boot, "--every", str(backfill.every_seconds),
+          "--cooldown-minutes", str(backfill.cooldown_minutes))),
+    ]  # fmt: skip
+    ports = iter(range(config.metrics_port, 65536))
+    services = [
+        ServiceSpec(
+            name=name,
+            kind=kind,
+            args=(*args, "--metrics-port", str(port := next(ports))),
+            metrics_port=port,
+            env=env.get(kind, {}),
+        )
+        for name, kind, args in listed
+        if kind in config.run
+    ]
+    if "api" in config.run:
+        api = config.api
+        services.append(
+            ServiceSpec(
+                name="api",
+                kind="api",
+                args=("api", "serve", "--bootstrap", boot, "--database", db,
+                      "--port", str(api.port)),
+                health_url=f"http://{api.host}:{api.port}/api/health",
+                env=env.get("api", {}),
+            )
+        )  # fmt: skip
+    return services

@@ -1,0 +1,285 @@
+"""The roles against Kafka they did not start: the vessel's services on a Kafka the test runs
+with Kafka's own entry point, the shore's on a secured cluster known to it only by its
+bootstrap, CA and credentials. A bad file or a cluster that refuses starts nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Message
+from confluent_kafka.admin import AdminClient, ResourcePatternType
+
+from fleetedge.deploy import kubernetes, strimzi
+from fleetedge.events import topics as t
+from fleetedge.orchestration.state import Snapshot
+from fleetedge.projections import open_database
+from fleetedge.projections.base import current_generation, rows
+from fleetedge.roles import ShoreConfig, load_config
+from fleetedge.roles.config import ShoreVessel
+from fleetedge.runtime import KafkaCluster, KafkaRuntime, free_node_ports
+from fleetedge.runtime.ports import free_port_run, free_ports
+from fleetedge.runtime.waiting import wait_until
+from fleetedge.security import acls, admin, clients
+from fleetedge.security import fleet as security
+from fleetedge.security.clients import kafka_config
+from fleetedge.security.store import ADMIN, SecurityStore
+from fleetedge.settings import RuntimeSettings
+from tests.support.cli import fleet
+from tests.support.fleet import mirror, simulate
+from tests.support.own_kafka import own_kafka
+from tests.support.services import Service
+from tests.support.verifiable import read_topic
+
+pytestmark = pytest.mark.kafka
+VESSEL = "mv-roles"
+SHORE_KINDS = {
+    "normalizer": acls.NORMALIZER,
+    "analytics": acls.ANALYTICS,
+    "projector": acls.PROJECTOR,
+    "backfill": acls.BACKFILL,
+    "api": acls.API,
+}
+
+
+def _healthy(state: Path, count: int) -> Snapshot | None:
+    snap = Snapshot.load(state / "services.json")
+    if snap is None or len(snap.services) != count:
+        return None
+    return snap if all(s.phase == "healthy" for s in snap.services) else None
+
+
+def _all_gone(snap: Snapshot) -> None:
+    """Every service the role ran has exited with it."""
+    for service in snap.services:
+        assert service.pid is not None
+        with pytest.raises(ProcessLookupError):
+            os.kill(service.pid, 0)
+
+
+# -- the vessel ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def vessel_kafka(runtime: KafkaRuntime, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with own_kafka(runtime, tmp_path_factory.mktemp("own-kafka")) as bootstrap:
+        yield bootstrap
+
+
+def _vessel_file(directory: Path, bootstrap: str) -> Path:
+    path = directory / "vessel.toml"
+    path.write_text(
+        f'vessel = "{VESSEL}"\nstate_dir = "state"\nmetrics_port = {free_port_run(4)}\n'
+        f'[kafka]\nbootstrap = "{bootstrap}"\n'
+        "[reefers]\ncontainers = 20\nspeedup = 600\n"
+    )
+    return path
+
+
+def test_the_vessel_role_runs_on_a_kafka_it_did_not_start(
+    vessel_kafka: str, tmp_path: Path, settings: RuntimeSettings
+) -> None:
+    config = _vessel_file(tmp_path, vessel_kafka)
+    state = tmp_path / "state"
+    role = Service(tmp_path / "logs", "vessel-role", "vessel", "run", "--config", str(config))
+    try:
+        snap = wait_until(
+            lambda: _healthy(state, 4) if role.alive else pytest.fail(role.output()[-3000:]),
+            timeout=240, what="the vessel's four services healthy", interval=1,
+        )  # fmt: skip
+        assert [s.name for s in snap.services] == [
+            f"sim-{VESSEL}", f"edge-{VESSEL}", f"resend-{VESSEL}", f"commands-{VESSEL}",
+        ]  # fmt: skip
+
+        # Speedup 600: a 15-minute window and its 5 minutes' grace pass in 2 s of wall time.
+        def each_reefers_window() -> list[Message] | None:
+            got = read_topic(vessel_kafka, t.AGGREGATES.name, timeout=30)
+            return got if len({m.key() for m in got}) == 20 else None
+
+        windows = wait_until(
+            each_reefers_window, timeout=180, what="a closed window of each of the 20 reefers"
+        )
+        per_window = Counter((m.key(), json.loads(m.value())["window_start"]) for m in windows)
+        assert max(per_window.values()) == 1, "a window was written twice"
+        last = _healthy(state, 4)
+        assert last is not None
+        assert [s.restarts for s in last.services] == [0, 0, 0, 0]
+    finally:
+        code = role.stop(90)
+    assert code == 0, role.output()[-3000:]
+    assert "stopped; logs in" in role.output()
+    _all_gone(snap)
+
+
+def test_a_vessel_file_naming_no_kafka_starts_nothing(
+    tmp_path: Path, settings: RuntimeSettings
+) -> None:
+    closed = free_ports(1)[0]
+    config = _vessel_file(tmp_path, f"127.0.0.1:{closed}")
+    done = fleet(
+        "vessel", "run", "--config", str(config), home=tmp_path / "home", settings=settings
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == (
+        f"error: kafka.bootstrap: no broker answered at 127.0.0.1:{closed} in 15s"
+    )
+    assert not (tmp_path / "state").exists()
+
+
+# -- the shore -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def secured_shore(
+    fleet_home: Path, runtime: KafkaRuntime
+) -> Iterator[tuple[KafkaCluster, SecurityStore]]:
+    """A secured shore cluster with the services' principals and the vessel's reader grants,
+    provisioned by its operator; the role gets only the bootstrap, the CA and passwords."""
+    home = fleet_home / f"roles-{uuid.uuid4().hex[:6]}"
+    store = SecurityStore(home)
+    name = f"shore{uuid.uuid4().hex[:4]}"
+    shore = KafkaCluster.create(
+        name, home=home, runtime=runtime, ports=free_node_ports(1),
+        security=security.shore_security(store, name),
+    )  # fmt: skip
+    try:
+        shore.up()
+        security.provision_services(store, shore.bootstrap_servers)
+        security.add_vessel(
+            store, VESSEL, shore_bootstrap=shore.bootstrap_servers, vessel_bootstrap=None
+        )
+        yield shore, store
+    finally:
+        shore.down(purge=True)
+
+
+def _shore_file(
+    directory: Path, shore: KafkaCluster, store: SecurityStore, *, wrong_admin: bool = False
+) -> Path:
+    secrets = directory / "secrets"
+    secrets.mkdir(exist_ok=True, mode=0o700)
+    for principal in (ADMIN, *SHORE_KINDS.values()):
+        password = store.principal(principal).password.get_secret_value()
+        if principal == ADMIN and wrong_admin:
+            password = "not-" + password
+        (secrets / principal).write_text(password + "\n")
+    logins = "".join(
+        f'[principals.{kind}]\nusername = "{p}"\npassword_file = "secrets/{p}"\n'
+        for kind, p in SHORE_KINDS.items()
+    )
+    path = directory / "shore.toml"
+    path.write_text(
+        f'database = "sqlite:///{directory / "fleet.db"}"\nstate_dir = "state"\n'
+        f"metrics_port = {free_port_run(5)}\n"
+        f'[kafka]\nbootstrap = "{shore.bootstrap_servers}"\nca_file = "{store.ca_file}"\n'
+        f'username = "{ADMIN}"\npassword_file = "secrets/{ADMIN}"\n'
+        f"{logins}[api]\nport = {free_ports(1)[0]}\n[analytics]\nworkers = 1\n"
+    )
+    return path
+
+
+def test_a_wrong_password_starts_nothing(
+    secured_shore: tuple[KafkaCluster, SecurityStore], tmp_path: Path, settings: RuntimeSettings
+) -> None:
+    shore, store = secured_shore
+    config = _shore_file(tmp_path, shore, store, wrong_admin=True)
+    done = fleet("shore", "run", "--config", str(config), home=tmp_path / "home", settings=settings)
+    assert done.returncode == 1
+    first = done.stderr.splitlines()[0]
+    assert first.startswith(f"error: kafka: {shore.bootstrap_servers} refused the login as admin")
+    assert not (tmp_path / "state").exists()
+
+
+def test_the_shore_role_runs_on_a_secured_kafka_known_by_its_address_ca_and_logins(
+    secured_shore: tuple[KafkaCluster, SecurityStore], tmp_path: Path
+) -> None:
+    shore, store = secured_shore
+    boot = shore.bootstrap_servers
+    config = _shore_file(tmp_path, shore, store)
+    state = tmp_path / "state"
+    role = Service(tmp_path / "logs", "shore-role", "shore", "run", "--config", str(config))
+    try:
+        snap = wait_until(
+            lambda: _healthy(state, 5) if role.alive else pytest.fail(role.output()[-3000:]),
+            timeout=240, what="the shore's five services healthy", interval=1,
+        )  # fmt: skip
+        # Each service presents its own principal: its credentials file names it.
+        for kind, principal in SHORE_KINDS.items():
+            body = json.loads((state / "clients" / f"{kind}.json").read_text())
+            assert body["username"] == principal
+        # The vessel's edge output, as MirrorMaker 2 lands it ashore (as the operator).
+        clients.use_as_admin(boot, security.auth(store, ADMIN))
+        run = simulate(VESSEL, containers=20, minutes=120, seed=3)
+        mirror(boot, [run])
+        expected = len(run.of(t.AGGREGATES.name))
+        wait_until(
+            lambda: len(read_topic(boot, t.FLEET_WINDOWS.name, timeout=30)) == expected or None,
+            timeout=180, what=f"{expected} windows normalized", interval=2,
+        )  # fmt: skip
+        db = open_database(f"sqlite:///{tmp_path / 'fleet.db'}")
+        try:
+
+            def projected() -> int | None:
+                gen = current_generation(db)
+                got = len(list(rows(db, gen, "container_windows"))) if gen else 0
+                return got if got >= expected else None
+
+            assert wait_until(projected, timeout=120, what="windows projected", interval=2) == (
+                expected
+            )
+        finally:
+            db.close()
+    finally:
+        clients.forget(boot)
+        code = role.stop(90)
+    assert code == 0, role.output()[-3000:]
+    _all_gone(snap)
+
+
+def test_the_rendered_users_and_topics_are_the_running_shores(
+    secured_shore: tuple[KafkaCluster, SecurityStore], tmp_path: Path
+) -> None:
+    """What `fleet deploy render` gives Strimzi's operators to make is what `fleet security`
+    and the shore role made on this cluster: the same principals, ACLs and topics."""
+    shore, store = secured_shore
+    boot = shore.bootstrap_servers
+    config = load_config(_shore_file(tmp_path, shore, store), ShoreConfig).model_copy(
+        update={
+            "database": "postgresql://fleet@db/fleet",
+            "vessels": [ShoreVessel(id=VESSEL, link_bootstrap="ship.example:9094")],
+        }
+    )
+    rendered = kubernetes.render_shore(config, namespace="fleetedge", image="fleetedge:test")
+    users = {d["metadata"]["name"]: d["spec"] for d in rendered["shore-users.yaml"]}
+    assert set(users) == {*acls.SERVICES, VESSEL}
+    clients.use_as_admin(boot, security.auth(store, ADMIN))
+    try:
+        for principal, spec in users.items():
+            expected = {
+                (r["resource"]["type"], r["resource"]["name"], r["resource"]["patternType"], op)
+                for r in spec["authorization"]["acls"]
+                for op in r["operations"]
+            }
+            running = {
+                (strimzi.RESOURCES[b.restype], b.name,
+                 "prefix" if b.resource_pattern_type == ResourcePatternType.PREFIXED else "literal",
+                 strimzi.OPERATIONS[b.operation])
+                for b in admin.acls_of(boot, principal)
+            }  # fmt: skip
+            assert running == expected, principal
+        # The topics the shore role made (the test before): each rendered as a KafkaTopic.
+        made = {
+            name
+            for name in AdminClient(kafka_config(boot)).list_topics(timeout=30).topics
+            # Kafka's own, the vessel's mirrored ones, and the cluster's start-up probe's.
+            if not name.startswith(("__", f"{VESSEL}.", "fleetedge.probe"))
+        }
+    finally:
+        clients.forget(boot)
+    named = {d["spec"]["topicName"] for d in rendered["shore-topics.yaml"]}
+    assert made == named - {f"fleet.commands.{VESSEL}"}

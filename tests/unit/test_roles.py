@@ -1,0 +1,161 @@
+"""The roles' files: `vessel.toml` and `shore.toml` parse to what they say, and a bad file is
+one line naming the file and the key, before anything starts."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from fleetedge.roles import ConfigError, ShoreConfig, VesselConfig, load_config
+from fleetedge.roles.config import Mqtt, Simulated
+from fleetedge.roles.shore import shore_services
+from fleetedge.roles.vessel import vessel_services
+from fleetedge.settings import RuntimeSettings
+from tests.support.cli import fleet
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+EXAMPLES = Path(__file__).parents[2] / "examples"
+VESSEL = """
+vessel = "mv-anna"
+[kafka]
+bootstrap = "127.0.0.1:19092"
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "vessel.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _error(path: Path, *, shore: bool = False) -> str:
+    try:
+        load_config(path, ShoreConfig) if shore else load_config(path, VesselConfig)
+    except ConfigError as exc:
+        return exc.message
+    raise AssertionError(f"{path} was accepted")
+
+
+def test_the_shipped_examples_are_valid_files(tmp_path: Path) -> None:
+    for name in ("vessel.toml", "shore.toml"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    (tmp_path / "secrets").mkdir()
+    for who in ("admin", "svc-normalizer", "svc-analytics"):
+        (tmp_path / "secrets" / who).write_text("s3cret\n")
+    vessel = load_config(tmp_path / "vessel.toml", VesselConfig)
+    assert vessel.vessel == "mv-anna"
+    assert vessel.state_dir == tmp_path.resolve() / "state" / "mv-anna"
+    assert isinstance(vessel.reefers, Simulated)
+    shore = load_config(tmp_path / "shore.toml", ShoreConfig)
+    assert sorted(shore.principals) == ["analytics", "normalizer"]
+    auth = shore.kafka.auth(shore.principals["normalizer"])
+    assert auth is not None
+    assert auth.username == "svc-normalizer"
+    assert auth.password.get_secret_value() == "s3cret"  # the line, without its newline
+    assert auth.ca_file == tmp_path.resolve() / "ca.pem"
+
+
+SECURED = "a secured listener needs ca_file, username and password_file"
+BAD_VESSEL_FILES = [
+    ('vessel = "mv-anna"\n', "kafka: missing"),
+    ('vessel = "mv-anna"\n[kafka]\nbootstraps = "a:1"\n', "kafka.bootstrap: missing"),
+    (VESSEL.replace("mv-anna", "MV Anna"), "vessel: 'MV Anna' is not a topic-safe"),
+    (VESSEL.replace("mv-anna", "mv.anna"), "vessel: 'mv.anna' is not a topic-safe"),
+    (VESSEL.replace("mv-anna", "shore"), "vessel: 'shore' is not a topic-safe"),
+    (VESSEL.replace("127.0.0.1:19092", "host"), "kafka.bootstrap: 'host' is not host:port"),
+    (VESSEL + 'username = "edge"\n', f"kafka: {SECURED}: missing ca_file, password_file"),
+    (VESSEL + 'ca_file = "nowhere.pem"\n', "kafka.ca_file: no such file"),
+    (VESSEL + '[reefers]\nsource = "can-bus"\n', "reefers: Input tag 'can-bus'"),
+    (VESSEL + "[reefers]\ncontainers = 0\n", "reefers.containers: Input should be greater"),
+    (VESSEL + "[edge]\nwindow = 15\n", "edge.window: not a known key"),
+    ("vessel = mv-anna\n", "not TOML: Invalid value (at line 1, column 10)"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD_VESSEL_FILES)
+def test_a_bad_vessel_file_names_the_file_and_the_key(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = _write(tmp_path, text)
+    assert _error(path).startswith(f"{path}: {expected}")
+
+
+def test_a_bad_shore_file_names_the_file_and_the_key(tmp_path: Path) -> None:
+    kafka = '[kafka]\nbootstrap = "127.0.0.1:9"\n'
+    path = _write(tmp_path, kafka, "shore.toml")
+    assert _error(path, shore=True) == f"{path}: database: missing"
+    path.write_text('database = "mysql://x"\n' + kafka)
+    assert _error(path, shore=True) == f"{path}: database: not a sqlite:/// or postgresql:// URL"
+    base = 'database = "sqlite:///x.db"\n' + kafka
+    path.write_text(base + '[principals.dashboard]\nusername = "x"\n')
+    assert _error(path, shore=True).startswith(f"{path}: principals.dashboard.[key]: Input should")
+    path.write_text(base + '[api]\nhost = "0.0.0.0"\n')
+    assert _error(path, shore=True).startswith(f"{path}: api.host: Input should be '127.0.0.1'")
+
+
+def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
+    assert _error(tmp_path / "vessel.toml") == f"{tmp_path}/vessel.toml: no such file"
+
+
+@pytest.mark.parametrize("role", ["vessel", "shore"])
+def test_the_commands_say_one_line_and_start_nothing(
+    tmp_path: Path, settings: RuntimeSettings, role: str
+) -> None:
+    path = _write(tmp_path, 'state_dir = "state"\nvessel = "MV Anna"\n')
+    done = fleet(role, "run", "--config", str(path), home=tmp_path / "home", settings=settings)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"error: {path}: ")
+    assert not (tmp_path / "state").exists()
+
+
+def test_a_vessel_runs_its_source_edge_resender_and_command_handler(tmp_path: Path) -> None:
+    path = _write(tmp_path, VESSEL + "[edge]\nwindow_minutes = 5\n")
+    config = load_config(path, VesselConfig)
+    specs = vessel_services(
+        config,
+        started_at=T0,
+        ports=iter(range(18300, 18304)),
+        env={"FLEET_KAFKA_CREDENTIALS": "/x.json"},
+    )
+    assert [s.name for s in specs] == [
+        "sim-mv-anna", "edge-mv-anna", "resend-mv-anna", "commands-mv-anna",
+    ]  # fmt: skip
+    assert [s.metrics_port for s in specs] == [18300, 18301, 18302, 18303]
+    for spec in specs:
+        assert spec.args[spec.args.index("--bootstrap") + 1] == "127.0.0.1:19092"
+        assert spec.env == {"FLEET_KAFKA_CREDENTIALS": "/x.json"}
+        assert spec.vessel == "mv-anna"
+    edge = specs[1].args
+    assert edge[edge.index("--window-minutes") + 1] == "5"
+    mqtt = config.model_copy(update={"reefers": Mqtt(source="mqtt", port=1884)})
+    source = vessel_services(mqtt, started_at=T0, ports=iter(range(4)))[0]
+    assert source.args[:2] == ("ingest", "mqtt")
+    assert source.args[source.args.index("--mqtt-port") + 1] == "1884"
+
+
+def test_the_shore_runs_each_kind_as_its_own_principal(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        'database = "sqlite:///f.db"\n[kafka]\nbootstrap = "127.0.0.1:9"\n'
+        "[analytics]\nworkers = 3\n",
+        "shore.toml",
+    )
+    config = load_config(path, ShoreConfig)
+    env = {k: {"FLEET_KAFKA_CREDENTIALS": f"/{k}.json"} for k in
+           ("normalizer", "analytics", "projector", "backfill", "api")}  # fmt: skip
+    specs = shore_services(config, tmp_path / "state", env)
+    assert [s.name for s in specs] == [
+        "normalizer", "analytics-1", "analytics-2", "analytics-3", "projector", "backfill", "api",
+    ]  # fmt: skip
+    assert [s.metrics_port for s in specs[:-1]] == list(range(18300, 18306))
+    assert specs[-1].health_url == "http://127.0.0.1:18080/api/health"
+    assert {s.kind: s.env["FLEET_KAFKA_CREDENTIALS"] for s in specs} == {
+        k: f"/{k}.json" for k in env
+    }
