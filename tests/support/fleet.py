@@ -8,6 +8,7 @@ periods), sharing no code with the analytics.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -71,9 +72,11 @@ def simulate(vessel: str, containers: int, minutes: int, seed: int) -> VesselRun
     return run
 
 
-def mirror(bootstrap: str, runs: list[VesselRun], *, rf: int = 1) -> int:
-    """Write each vessel's edge outputs to the shore as MirrorMaker 2 names them."""
+def mirror(bootstrap: str, runs: list[VesselRun], *, rf: int = 1, per_second: float = 0.0) -> int:
+    """Write each vessel's edge outputs to the shore as MirrorMaker 2 names them; at
+    ``per_second`` records a second if given (a steady flow), else at once."""
     producer = Producer({**kafka_config(bootstrap), "enable.idempotence": True})
+    pace = threading.Event()  # never set: its wait is the pacing
     count = 0
     for run in runs:
         for spec in (t.AGGREGATES, t.ALERTS, t.STATUS):
@@ -85,6 +88,8 @@ def mirror(bootstrap: str, runs: list[VesselRun], *, rf: int = 1) -> int:
                 producer.produce(f"{run.vessel}.{o.topic}", key=o.key, value=o.value)
                 producer.poll(0)
                 count += 1
+                if per_second:
+                    pace.wait(1 / per_second)
     assert producer.flush(60) == 0
     return count
 

@@ -159,3 +159,22 @@ def test_the_shore_runs_each_kind_as_its_own_principal(tmp_path: Path) -> None:
     assert {s.kind: s.env["FLEET_KAFKA_CREDENTIALS"] for s in specs} == {
         k: f"/{k}.json" for k in env
     }
+
+
+def test_a_pod_of_one_kind_runs_only_that_kind(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        'database = "sqlite:///f.db"\nrun = ["analytics"]\n'
+        '[kafka]\nbootstrap = "127.0.0.1:9"\n[analytics]\nworkers = 2\n',
+        "shore.toml",
+    )
+    specs = shore_services(load_config(path, ShoreConfig), tmp_path, {})
+    assert [(s.name, s.metrics_port) for s in specs] == [
+        ("analytics-1", 18300),
+        ("analytics-2", 18301),
+    ]
+    path.write_text(path.read_text().replace('run = ["analytics"]', "run = []"))
+    assert (
+        _error(path, shore=True)
+        == f"{path}: run: List should have at least 1 item after validation, not 0"
+    )

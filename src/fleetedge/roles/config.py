@@ -115,10 +115,6 @@ class KafkaAccess(_Strict):
                              f"missing {missing}")  # fmt: skip
         return self
 
-    @property
-    def secured(self) -> bool:
-        return self.username is not None
-
     def auth(self, login: Login | None = None) -> ClientAuth | None:
         """The identity to present: ``login`` (a service's own) or the file's, on a secured
         listener; None on a plaintext one."""
