@@ -36,6 +36,15 @@ group.initial.rebalance.delay.ms=0
 """
 
 
+def _cluster_id() -> str:
+    """A random cluster id as Kafka writes them (url-safe base64 of 16 bytes), never one that
+    starts with '-': the storage tool would read it as an option (as Kafka's own ids avoid)."""
+    while True:
+        found = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not found.startswith("-"):
+            return found
+
+
 def _answers(bootstrap: str) -> bool:
     try:
         return bool(AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=2).brokers)
@@ -53,7 +62,7 @@ def own_kafka(runtime: KafkaRuntime, directory: Path) -> Iterator[str]:
         PROPERTIES.format(broker=broker, controller=controller, data=directory / "data")
     )
     java = [str(runtime.java.path), "-Xmx384m", "-cp", runtime.jars.classpath]
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    cluster_id = _cluster_id()
     subprocess.run(
         [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)],
         check=True, capture_output=True, timeout=120,

@@ -99,10 +99,14 @@ def _peak(windows: list[Window], begin: datetime, end: datetime) -> str:
     inside = [w for w in windows if w.start < end and w.end > begin]
     if not inside:
         return ""
-    off = max(
-        (max(w.return_max_c - w.setpoint_c, w.setpoint_c - w.return_min_c), w) for w in inside
-    )
-    return f"return air up to {off[0]:+.2f} °C off the {off[1].setpoint_c:.2f} °C setpoint"
+
+    def off(w: Window) -> float:
+        return max(w.return_max_c - w.setpoint_c, w.setpoint_c - w.return_min_c)
+
+    # By the deviation alone: two windows as far off (a reefer without power, say) are a tie,
+    # and windows have no order of their own.
+    worst = max(inside, key=off)
+    return f"return air up to {off(worst):+.2f} °C off the {worst.setpoint_c:.2f} °C setpoint"
 
 
 @dataclass(frozen=True)
