@@ -36,6 +36,7 @@ MEASURED_S = {
     "tests/e2e/test_story_demo.py": 383,
     "tests/integration/test_edge.py": 261,
     "tests/integration/test_replication.py": 146,
+    "tests/integration/test_roles.py": 250,
     "tests/integration/test_backfill.py": 141,
     "tests/integration/test_cli.py": 101,
     "tests/unit/test_supervisor.py": 99,
