@@ -5,7 +5,6 @@ published schemas, and run commands and principals that exist. What a schema can
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -25,9 +24,9 @@ from fleetedge.deploy.strimzi import topic_object_name
 from fleetedge.events import topics
 from fleetedge.roles import ShoreConfig, VesselConfig, load_config
 from fleetedge.security import acls
+from tests.support.role_files import example_roles
 
 CRDS = Path(__file__).parents[1] / "data" / "strimzi-1.2.0-crds"
-EXAMPLES = Path(__file__).parents[2] / "examples"
 KUBERNETES = "1.33"  # what k3s and Strimzi 1.2.0 (>= 1.30) run
 DNS_1123 = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
 # Strimzi manages these in a KafkaConnect's config itself (its CRD's description).
@@ -69,12 +68,7 @@ def crd_validators() -> dict[tuple[str, str], jsonschema.Draft7Validator]:
 
 
 def _roles(tmp_path: Path) -> tuple[list[tuple[Path, VesselConfig]], tuple[Path, ShoreConfig]]:
-    for name in ("vessel.toml", "shore.toml"):
-        shutil.copy(EXAMPLES / name, tmp_path / name)
-    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
-    (tmp_path / "secrets").mkdir()
-    for who in ("admin", "svc-normalizer", "svc-analytics"):
-        (tmp_path / "secrets" / who).write_text("s3cret\n")
+    example_roles(tmp_path)
     shore_file = tmp_path / "shore.toml"
     text = shore_file.read_text().replace(
         "sqlite:///state/shore/fleet.db", "postgresql://fleet@db/fleet"

@@ -3,7 +3,6 @@ one line naming the file and the key, before anything starts."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,9 +14,9 @@ from fleetedge.roles.shore import shore_services
 from fleetedge.roles.vessel import vessel_services
 from fleetedge.settings import RuntimeSettings
 from tests.support.cli import fleet
+from tests.support.role_files import example_roles
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-EXAMPLES = Path(__file__).parents[2] / "examples"
 VESSEL = """
 vessel = "mv-anna"
 [kafka]
@@ -40,12 +39,7 @@ def _error(path: Path, *, shore: bool = False) -> str:
 
 
 def test_the_shipped_examples_are_valid_files(tmp_path: Path) -> None:
-    for name in ("vessel.toml", "shore.toml"):
-        shutil.copy(EXAMPLES / name, tmp_path / name)
-    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
-    (tmp_path / "secrets").mkdir()
-    for who in ("admin", "svc-normalizer", "svc-analytics"):
-        (tmp_path / "secrets" / who).write_text("s3cret\n")
+    example_roles(tmp_path)
     vessel = load_config(tmp_path / "vessel.toml", VesselConfig)
     assert vessel.vessel == "mv-anna"
     assert vessel.state_dir == tmp_path.resolve() / "state" / "mv-anna"
