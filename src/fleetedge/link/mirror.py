@@ -190,6 +190,10 @@ def mirror_properties(
     }
     for kind in ("offset", "status", "config"):
         props[f"{v}.{kind}.storage.replication.factor"] = str(ends.vessel_replication_factor)
+    # One worker with one task keeps its offsets and status aboard: one partition each, not
+    # Connect's 25 and 5, which doubled a vessel's partitions and its brokers' idle fetching.
+    props[f"{v}.offset.storage.partitions"] = "1"
+    props[f"{v}.status.storage.partitions"] = "1"
     if extra:
         props.update(extra)
     return props
