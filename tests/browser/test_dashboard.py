@@ -9,24 +9,14 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from pypdf import PdfReader
 
 from fleetedge.devices import FaultRates, manifest
-from tests.support.running_fleet import ARTIFACTS, RunningFleet, wait_for
+from tests.browser.conftest import SHOTS
+from tests.support.running_fleet import RunningFleet, wait_for
 
 pytestmark = pytest.mark.kafka
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = ARTIFACTS / "browser"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from fleetedge.projections import ensure_projection
 from fleetedge.projections import rows as projection_rows
 from fleetedge.projections.sqlite import SqliteDatabase
 from fleetedge.security.tokens import TokenBook
-from tests.unit.test_api import RecordedOperations
+from tests.support.api import RecordedOperations
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

@@ -94,7 +94,7 @@ def test_every_object_validates_against_its_published_schema(
     kinds = {doc["kind"] for doc in rendered}
     assert kinds == {
         "Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "KafkaConnect", "KafkaConnector",
-        "ConfigMap", "Deployment", "Role", "RoleBinding",
+        "ConfigMap", "Deployment", "Role", "RoleBinding", "Service",
     }  # fmt: skip
     for doc in rendered:
         name = f"{doc['kind']}/{doc['metadata']['name']}"
@@ -182,7 +182,11 @@ def test_the_pods_run_commands_that_exist_on_files_that_validate(
 ) -> None:
     root: Any = typer.main.get_command(app)  # a group of groups (typer's own click)
     mounted = tmp_path / "pod"
-    for relative in ("etc/fleetedge/ca/ca.crt", "etc/fleetedge/login/password"):
+    mounted_files = (
+        "etc/fleetedge/ca/ca.crt", "etc/fleetedge/login/password",
+        "etc/fleetedge/tls/tls.crt", "etc/fleetedge/tls/tls.key",
+    )  # fmt: skip
+    for relative in mounted_files:
         (mounted / relative).parent.mkdir(parents=True, exist_ok=True)
         (mounted / relative).write_text("x\n")
     for deployment in (d for d in rendered if d["kind"] == "Deployment"):
@@ -204,6 +208,31 @@ def test_the_pods_run_commands_that_exist_on_files_that_validate(
         assert config.create_topics is False  # the Topic Operator makes them
         assert len(config.run) == 1
         assert config.kafka.username == f"svc-{config.run[0]}"
+        if config.run == ["api"]:
+            _check_exposed_api(config, deployment, rendered)
+
+
+def _check_exposed_api(
+    config: ShoreConfig, deployment: dict[str, Any], rendered: list[dict[str, Any]]
+) -> None:
+    """The API's pod listens beyond loopback, so: TLS from its Secret, a token on reads, and
+    probes on the one route that needs none, behind a Service."""
+    assert config.api.host == "0.0.0.0"
+    assert config.api.reads == "token"
+    assert config.api.tls_cert is not None
+    assert config.api.tls_cert.name == "tls.crt"
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["livenessProbe"]["httpGet"] == {
+        "path": "/livez", "port": "https", "scheme": "HTTPS",
+    }  # fmt: skip
+    (port,) = container["ports"]
+    assert port["containerPort"] == config.api.port
+    secrets = {v["secret"]["secretName"] for v in deployment["spec"]["template"]["spec"]["volumes"]
+               if "secret" in v}  # fmt: skip
+    assert {"fleetedge-api-tls", "fleetedge-api-tokens"} <= secrets
+    (service,) = [d for d in rendered if d["kind"] == "Service"]
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["ports"][0]["targetPort"] == "https"
 
 
 def test_the_image_runs_the_fleet_command() -> None:

@@ -26,7 +26,7 @@ def test_services_start_in_order_on_the_readme_ports(tmp_path: Path) -> None:
     assert metrics == list(range(18300, 18300 + len(metrics)))
     by_name = {s.name: s for s in plan.services}
     assert by_name["connect-2"].health_url == "http://127.0.0.1:18201/"
-    assert by_name["api"].health_url == "http://127.0.0.1:18080/api/health"
+    assert by_name["api"].health_url == "http://127.0.0.1:18080/livez"
     link = by_name["link"].args
     assert link[: link.index("--metrics-port")] == (
         "link", "run", "--shore", "shore",

@@ -88,7 +88,13 @@ def test_a_bad_shore_file_names_the_file_and_the_key(tmp_path: Path) -> None:
     path.write_text(base + '[principals.dashboard]\nusername = "x"\n')
     assert _error(path, shore=True).startswith(f"{path}: principals.dashboard.[key]: Input should")
     path.write_text(base + '[api]\nhost = "0.0.0.0"\n')
-    assert _error(path, shore=True).startswith(f"{path}: api.host: Input should be '127.0.0.1'")
+    assert _error(path, shore=True) == f'{path}: api: listening on 0.0.0.0 needs reads = "token"'
+    path.write_text(base + '[api]\nhost = "0.0.0.0"\nreads = "token"\n')
+    assert (
+        _error(path, shore=True) == f"{path}: api: listening on 0.0.0.0 needs tls_cert and tls_key"
+    )
+    path.write_text(base + '[api]\nreads = "token"\ntls_cert = "nope.pem"\n')
+    assert _error(path, shore=True) == f"{path}: api.tls_cert: no such file: {tmp_path}/nope.pem"
 
 
 def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
@@ -149,7 +155,7 @@ def test_the_shore_runs_each_kind_as_its_own_principal(tmp_path: Path) -> None:
         "normalizer", "analytics-1", "analytics-2", "analytics-3", "projector", "backfill", "api",
     ]  # fmt: skip
     assert [s.metrics_port for s in specs[:-1]] == list(range(18300, 18306))
-    assert specs[-1].health_url == "http://127.0.0.1:18080/api/health"
+    assert specs[-1].health_url == "http://127.0.0.1:18080/livez"
     assert {s.kind: s.env["FLEET_KAFKA_CREDENTIALS"] for s in specs} == {
         k: f"/{k}.json" for k in env
     }

@@ -2,7 +2,9 @@
 (:mod:`~fleetedge.api.reads`), operator actions (:mod:`~fleetedge.api.actions`), reefer commands
 (:mod:`~fleetedge.api.commands`), compliance reports (:mod:`~fleetedge.api.reports`); the
 dashboard and Prometheus metrics. Any project error a route meets answers by its kind
-(:func:`fleetedge.api.exceptions.error_response`); who may write is :mod:`fleetedge.api.auth`.
+(:func:`fleetedge.api.exceptions.error_response`); who may read and write is
+:mod:`fleetedge.api.auth`. Open without a token, whatever the reads: the dashboard's page and
+static files (they hold no fleet data), ``/livez`` (for probes), and the OpenAPI documents.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from importlib import resources
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import make_asgi_app
 
@@ -34,7 +36,11 @@ def create_app(
     tokens: TokenBook,
     *,
     stream_every_s: float = 1.0,
+    reads_need_token: bool = False,
+    tls: bool = False,
 ) -> FastAPI:
+    """The app; ``reads_need_token`` for an API that listens beyond loopback, ``tls`` when it
+    serves HTTPS itself (its session cookie is then sent over HTTPS only)."""
     app = FastAPI(
         title="FleetEdge API",
         version="1",
@@ -46,15 +52,23 @@ def create_app(
         return error_response(exc)
 
     writes = auth.writes(tokens)
-    app.include_router(read_routes(reader, operations, stream_every_s))
+    access = auth.ReadAccess(tokens, required=reads_need_token, secure=tls)
+    reads = [access.dependency()] if reads_need_token else []
+    app.include_router(read_routes(reader, operations, stream_every_s), dependencies=reads)
     app.include_router(action_routes(operations, writes))
-    app.include_router(command_routes(reader, operations, tokens, writes))
-    app.include_router(report_routes(reader))
+    app.include_router(command_routes(reader, operations, tokens, writes), dependencies=reads)
+    app.include_router(report_routes(reader), dependencies=reads)
+    app.include_router(access.session_routes())
+
+    @app.get("/livez", include_in_schema=False)
+    def livez() -> PlainTextResponse:
+        """The process answers: for liveness probes, which carry no token."""
+        return PlainTextResponse("ok")
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(str(STATIC / "index.html"))
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    app.mount("/metrics", make_asgi_app())
+    app.mount("/metrics", access.guard(make_asgi_app()))
     return app

@@ -1,5 +1,6 @@
 """The API's read routes: the read model for the dashboard and operators, and its changes as
-server-sent events. Open to any caller (the server listens on 127.0.0.1 only)."""
+server-sent events. Open to any caller on 127.0.0.1; an API beyond it puts them behind a token
+(:mod:`fleetedge.api.auth`)."""
 
 from __future__ import annotations
 

@@ -27,7 +27,13 @@ STATE_DIR = "/var/lib/fleetedge"
 CA_FILE = f"{CONFIG_DIR}/ca/ca.crt"
 PASSWORD_FILE = f"{CONFIG_DIR}/login/password"
 METRICS_PORT = 9404
-API_PORT = 8080
+API_PORT = 8443
+# The API's certificate (a kubernetes.io/tls Secret, from cert-manager or made by hand) and
+# its token book (hashes only: `fleet api token add NAME --file api-tokens.json`).
+API_TLS_SECRET = "fleetedge-api-tls"  # noqa: S105 - a Secret's name
+API_TOKENS_SECRET = "fleetedge-api-tokens"  # noqa: S105 - a Secret's name
+API_TLS_DIR = f"{CONFIG_DIR}/tls"
+API_TOKENS_DIR = f"{CONFIG_DIR}/tokens"
 PRINCIPALS: dict[ShoreKind, str] = {
     "normalizer": acls.NORMALIZER,
     "analytics": acls.ANALYTICS,
@@ -152,9 +158,51 @@ def _shore_file(config: ShoreConfig, kind: ShoreKind) -> dict[str, Any]:
             "username": PRINCIPALS[kind],
             "password_file": PASSWORD_FILE,
         },
-        "api": {"port": API_PORT},
+        "api": _api_settings() if kind == "api" else {"port": API_PORT},
         "analytics": {"workers": 1, "commit_interval": config.analytics.commit_interval},
         "backfill": config.backfill.model_dump(),
+    }
+
+
+def _api_settings() -> dict[str, Any]:
+    """The API in its pod: on every address (its Service reaches it), so TLS and tokens on
+    every read."""
+    return {
+        "host": "0.0.0.0",  # noqa: S104 - the pod's network; the Service is the way in
+        "port": API_PORT,
+        "reads": "token",
+        "tls_cert": f"{API_TLS_DIR}/tls.crt",
+        "tls_key": f"{API_TLS_DIR}/tls.key",
+        "tokens_file": f"{API_TOKENS_DIR}/api-tokens.json",
+    }
+
+
+def _api_pod(deployment: Manifest, labels: dict[str, str]) -> Manifest:
+    """Add to the API's Deployment its certificate and tokens, its port and probes; return
+    the Service in front of it."""
+    spec = deployment["spec"]["template"]["spec"]
+    spec["volumes"] += [
+        {"name": "tls", "secret": {"secretName": API_TLS_SECRET}},
+        {"name": "tokens", "secret": {"secretName": API_TOKENS_SECRET}},
+    ]
+    container = spec["containers"][0]
+    container["volumeMounts"] += [
+        {"name": "tls", "mountPath": API_TLS_DIR, "readOnly": True},
+        {"name": "tokens", "mountPath": API_TOKENS_DIR, "readOnly": True},
+    ]
+    container["ports"] = [{"name": "https", "containerPort": API_PORT}]
+    # /livez answers without a token: a probe carries none.
+    probe = {"httpGet": {"path": "/livez", "port": "https", "scheme": "HTTPS"}}
+    container["readinessProbe"] = {**probe, "periodSeconds": 10}
+    container["livenessProbe"] = {**probe, "periodSeconds": 20, "failureThreshold": 6}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": deployment["metadata"]["name"], "labels": labels},
+        "spec": {
+            "selector": labels,
+            "ports": [{"name": "https", "port": 443, "targetPort": "https"}],
+        },
     }
 
 
@@ -253,4 +301,6 @@ def _role_pod(
             },
         },
     }
+    if file.get("run") == ["api"]:
+        return [config_map, deployment, _api_pod(deployment, labels)]
     return [config_map, deployment]

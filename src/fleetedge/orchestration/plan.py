@@ -144,9 +144,7 @@ def build_plan(
                 )  # fmt: skip
             elif kind == "api":
                 services.append(
-                    ServiceSpec(
-                        name=name, kind=kind, args=words, health_url=f"{api_url}/api/health"
-                    )
+                    ServiceSpec(name=name, kind=kind, args=words, health_url=f"{api_url}/livez")
                 )
             else:
                 services.append(_spec(name.format(k=k), kind, list(words), metrics))

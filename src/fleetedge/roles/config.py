@@ -26,6 +26,7 @@ from pydantic import (
 
 from fleetedge.events import topics
 from fleetedge.roles.exceptions import ConfigError
+from fleetedge.runtime.ports import is_loopback
 from fleetedge.security.clients import ClientAuth
 
 DEFAULT_METRICS_PORT = 18300
@@ -191,11 +192,35 @@ SHORE_KINDS: tuple[ShoreKind, ...] = ("normalizer", "analytics", "projector", "b
 
 
 class ApiSettings(_Strict):
-    host: Literal["127.0.0.1"] = Field(
-        default="127.0.0.1",
-        description="beyond loopback the API needs TLS and viewer tokens on reads: not yet",
-    )
+    """Where the API listens. Beyond loopback, reads need a token and it serves TLS."""
+
+    host: str = Field(default="127.0.0.1", min_length=1)
     port: Port = DEFAULT_API_PORT
+    reads: Literal["open", "token"] = "open"
+    tls_cert: FilePath | None = None
+    tls_key: FilePath | None = None
+    # The API's token book (hashes only; `fleet api token add` writes it). Default: the
+    # one in FLEET_HOME.
+    tokens_file: RelPath | None = None
+
+    @model_validator(mode="after")
+    def _exposed_safely(self) -> Self:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        if is_loopback(self.host):
+            return self
+        if self.reads != "token":
+            raise ValueError(f'listening on {self.host} needs reads = "token"')
+        if self.tls_cert is None:
+            raise ValueError(f"listening on {self.host} needs tls_cert and tls_key")
+        return self
+
+    @property
+    def url(self) -> str:
+        """Where this host's supervisor reaches it."""
+        scheme = "https" if self.tls_cert else "http"
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"{scheme}://{host}:{self.port}"
 
 
 class AnalyticsSettings(_Strict):

@@ -77,8 +77,11 @@ def shore_services(
                 name="api",
                 kind="api",
                 args=("api", "serve", "--bootstrap", boot, "--database", db,
-                      "--port", str(api.port)),
-                health_url=f"http://{api.host}:{api.port}/api/health",
+                      "--host", api.host, "--port", str(api.port), "--reads", api.reads,
+                      *(("--tls-cert", str(api.tls_cert), "--tls-key", str(api.tls_key))
+                        if api.tls_cert else ()),
+                      *(("--tokens-file", str(api.tokens_file)) if api.tokens_file else ())),
+                health_url=f"{api.url}/livez",
                 env=env.get("api", {}),
             )
         )  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import ipaddress
 import random
 import re
 import socket
@@ -20,6 +21,19 @@ from pathlib import Path
 
 HOST = "127.0.0.1"
 _BASE = 19000
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on ``host`` stays on this machine (a name other than localhost may
+    resolve anywhere, so it does not)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 MAX_SLOT = 99
 MAX_NODES = 9
 

@@ -3,20 +3,36 @@
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
-const state = { route: "fleet", vessel: null, container: null, refreshing: false, again: false };
+const state = { route: "fleet", vessel: null, container: null, refreshing: false, again: false, stream: null };
 
-// -- the operator token: from the URL fragment (#token=...) or the dialog, kept per tab ------
-(function takeTokenFromFragment() {
+// -- the token: from the URL fragment (#token=...) or the dialog, kept per tab --------------
+// An operator's token goes as a header on every action. When reads need a token too (an API
+// that leaves the host), the token also opens a session: an HttpOnly cookie the API sets,
+// which the live stream sends (an EventSource cannot send a header).
+const fragmentToken = (function takeTokenFromFragment() {
   const m = location.hash.match(/token=([^&]+)/);
-  if (m) {
-    sessionStorage.setItem("fleetedge-token", decodeURIComponent(m[1]));
-    history.replaceState(null, "", location.pathname + "#/");
-  }
+  if (!m) return null;
+  const given = decodeURIComponent(m[1]);
+  sessionStorage.setItem("fleetedge-token", given);
+  history.replaceState(null, "", location.pathname + "#/");
+  return given;
 })();
 const token = () => sessionStorage.getItem("fleetedge-token") || "";
 
+async function signIn(given) {
+  const r = await fetch("/api/session", { method: "POST", headers: { Authorization: `Bearer ${given}` } });
+  if (!r.ok) { toast("that token is not valid here"); return false; }
+  if (state.stream && state.stream.readyState === EventSource.CLOSED) connect();
+  refresh();
+  return true;
+}
+
 async function getJSON(path) {
   const r = await fetch(path, { cache: "no-store" });
+  if (r.status === 401) {
+    if (!$("#token-dialog").open) { toast("sign in with a viewer or operator token"); $("#token-dialog").showModal(); }
+    throw new Error(`${path}: sign-in needed`);
+  }
   if (!r.ok) throw new Error(`${path}: ${r.status}`);
   return r.json();
 }
@@ -231,6 +247,7 @@ async function refresh() {
 function connect() {
   const live = $("#live");
   const source = new EventSource("/api/stream");
+  state.stream = source;
   source.addEventListener("open", () => { live.textContent = "live"; live.className = "live on"; });
   source.addEventListener("version", () => refresh());
   source.addEventListener("error", () => { live.textContent = "reconnecting"; live.className = "live off"; });
@@ -248,9 +265,12 @@ for (const b of document.querySelectorAll("#command-form button[type=button]")) 
   b.addEventListener("click", () => sendCommand(b.dataset.command));
 }
 $("#token-button").addEventListener("click", () => { $("#token-input").value = token(); $("#token-dialog").showModal(); });
-$("#token-save").addEventListener("click", () => sessionStorage.setItem("fleetedge-token", $("#token-input").value.trim()));
+$("#token-save").addEventListener("click", () => {
+  const given = $("#token-input").value.trim();
+  sessionStorage.setItem("fleetedge-token", given);
+  if (given) signIn(given);
+});
 window.addEventListener("hashchange", route);
 drawGraticule();
-route();
-connect();
+(fragmentToken ? signIn(fragmentToken) : Promise.resolve()).finally(() => { route(); if (!state.stream) connect(); });
 setInterval(refresh, 15000); // a safety net beside the event stream
