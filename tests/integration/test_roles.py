@@ -4,6 +4,7 @@ bootstrap, CA and credentials. A bad file or a cluster that refuses starts nothi
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ from confluent_kafka import Message
 from confluent_kafka.admin import AdminClient, ResourcePatternType
 
 from fleetedge.deploy import kubernetes, strimzi
+from fleetedge.events import ContainerWindow, ReeferReading, decode
 from fleetedge.events import topics as t
 from fleetedge.orchestration.state import Snapshot
 from fleetedge.projections import open_database
@@ -116,6 +118,69 @@ def test_the_vessel_role_runs_on_a_kafka_it_did_not_start(
     assert code == 0, role.output()[-3000:]
     assert "stopped; logs in" in role.output()
     _all_gone(snap)
+
+
+def test_the_vessel_role_restarted_service_by_service_loses_and_repeats_nothing(
+    vessel_kafka: str, tmp_path: Path
+) -> None:
+    """An upgrade aboard: while the reefers report, every service of the role is stopped with
+    SIGTERM and started again, one after another. Every reading is written once (the
+    simulator resumes after its last), and every reading lands in exactly one window: each
+    reefer's windows follow one another seq for seq, none twice."""
+    config = _vessel_file(tmp_path, vessel_kafka)
+    state = tmp_path / "state"
+    role = Service(tmp_path / "logs", "vessel-role", "vessel", "run", "--config", str(config))
+    try:
+        snap = wait_until(
+            lambda: _healthy(state, 4) if role.alive else pytest.fail(role.output()[-3000:]),
+            timeout=240, what="the vessel's four services healthy", interval=1,
+        )  # fmt: skip
+        for service in snap.services:
+            assert service.pid is not None
+            before = len(read_topic(vessel_kafka, t.TELEMETRY.name, timeout=30))
+            os.kill(service.pid, signal.SIGTERM)
+
+            def back(name: str = service.name, old: int = service.pid) -> bool:
+                return _restarted(state, name, old) or not role.alive
+
+            wait_until(back, timeout=180, what=f"{service.name} stopped and started again")
+            assert role.alive, role.output()[-3000:]
+            # The reefers go on reporting through each restart (the load the upgrade meets).
+            wait_until(
+                lambda n=before: len(read_topic(vessel_kafka, t.TELEMETRY.name, timeout=30)) > n,
+                timeout=120, what=f"readings after {service.name} came back", interval=2,
+            )  # fmt: skip
+        last = _healthy(state, 4)
+        assert last is not None
+        assert [s.restarts for s in last.services] == [1, 1, 1, 1]
+    finally:
+        code = role.stop(90)
+    assert code == 0, role.output()[-3000:]
+    readings = Counter(
+        (e.container_id, e.seq)
+        for e in (decode(m.value()) for m in read_topic(vessel_kafka, t.TELEMETRY.name))
+        if isinstance(e, ReeferReading)
+    )
+    assert max(readings.values()) == 1, "a reading was written twice"
+    by_box: dict[str, list[int]] = {}
+    for box, seq in readings:
+        by_box.setdefault(box, []).append(seq)
+    assert len(by_box) == 20
+    for box, seqs in by_box.items():
+        assert sorted(seqs) == list(range(1, max(seqs) + 1)), f"{box}: a reading is missing"
+    windows: dict[str, list[ContainerWindow]] = {}
+    for m in read_topic(vessel_kafka, t.AGGREGATES.name):
+        event = decode(m.value())
+        assert isinstance(event, ContainerWindow)
+        windows.setdefault(event.container_id, []).append(event)
+    for box, boxes in windows.items():
+        boxes.sort(key=lambda w: w.first_seq)
+        assert boxes[0].first_seq == 1, box
+        for earlier, later in itertools.pairwise(boxes):
+            assert later.first_seq == earlier.last_seq + 1, (box, earlier, later)
+        assert all(not w.gaps and w.count == w.last_seq - w.first_seq + 1 for w in boxes), box
+        # Every closed window's readings were written, none beyond the last one written.
+        assert boxes[-1].last_seq <= max(by_box[box]), box
 
 
 def test_a_vessel_file_naming_no_kafka_starts_nothing(
