@@ -17,7 +17,13 @@ from fleetedge.runtime.jvm import find_processes
 from fleetedge.settings import RuntimeSettings
 from tests.support.clusters import cluster_factory
 from tests.support.running_fleet import ARTIFACTS, RunningFleet, start_fleet
-from tests.support.scheduling import SHARED_FLEET, GroupScheduling, group_of, rank_of
+from tests.support.scheduling import (
+    SHARED_CLUSTER,
+    SHARED_FLEET,
+    GroupScheduling,
+    group_of,
+    rank_of,
+)
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +66,10 @@ def shared_cluster(fleet_home: Path, runtime: KafkaRuntime) -> Iterator[KafkaClu
 
 @pytest.fixture
 def cluster(shared_cluster: KafkaCluster) -> Iterator[KafkaCluster]:
-    """The shared cluster, whole and in sync before and after the test (restarts what it broke)."""
+    """The shared cluster, whole and in sync before and after the test (restarts what it broke,
+    and starts it again if its group's end stopped it)."""
+    if not all(shared_cluster.is_alive(node) for node in shared_cluster.node_ids):
+        shared_cluster.up()
     shared_cluster.wait_in_sync(timeout=180)
     yield shared_cluster
     for node_id in shared_cluster.node_ids:
@@ -99,22 +108,34 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> GroupSc
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest groups first; and a test on the shared fleet must be in its group."""
     for item in items:
-        if "running_fleet" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "running_fleet" in fixtures:
             assert group_of(item.nodeid) == SHARED_FLEET, (
                 f"{item.nodeid} uses the shared fleet: list its module in SHARED_FLEET_DIRS"
+            )
+        if "cluster" in fixtures:
+            assert group_of(item.nodeid) == SHARED_CLUSTER, (
+                f"{item.nodeid} uses the shared cluster: list it in SHARED_CLUSTER_MODULES"
             )
     items.sort(key=lambda item: rank_of(item.nodeid))  # stable: file order kept within
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """The shared fleet stops after the last test of its group, not at the end of the session:
-    its worker goes on with other groups, which should not share 2 cores with an idle fleet."""
-    fleet = getattr(item, "funcargs", {}).get("running_fleet")
-    last = nextitem is None or group_of(nextitem.nodeid) != SHARED_FLEET
+    """The shared fleet and the shared cluster stop after the last test of their group, not at
+    the end of the session: their worker goes on with other groups, which should not share 2
+    cores with an idle fleet or cluster."""
+    used = getattr(item, "funcargs", {})
+    group = group_of(item.nodeid)
+    last = nextitem is None or group_of(nextitem.nodeid) != group
     yield
-    if isinstance(fleet, RunningFleet) and last:
+    if not last:
+        return
+    fleet, cluster = used.get("running_fleet"), used.get("cluster")
+    if isinstance(fleet, RunningFleet):
         fleet.stop()
+    if isinstance(cluster, KafkaCluster) and group == SHARED_CLUSTER:
+        cluster.down()  # not purged: a later test that asks for it starts it again
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

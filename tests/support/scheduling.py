@@ -2,8 +2,10 @@
 
 Most of a Kafka scenario's time is waiting (an outage held for minutes, a restart awaited), so
 the waits of several scenarios overlap well even on 2 cores. A group runs whole on one worker:
-a test module, so its module-scoped clusters start once; or every test on the one shared
-fleet (the browser and end-to-end modules), so that fleet starts once.
+a test module, so its module-scoped clusters start once; every test on the one shared fleet
+(the browser and end-to-end modules), so that fleet starts once; or every module on the
+shared 3-node cluster, so that one cluster serves them (not one per worker, idle until the
+session ends).
 
 A whole fleet (two vessels, the link, the shore: about 0.9 of a core while it runs) is the
 heaviest thing a test starts, so at most one runs at a time: a worker is not given a fleet's
@@ -20,6 +22,16 @@ from xdist.scheduler import LoadScopeScheduling
 from xdist.workermanage import WorkerController
 
 SHARED_FLEET = "running-fleet"
+# The modules whose tests use the session's shared 3-node cluster (the `cluster` fixture,
+# checked at collection): one group, so one cluster serves them all, stopped after the last.
+SHARED_CLUSTER = "shared-cluster"
+SHARED_CLUSTER_MODULES = (
+    "tests/integration/test_edge.py",
+    "tests/integration/test_replication.py",
+    "tests/integration/test_simulate.py",
+    "tests/integration/test_commands_aboard.py",
+    "tests/integration/test_mqtt_ingest.py",
+)
 # The modules whose tests use the `running_fleet` fixture (checked at collection).
 SHARED_FLEET_DIRS = ("tests/browser/", "tests/e2e/")
 OWN_FLEET = ("tests/e2e/test_story_demo.py",)  # the demo starts a fleet of its own
@@ -30,31 +42,31 @@ LINK = "tests/integration/link/"
 # module" summary; test-artifacts/durations.json has every test's). Only the order matters:
 # update them when a group's time moves by a minute or more.
 MEASURED_S = {
-    SHARED_FLEET: 1409,
-    LINK: 1364,
-    "tests/integration/test_analytics.py": 520,
-    "tests/e2e/test_story_demo.py": 383,
-    "tests/integration/test_edge.py": 261,
-    "tests/integration/test_replication.py": 146,
-    "tests/integration/test_roles.py": 250,
-    "tests/integration/test_backfill.py": 141,
-    "tests/integration/test_cli.py": 101,
+    SHARED_FLEET: 2140,
+    LINK: 1670,
+    SHARED_CLUSTER: 850,
+    "tests/integration/test_analytics.py": 640,
+    "tests/e2e/test_story_demo.py": 436,
+    "tests/integration/test_roles.py": 420,
+    "tests/integration/test_shore.py": 268,
+    "tests/integration/test_backfill.py": 209,
+    "tests/integration/test_scale.py": 166,
+    "tests/integration/test_security.py": 159,
+    "tests/integration/test_cli.py": 155,
     "tests/unit/test_supervisor.py": 99,
-    "tests/integration/test_scale.py": 98,
-    "tests/integration/test_shore.py": 94,
-    "tests/integration/test_security.py": 89,
     "tests/integration/test_reports.py": 61,
-    "tests/unit/test_rules.py": 40,
-    "tests/integration/test_commands_aboard.py": 38,
-    "tests/integration/test_simulate.py": 32,
+    "tests/unit/test_rules.py": 52,
 }
 
 
 def group_of(nodeid: str) -> str:
-    """The group a test runs in: its module, the link package, or the shared fleet's."""
+    """The group a test runs in: its module, the link package, the shared fleet's or the
+    shared cluster's."""
     module = nodeid.split("::", 1)[0]
     if module.startswith(SHARED_FLEET_DIRS) and module not in OWN_FLEET:
         return SHARED_FLEET
+    if module in SHARED_CLUSTER_MODULES:
+        return SHARED_CLUSTER
     if module.startswith(LINK):
         return LINK
     return module

@@ -6,7 +6,14 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from tests.support.scheduling import LINK, SHARED_FLEET, GroupScheduling, group_of, rank_of
+from tests.support.scheduling import (
+    LINK,
+    SHARED_CLUSTER,
+    SHARED_FLEET,
+    GroupScheduling,
+    group_of,
+    rank_of,
+)
 
 STORY = "tests/e2e/test_story_demo.py"
 FILE_ORDER = [
@@ -68,7 +75,9 @@ def test_the_shared_fleet_modules_form_one_group_and_the_story_its_own() -> None
     assert group_of("tests/browser/test_dashboard.py::test_map") == SHARED_FLEET
     assert group_of("tests/e2e/test_fleet_vessels.py::test_join") == SHARED_FLEET
     assert group_of(f"{STORY}::test_story") == STORY
-    assert group_of("tests/integration/test_edge.py::test_x") == "tests/integration/test_edge.py"
+    assert group_of("tests/integration/test_edge.py::test_x") == SHARED_CLUSTER
+    assert group_of("tests/integration/test_replication.py::test_y") == SHARED_CLUSTER
+    assert group_of("tests/integration/test_shore.py::test_z") == "tests/integration/test_shore.py"
 
 
 def test_the_groups_go_longest_first_and_the_unmeasured_last() -> None:
@@ -76,8 +85,8 @@ def test_the_groups_go_longest_first_and_the_unmeasured_last() -> None:
     assert order == [
         SHARED_FLEET,
         LINK,
+        SHARED_CLUSTER,
         STORY,
-        "tests/integration/test_edge.py",
         "tests/unit/test_rules.py",
         "tests/unit/test_unmeasured.py",
     ]
@@ -90,8 +99,8 @@ def test_a_second_fleet_runs_after_the_first_on_its_worker_and_nobody_waits_for_
     assert _groups(a) == [SHARED_FLEET]
     assert _groups(b) == [LINK]
     assert STORY not in _groups(c)
-    assert _groups(c)[0] == "tests/integration/test_edge.py"
-    _finish(sched, c, "tests/integration/test_edge.py")
+    assert _groups(c)[0] == SHARED_CLUSTER
+    _finish(sched, c, SHARED_CLUSTER)
     _finish(sched, c, "tests/unit/test_rules.py")
     # Only the story is left, and it may not start beside the shared fleet: c leaves.
     assert c.shutting_down

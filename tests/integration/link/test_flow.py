@@ -105,6 +105,16 @@ def test_command_from_shore_reaches_the_vessel_once(linked: LinkEnv) -> None:
     started = (linked.link.downlink.log_dir / "server.log").read_text()
     assert "ServiceLoaderScanner" in started
     assert "ReflectionScanner" not in started
+    # Its one worker's offsets and status aboard take one partition each, not 25 and 5.
+    internal = AdminClient({"bootstrap.servers": linked.vessel.bootstrap_servers}).list_topics(
+        timeout=10
+    )
+    sizes = {name: len(m.partitions) for name, m in internal.topics.items() if "mm2-" in name}
+    assert sizes == {
+        "mm2-configs.shore.internal": 1,
+        "mm2-offsets.shore.internal": 1,
+        "mm2-status.shore.internal": 1,
+    }
 
 
 def test_heartbeats_come_ashore_and_the_backlog_is_empty(linked: LinkEnv) -> None:
