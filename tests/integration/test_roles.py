@@ -145,11 +145,12 @@ def test_the_vessel_role_restarted_service_by_service_loses_and_repeats_nothing(
 
             wait_until(back, timeout=180, what=f"{service.name} stopped and started again")
             assert role.alive, role.output()[-3000:]
+
             # The reefers go on reporting through each restart (the load the upgrade meets).
-            wait_until(
-                lambda n=before: len(read_topic(vessel_kafka, t.TELEMETRY.name, timeout=30)) > n,
-                timeout=120, what=f"readings after {service.name} came back", interval=2,
-            )  # fmt: skip
+            def more(n: int = before) -> bool:
+                return len(read_topic(vessel_kafka, t.TELEMETRY.name, timeout=30)) > n
+
+            wait_until(more, timeout=120, what=f"readings after {service.name} came back")
         last = _healthy(state, 4)
         assert last is not None
         assert [s.restarts for s in last.services] == [1, 1, 1, 1]
