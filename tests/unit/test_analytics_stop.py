@@ -11,6 +11,7 @@ from typing import ClassVar
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 from quixstreams.exceptions import PartitionAssignmentError
+from quixstreams.kafka.exceptions import KafkaProducerDeliveryError
 
 from fleetedge.runtime.retry import Backoff
 from fleetedge.shore.analytics import _closed_mid_assignment, failed_transiently, run_worker
@@ -47,6 +48,17 @@ def test_a_transaction_that_timed_out_is_a_transient_failure() -> None:
     fenced = KafkaException(KafkaError(KafkaError._FENCED, fatal=True))
     assert not failed_transiently(fenced)
     assert not failed_transiently(ValueError("a bug"))
+
+
+def test_records_not_delivered_in_time_at_a_checkpoint_are_a_transient_failure() -> None:
+    """Seen in a fresh-clone run: Quix's flush at a checkpoint raised its own wrapper of the
+    client's error for records that timed out in the transaction (the worker exited 1)."""
+    assert failed_transiently(KafkaProducerDeliveryError(KafkaError(KafkaError._MSG_TIMED_OUT)))
+    assert failed_transiently(KafkaProducerDeliveryError(KafkaError(KafkaError._TRANSPORT)))
+    fenced = KafkaProducerDeliveryError(KafkaError(KafkaError._FENCED, fatal=True))
+    assert not failed_transiently(fenced)
+    too_big = KafkaProducerDeliveryError(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE))
+    assert not failed_transiently(too_big)
 
 
 class _Once:

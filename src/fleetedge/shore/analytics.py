@@ -367,8 +367,11 @@ def run_worker(
 
 def failed_transiently(exc: BaseException) -> bool:
     """Whether ``exc`` (or an error it was raised from) is a Kafka error that passes: a
-    transient one, or a transaction the broker lets the producer abort."""
+    transient one, or a transaction the broker lets the producer abort. Quix raises the
+    client's errors as they come (``KafkaException``) or wrapped in its own (a record not
+    delivered in time, found at a checkpoint's flush: ``KafkaProducerDeliveryError``)."""
     from confluent_kafka import KafkaError, KafkaException  # noqa: PLC0415
+    from quixstreams.kafka.exceptions import BaseKafkaException  # noqa: PLC0415
 
     seen: BaseException | None = exc
     while seen is not None:
@@ -376,6 +379,12 @@ def failed_transiently(exc: BaseException) -> bool:
             error: KafkaError = seen.args[0]
             if not error.fatal() and (error.txn_requires_abort() or is_transient(seen)):
                 return True
+        if isinstance(seen, BaseKafkaException) and isinstance(seen.error, KafkaError):
+            # Its transaction is aborted as the worker resumes, and the records written
+            # again from the last checkpoint.
+            undelivered = seen.error.code() == KafkaError._MSG_TIMED_OUT
+            if undelivered or failed_transiently(KafkaException(seen.error)):
+                return not seen.error.fatal()
         seen = seen.__cause__ or seen.__context__
     return False
 
