@@ -14,7 +14,7 @@ from fleetedge.link.rest import ConnectRest
 from fleetedge.link.supervisor import UNMEASURABLE_WARN_S, LinkSupervisor, VesselLink
 
 
-def _unmeasurable(*_args: object, **_kwargs: object) -> None:
+def _unmeasurable(*_args: object) -> None:
     raise KafkaException(KafkaError(KafkaError._TRANSPORT, "the shore is away"))
 
 

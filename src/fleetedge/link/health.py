@@ -49,24 +49,6 @@ def _consumer(bootstrap: str, **extra: Any) -> Consumer:
     )
 
 
-class Readers:
-    """One group-less consumer per bootstrap, kept for looks repeated every few seconds: a new
-    client per look cost a TLS handshake and a SCRAM login at every shore broker, each time."""
-
-    def __init__(self) -> None:
-        self._open: dict[str, Consumer] = {}
-
-    def get(self, bootstrap: str) -> Consumer:
-        if bootstrap not in self._open:
-            self._open[bootstrap] = _consumer(bootstrap)
-        return self._open[bootstrap]
-
-    def close(self) -> None:
-        for consumer in self._open.values():
-            consumer.close()
-        self._open.clear()
-
-
 class QuietLogger:
     """A librdkafka logger that drops its lines: link probes outlive the brokers they watch,
     and their connection errors are the expected state, not news."""
@@ -204,12 +186,10 @@ def decode_heartbeat(value: bytes) -> int:
     return int(millis)
 
 
-def last_heartbeat_ms(
-    shore_bootstrap: str, vessel: str, readers: Readers | None = None
-) -> int | None:
+def last_heartbeat_ms(shore_bootstrap: str, vessel: str) -> int | None:
     """Emit time of the newest heartbeat that came ashore from ``vessel``, or None."""
     topic = f"{vessel}.heartbeats"
-    consumer = readers.get(shore_bootstrap) if readers else _consumer(shore_bootstrap)
+    consumer = _consumer(shore_bootstrap)
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
         if metadata is None or metadata.error is not None:
@@ -233,8 +213,7 @@ def last_heartbeat_ms(
             consumer.unassign()
         return newest
     finally:
-        if readers is None:
-            consumer.close()
+        consumer.close()
 
 
 @dataclass
@@ -286,21 +265,18 @@ def measure(
     shore_bootstrap: str,
     flows: Sequence[Flow],
     offsets: OffsetsTail | None = None,
-    *,
-    readers: Readers | None = None,
 ) -> LinkHealth:
     """One look at the link of ``vessel``: backlog per partition, its age and size. A caller
-    that looks again and again passes its own ``offsets`` reader, read on from last time, and
-    its ``readers``."""
+    that looks again and again passes its own ``offsets`` reader, read on from last time."""
     now_ms = int(time.time() * 1000)
     health = LinkHealth(vessel=vessel, checked_at_ms=now_ms, vessel_reachable=True)
     if offsets is None:
         mirrored = mirrored_offsets(shore_bootstrap, vessel, flows)
     else:
         mirrored = offsets.read().mirrored(vessel, flows)
-    beat = last_heartbeat_ms(shore_bootstrap, vessel, readers)
+    beat = last_heartbeat_ms(shore_bootstrap, vessel)
     health.last_heartbeat_age_s = None if beat is None else max(0.0, (now_ms - beat) / 1000)
-    consumer = readers.get(vessel_bootstrap) if readers else _consumer(vessel_bootstrap)
+    consumer = _consumer(vessel_bootstrap)
     oldest: list[int] = []
     sizes: list[int] = []
     deadline = time.monotonic() + LOOK_S
@@ -333,8 +309,7 @@ def measure(
     except (KafkaException, ClusterError):
         health.vessel_reachable = False
     finally:
-        if readers is None:
-            consumer.close()
+        consumer.close()
     health.backlog_records = sum(p.backlog for p in health.partitions)
     health.lost_to_retention = sum(p.lost_to_retention for p in health.partitions)
     if sizes:

@@ -41,7 +41,7 @@ from prometheus_client import Counter, Gauge
 from fleetedge.events.topics import ALERTS
 from fleetedge.link.connectors import connector_name
 from fleetedge.link.exceptions import ConnectRestError
-from fleetedge.link.health import DrainTracker, LinkHealth, OffsetsTail, Readers, measure
+from fleetedge.link.health import DrainTracker, LinkHealth, OffsetsTail, measure
 from fleetedge.link.mirror import BULK, UPLINKS, MirrorProcess
 from fleetedge.link.probe import LinkProbe
 from fleetedge.link.reports import LinkReporter
@@ -149,7 +149,6 @@ class LinkSupervisor:
         self._health_at = 0.0
         # Connect's offsets topic, read on from one look to the next (per shore bootstrap).
         self._offsets: dict[str, OffsetsTail] = {}
-        self._readers = Readers()
         self._lock = threading.RLock()
         self.events: list[tuple[str, str, str]] = []  # (vessel, flow, reason) of each restart
 
@@ -182,7 +181,6 @@ class LinkSupervisor:
         with self._lock:
             for tail in self._offsets.values():
                 tail.close()
-            self._readers.close()
             for link in self.links.values():
                 if link.probe is not None:
                     link.probe.close()
@@ -299,14 +297,7 @@ class LinkSupervisor:
                 link.shore_bootstrap, OffsetsTail(link.shore_bootstrap)
             )
             health = link.drain.update(
-                measure(
-                    link.vessel,
-                    link.vessel_bootstrap,
-                    link.shore_bootstrap,
-                    flows,
-                    offsets,
-                    readers=self._readers,
-                )
+                measure(link.vessel, link.vessel_bootstrap, link.shore_bootstrap, flows, offsets)
             )
         except (KafkaException, ClusterError) as exc:
             # The shore is away: no stall can be judged, and the clock starts again after.
