@@ -45,9 +45,22 @@ def test_a_transaction_that_timed_out_is_a_transient_failure() -> None:
     aborting = KafkaException(KafkaError(KafkaError._TIMED_OUT))
     aborting.__context__ = KafkaException(KafkaError(KafkaError._TIMED_OUT))
     assert failed_transiently(aborting)
-    fenced = KafkaException(KafkaError(KafkaError._FENCED, fatal=True))
-    assert not failed_transiently(fenced)
     assert not failed_transiently(ValueError("a bug"))
+    assert not failed_transiently(KafkaException(KafkaError(KafkaError._SSL, fatal=True)))
+
+
+def test_a_transaction_its_coordinator_aborted_for_time_resumes() -> None:
+    """Seen as leadership moved under a loaded shore: the coordinator aborted a transaction
+    that outlived its 10 s and bumped the producer's epoch, and the worker's EndTxn came back
+    fenced (fatal for that client). No other instance shares its transactional id."""
+    fenced = KafkaException(
+        KafkaError(
+            KafkaError._FENCED,
+            "Failed to end transaction: Local: This instance has been fenced by a newer instance",
+            fatal=True,
+        )
+    )
+    assert failed_transiently(fenced)
 
 
 def test_records_not_delivered_in_time_at_a_checkpoint_are_a_transient_failure() -> None:
@@ -55,8 +68,6 @@ def test_records_not_delivered_in_time_at_a_checkpoint_are_a_transient_failure()
     client's error for records that timed out in the transaction (the worker exited 1)."""
     assert failed_transiently(KafkaProducerDeliveryError(KafkaError(KafkaError._MSG_TIMED_OUT)))
     assert failed_transiently(KafkaProducerDeliveryError(KafkaError(KafkaError._TRANSPORT)))
-    fenced = KafkaProducerDeliveryError(KafkaError(KafkaError._FENCED, fatal=True))
-    assert not failed_transiently(fenced)
     too_big = KafkaProducerDeliveryError(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE))
     assert not failed_transiently(too_big)
 

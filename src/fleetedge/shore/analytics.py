@@ -339,9 +339,9 @@ def run_worker(
 ) -> None:
     """Run a worker until ``stop`` (or ``timeout`` s idle). Processing that fails on a
     transient Kafka error (a transaction whose records timed out on a loaded or moving
-    cluster, say) resumes, after a backoff, on a new worker from the last checkpoint: the
-    failed transaction is aborted, so nothing is lost or counted twice. Anything else ends
-    the worker. ``make`` builds each worker (FleetAnalytics)."""
+    cluster, or that its coordinator aborted for time, say) resumes, after a backoff, on a new
+    worker from the last checkpoint: the failed transaction is aborted, so nothing is lost or
+    counted twice. Anything else ends the worker. ``make`` builds each worker (FleetAnalytics)."""
     backoff = backoff or Backoff(initial=1.0, maximum=30.0)
     delay = 0.0
     while not stop.is_set():
@@ -378,6 +378,11 @@ def failed_transiently(exc: BaseException) -> bool:
         if isinstance(seen, KafkaException) and seen.args and isinstance(seen.args[0], KafkaError):
             error: KafkaError = seen.args[0]
             if not error.fatal() and (error.txn_requires_abort() or is_transient(seen)):
+                return True
+            if error.code() == KafkaError._FENCED:
+                # Each worker's transactional id is its own (a UUID per client), so no other
+                # instance can fence it: only its coordinator can, aborting a transaction that
+                # outlived transaction.timeout.ms on a loaded shore. A new client resumes.
                 return True
         if isinstance(seen, BaseKafkaException) and isinstance(seen.error, KafkaError):
             # Its transaction is aborted as the worker resumes, and the records written
