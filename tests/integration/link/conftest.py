@@ -41,7 +41,7 @@ def _env(
     binary.install()
     # Retention is checked every 2 s aboard so the retention test needs no long wait.
     vessel = make_cluster(link=True, **{"log.retention.check.interval.ms": "2000"})
-    shore = make_cluster(nodes=1)
+    shore = make_cluster()
     emulator = LinkEmulator(fleet_home / "link", binary.path, free_ports(1)[0])
     emulator.start()
     directory = fleet_home / "link" / "connect"

@@ -1,9 +1,8 @@
 """The link scenarios' shared world: one vessel (3 nodes, reached by the shore only through
-Toxiproxy, a proxy per broker) and one shore (1 node: no scenario here is about the shore's
-replication, which tests/integration/test_replication.py and the fleets' tests cover), a real
-Connect cluster of two workers carrying MirrorMaker 2's connectors, and the link service's
-supervisor running beside the tests as it runs in the fleet. Each test produces its own
-containers (a distinct owner code), so its check covers exactly what it produced."""
+Toxiproxy, a proxy per broker) and one shore (3 nodes), a real Connect cluster of two workers
+carrying MirrorMaker 2's connectors, and the link service's supervisor running beside the
+tests as it runs in the fleet. Each test produces its own containers (a distinct owner code),
+so its check covers exactly what it produced."""
 
 from __future__ import annotations
 

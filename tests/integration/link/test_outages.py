@@ -54,7 +54,7 @@ def test_shore_down_three_minutes_recovers_without_help(linked: LinkEnv) -> None
     for node in linked.shore.node_ids:
         linked.shore.kill_node(node)
     produce_through_outage(traffic, rate=40)
-    linked.shore.up()  # every node at once: one alone of several has no quorum
+    linked.shore.up()  # all three nodes at once: one alone has no quorum to register with
     linked.shore.wait_in_sync(timeout=180)
     traffic.stop()
     dups = arrived_once_in_order(
