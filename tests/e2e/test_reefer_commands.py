@@ -107,7 +107,7 @@ def test_a_setpoint_change_is_applied_and_the_box_converges_without_an_excursion
     alerts = running_fleet.get(f"/api/alerts?vessel={vessel}&limit=1000")
     excursions = [
         a for a in alerts
-        if a["container_id"] == container and a["alert_kind"] == "temperature_excursion"
+        if a["container_id"] == container and a["kind"] == "temperature_excursion"
     ]  # fmt: skip
     assert excursions == [], "the pull-down to the new setpoint raised an excursion"
     [answer] = controller_answers(running_fleet, vessel, sent)
