@@ -15,6 +15,7 @@ from typing import Any
 
 import psutil
 
+from fleetedge.orchestration.chaos import Chaos
 from fleetedge.orchestration.spec import FleetPlan
 from fleetedge.orchestration.state import (
     Snapshot,
@@ -50,6 +51,11 @@ class RunningFleet:
         except urllib.error.HTTPError as exc:
             exc.close()  # its socket, or a caller that asks again leaks it
             raise
+
+    def chaos(self) -> Chaos:
+        """What `fleet chaos` acts through, in process: for a test that must not wait on a
+        CLI's start-up, or reads the link emulator's own word."""
+        return Chaos(self.settings.model_copy(update={"home": self.home}))
 
     def snapshot(self) -> Snapshot:
         snap = Snapshot.load(snapshot_path(self.home))
