@@ -68,7 +68,9 @@ def test_cutting_a_link_from_the_page_turns_the_vessel_offline_and_back(
     )
     page.screenshot(path=str(SHOTS / "link-cut.png"), full_page=True)
     row.locator('[data-action="restore-link"]').click()
-    expect(state).to_have_text("online", timeout=120_000)
+    # Back online once the records held in the cut are mirrored: on a loaded machine the
+    # link was already minutes behind before the cut (CI saw "degraded" for two minutes).
+    expect(state).to_have_text("online", timeout=300_000)
     page.screenshot(path=str(SHOTS / "link-restored.png"), full_page=True)
 
 

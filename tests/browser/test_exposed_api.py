@@ -126,8 +126,8 @@ def test_the_dashboard_signs_in_with_a_viewer_token_and_goes_live(
         vessel = running_fleet.plan.vessels[-1]
         page.locator(f'#links tr[data-vessel="{vessel}"] [data-action="cut-link"]').click()
         expect(page.locator("#toast")).to_contain_text("refused", timeout=30_000)
-        links = {v["vessel_id"]: v["link"]["state"] for v in running_fleet.get("/api/link")}
-        assert links[vessel] != "offline", links
+        # The emulator's own word: the link's health may read offline on a loaded machine.
+        assert not running_fleet.chaos().emulator().is_cut(vessel)
     finally:
         context.close()
         running_fleet.fleet("api", "token", "revoke", "bridge-screen")
