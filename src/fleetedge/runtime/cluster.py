@@ -242,8 +242,12 @@ class KafkaCluster:
                 raise
         return self.status()
 
-    def start_node(self, node_id: int, timeout: float = 120.0) -> None:
-        """Restart one node on its data and wait until its broker is registered."""
+    def start_node(self, node_id: int, timeout: float = 300.0) -> None:
+        """Restart one node on its data and wait until its broker is registered.
+
+        The deadline is generous: a node SIGKILLed with many partitions recovers each unflushed
+        log first, which took over two minutes on a loaded 2-core machine.
+        """
         with self._locked():
             self._reload()
             if self.is_alive(node_id):
