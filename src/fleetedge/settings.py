@@ -30,3 +30,9 @@ class RuntimeSettings(BaseSettings):
     cache_dir: Path = Field(default_factory=_default_cache, description="fetched Kafka jars")
     java: Path | None = Field(default=None, description="java executable; else JAVA_HOME or PATH")
     broker_heap_mb: int = Field(default=384, ge=128, description="max heap of each broker JVM")
+    # Where a service serves /metrics: loopback on a host; a role in a pod sets 0.0.0.0 so a
+    # scraper outside the pod reaches it (FLEET_METRICS_HOST, see METRICS_HOST_ENV).
+    metrics_host: str = Field(default="127.0.0.1", min_length=1)
+
+
+METRICS_HOST_ENV = "FLEET_METRICS_HOST"

@@ -9,10 +9,12 @@ import json
 import os
 import signal
 import threading
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import Message
@@ -21,6 +23,7 @@ from confluent_kafka.admin import AdminClient, ResourcePatternType
 from fleetedge.deploy import kubernetes, strimzi
 from fleetedge.events import ContainerWindow, ReeferReading, decode
 from fleetedge.events import topics as t
+from fleetedge.link.connect import ConnectGroup, ConnectSettings
 from fleetedge.orchestration.state import Snapshot
 from fleetedge.projections import open_database
 from fleetedge.projections.base import current_generation, rows
@@ -213,19 +216,35 @@ def secured_shore(
 
 
 def _shore_file(
-    directory: Path, shore: KafkaCluster, store: SecurityStore, *, wrong_admin: bool = False
+    directory: Path,
+    shore: KafkaCluster,
+    store: SecurityStore,
+    *,
+    wrong_admin: bool = False,
+    connect: list[str] | None = None,
+    linked: str | None = None,
 ) -> Path:
+    """The shore's file: the cluster's address and CA, a login per kind; with ``connect`` and
+    ``linked`` (the vessel's bootstrap), the Connect cluster and the vessel LINKED too."""
     secrets = directory / "secrets"
     secrets.mkdir(exist_ok=True, mode=0o700)
-    for principal in (ADMIN, *SHORE_KINDS.values()):
+    principals = (ADMIN, *SHORE_KINDS.values(), *((acls.LINK, LINKED) if connect else ()))
+    for principal in principals:
         password = store.principal(principal).password.get_secret_value()
         if principal == ADMIN and wrong_admin:
             password = "not-" + password
         (secrets / principal).write_text(password + "\n")
+    kinds = {**SHORE_KINDS, **({"link": acls.LINK} if connect else {})}
     logins = "".join(
         f'[principals.{kind}]\nusername = "{p}"\npassword_file = "secrets/{p}"\n'
-        for kind, p in SHORE_KINDS.items()
+        for kind, p in kinds.items()
     )
+    if connect:
+        logins += (
+            f"[connect]\nurls = {json.dumps(connect)}\n"
+            f'[[vessels]]\nid = "{LINKED}"\nlink_bootstrap = "{linked}"\n'
+            f'username = "{LINKED}"\npassword_file = "secrets/{LINKED}"\n'
+        )
     path = directory / "shore.toml"
     path.write_text(
         f'database = "sqlite:///{directory / "fleet.db"}"\nstate_dir = "state"\n'
@@ -378,3 +397,101 @@ def test_the_rendered_users_and_topics_are_the_running_shores(
         clients.forget(boot)
     named = {d["spec"]["topicName"] for d in rendered["shore-topics.yaml"]}
     assert made == named - {f"fleet.commands.{VESSEL}"}
+
+
+# -- both roles, over Kafka Connect --------------------------------------------------------------
+
+LINKED = "mv-linked"  # a vessel of its own: the tests above fed mv-roles' topics ashore by hand
+
+
+def test_both_roles_carry_windows_and_alerts_ashore_over_connect_and_nothing_is_lost(
+    secured_shore: tuple[KafkaCluster, SecurityStore],
+    runtime: KafkaRuntime,
+    tmp_path: Path,
+    settings: RuntimeSettings,
+) -> None:
+    """The whole path on Kafka neither role started: the vessel role on a Kafka the test runs
+    with Kafka's own entry point; a Connect cluster run as its operator would (``svc-connect``,
+    nothing of the roles); the shore role given the shore's address, CA and logins, the
+    Connect URL and the vessel. The shore's link puts the vessel's MirrorMaker 2 connectors on
+    Connect; windows and a scripted incident's alerts come ashore, the link reports online,
+    and ``fleet check --shore-config`` finds nothing lost and nothing twice."""
+    shore, store = secured_shore
+    boot = shore.bootstrap_servers
+    clients.use_as_admin(boot, security.auth(store, ADMIN))
+    security.add_vessel(store, LINKED, shore_bootstrap=boot, vessel_bootstrap=None)
+    worker = security.auth(store, acls.CONNECT).java()
+    group = ConnectGroup(
+        runtime, tmp_path / "connect", ConnectSettings(boot, 1, worker), free_ports(1)
+    )
+    roles: list[Service] = []
+    try:
+        with own_kafka(runtime, tmp_path / "own-kafka") as aboard:
+            connect = group.start()
+            vessel_dir, shore_dir = tmp_path / "vessel", tmp_path / "shore"
+            vessel_dir.mkdir()
+            shore_dir.mkdir()
+            vessel_file = vessel_dir / "vessel.toml"
+            vessel_file.write_text(
+                f'vessel = "{LINKED}"\nstate_dir = "state"\nmetrics_port = {free_port_run(4)}\n'
+                f'[kafka]\nbootstrap = "{aboard}"\n[reefers]\ncontainers = 20\nspeedup = 600\n'
+            )
+            shore_file = _shore_file(shore_dir, shore, store, connect=group.urls, linked=aboard)
+            api = load_config(shore_file, ShoreConfig).api.url
+            roles += [
+                Service(vessel_dir / "logs", "vessel-role", "vessel", "run", "--config",
+                        str(vessel_file)),
+                Service(shore_dir / "logs", "shore-role", "shore", "run", "--config",
+                        str(shore_file)),
+            ]  # fmt: skip
+            for state, count in ((vessel_dir / "state", 4), (shore_dir / "state", 6)):
+
+                def healthy(at: Path = state, n: int = count) -> Snapshot | None:
+                    _exited(roles)
+                    return _healthy(at, n)
+
+                wait_until(healthy, timeout=300, what=f"{count} services healthy in {state}",
+                           interval=1)  # fmt: skip
+            # A bay loses power aboard: the edge raises alerts, which come ashore first.
+            (vessel_dir / "state" / "faults.live").write_text("0m bay 1 power-loss 40m\n")
+
+            def ashore() -> bool:
+                _exited(roles)
+                windows = _get(f"{api}/api/vessels/{LINKED}/containers")
+                alerts = _get(f"{api}/api/alerts?vessel={LINKED}&limit=100")
+                return len(windows) == 20 and bool(alerts)
+
+            wait_until(ashore, timeout=300, what="each reefer's windows and an alert ashore",
+                       interval=2)  # fmt: skip
+            states = connect.connectors()
+            assert {n for n in states if n.startswith(f"{LINKED}.")} == {
+                f"{LINKED}.priority", f"{LINKED}.bulk",
+            }  # fmt: skip
+            wait_until(
+                lambda: {v["vessel_id"]: v["link"]["state"] for v in _get(f"{api}/api/link")
+                         }.get(LINKED) == "online",
+                timeout=120, what="the link reported online", interval=2,
+            )  # fmt: skip
+            done = fleet("check", "--shore-config", str(shore_file), "--timeout", "240",
+                         home=tmp_path / "home", settings=settings, timeout=400)  # fmt: skip
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert "nothing lost" in done.stdout
+            for role in reversed(roles):
+                assert role.stop(90) == 0, role.output()[-3000:]
+    finally:
+        for role in roles:
+            role.stop(90)
+        group.stop()
+        clients.forget(boot)
+
+
+def _exited(roles: list[Service]) -> None:
+    """Fail at once, with its output, if a role exited before its time."""
+    for role in roles:
+        if not role.alive:
+            pytest.fail(role.output()[-3000:])
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 - our own loopback API
+        return json.loads(answer.read())

@@ -13,7 +13,8 @@ def example_roles(directory: Path) -> None:
     files they name (a password ``s3cret``)."""
     for name in ("vessel.toml", "shore.toml"):
         shutil.copy(EXAMPLES / name, directory / name)
-    (directory / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    for ca in ("ca.pem", "mv-anna-ca.pem"):
+        (directory / ca).write_text("-----BEGIN CERTIFICATE-----\n")
     (directory / "secrets").mkdir()
-    for who in ("admin", "svc-normalizer", "svc-analytics"):
+    for who in ("admin", "svc-normalizer", "svc-analytics", "svc-link", "mv-anna"):
         (directory / "secrets" / who).write_text("s3cret\n")

@@ -73,6 +73,8 @@ def _roles(tmp_path: Path) -> tuple[list[tuple[Path, VesselConfig]], tuple[Path,
     text = shore_file.read_text().replace(
         "sqlite:///state/shore/fleet.db", "postgresql://fleet@db/fleet"
     )
+    # The example's one vessel, replaced by VESSELS.
+    text = text[: text.index("[[vessels]]")] + text[text.index("[api]") :]
     text = text.replace("database =", "vessels = [" + ", ".join(
         f'{{ id = "{v}", link_bootstrap = "{v}.ships.example:9094" }}' for v in VESSELS
     ) + "]\ndatabase =")  # fmt: skip
@@ -185,6 +187,8 @@ def test_the_pods_run_commands_that_exist_on_files_that_validate(
     mounted_files = (
         "etc/fleetedge/ca/ca.crt", "etc/fleetedge/login/password",
         "etc/fleetedge/tls/tls.crt", "etc/fleetedge/tls/tls.key",
+        *(f"etc/fleetedge/vessels/{v}/{f}" for v in VESSELS
+          for f in ("login/password", "ca/ca.crt")),
     )  # fmt: skip
     for relative in mounted_files:
         (mounted / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -201,15 +205,40 @@ def test_the_pods_run_commands_that_exist_on_files_that_validate(
         )
         file = tmp_path / Path(path).name
         file.write_text(text)
+        # Each service's /metrics on the pod's addresses, on a port the pod declares.
+        ports = {p["containerPort"] for p in container["ports"]}
         if role == "vessel":
-            assert load_config(file, VesselConfig).kafka.bootstrap == "mv-anna-kafka-bootstrap:9092"
+            vessel = load_config(file, VesselConfig)
+            assert vessel.kafka.bootstrap == "mv-anna-kafka-bootstrap:9092"
+            assert vessel.metrics_host == "0.0.0.0"
+            assert ports == set(range(vessel.metrics_port, vessel.metrics_port + 4))
             continue
         config = load_config(file, ShoreConfig)
+        assert config.metrics_host == "0.0.0.0"
+        if config.run != ["api"]:
+            assert ports == {config.metrics_port}
         assert config.create_topics is False  # the Topic Operator makes them
         assert len(config.run) == 1
         assert config.kafka.username == f"svc-{config.run[0]}"
         if config.run == ["api"]:
             _check_exposed_api(config, deployment, rendered)
+        if config.run == ["link"]:
+            _check_link_watch(config, deployment)
+
+
+def _check_link_watch(config: ShoreConfig, deployment: dict[str, Any]) -> None:
+    """The link's pod watches Strimzi's Connect cluster, whose KafkaConnector resources own
+    the connectors, and reaches each vessel as its principal with Secrets mounted where its
+    file says."""
+    assert config.connect.urls == ["http://fleet-link-connect-api:8083"]
+    assert config.connect.manage_connectors is False
+    assert [v.id for v in config.vessels] == VESSELS
+    secrets = {v["secret"]["secretName"] for v in deployment["spec"]["template"]["spec"]["volumes"]
+               if "secret" in v}  # fmt: skip
+    for vessel in config.vessels:
+        assert vessel.username == vessel.id
+        assert f"{vessel.id}-link-password" in secrets
+        assert f"{vessel.id}-cluster-ca-cert" in secrets
 
 
 def _check_exposed_api(

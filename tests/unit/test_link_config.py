@@ -3,6 +3,7 @@ pure functions."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import struct
 
@@ -193,3 +194,8 @@ def test_a_link_that_does_not_answer_through_the_emulator_is_offline_at_once() -
     fresh.last_heartbeat_age_s = 1.0
     assert StateRules().judge(fresh, link_answers=False).value == "offline"
     assert StateRules().judge(fresh, link_answers=True).value == "online"
+    # Without a downlink no heartbeat comes: an answering link with nothing waiting is online.
+    silent = dataclasses.replace(fresh, last_heartbeat_age_s=None)
+    assert StateRules().judge(silent).value == "offline"
+    assert StateRules().judge(silent, heartbeats=False).value == "online"
+    assert StateRules().judge(silent, link_answers=False, heartbeats=False).value == "offline"

@@ -10,6 +10,7 @@ import pytest
 
 from fleetedge.roles import ConfigError, ShoreConfig, VesselConfig, load_config
 from fleetedge.roles.config import Mqtt, Simulated
+from fleetedge.roles.run import metrics_on
 from fleetedge.roles.shore import shore_services
 from fleetedge.roles.vessel import vessel_services
 from fleetedge.settings import RuntimeSettings
@@ -45,7 +46,9 @@ def test_the_shipped_examples_are_valid_files(tmp_path: Path) -> None:
     assert vessel.state_dir == tmp_path.resolve() / "state" / "mv-anna"
     assert isinstance(vessel.reefers, Simulated)
     shore = load_config(tmp_path / "shore.toml", ShoreConfig)
-    assert sorted(shore.principals) == ["analytics", "normalizer"]
+    assert sorted(shore.principals) == ["analytics", "link", "normalizer"]
+    assert shore.run[-1] == "link"  # the file names a Connect cluster
+    assert [v.id for v in shore.vessels] == ["mv-anna"]
     auth = shore.kafka.auth(shore.principals["normalizer"])
     assert auth is not None
     assert auth.username == "svc-normalizer"
@@ -150,7 +153,7 @@ def test_the_shore_runs_each_kind_as_its_own_principal(tmp_path: Path) -> None:
     config = load_config(path, ShoreConfig)
     env = {k: {"FLEET_KAFKA_CREDENTIALS": f"/{k}.json"} for k in
            ("normalizer", "analytics", "projector", "backfill", "api")}  # fmt: skip
-    specs = shore_services(config, tmp_path / "state", env)
+    specs = shore_services(config, tmp_path / "state", env, path)
     assert [s.name for s in specs] == [
         "normalizer", "analytics-1", "analytics-2", "analytics-3", "projector", "backfill", "api",
     ]  # fmt: skip
@@ -168,7 +171,7 @@ def test_a_pod_of_one_kind_runs_only_that_kind(tmp_path: Path) -> None:
         '[kafka]\nbootstrap = "127.0.0.1:9"\n[analytics]\nworkers = 2\n',
         "shore.toml",
     )
-    specs = shore_services(load_config(path, ShoreConfig), tmp_path, {})
+    specs = shore_services(load_config(path, ShoreConfig), tmp_path, {}, path)
     assert [(s.name, s.metrics_port) for s in specs] == [
         ("analytics-1", 18300),
         ("analytics-2", 18301),
@@ -178,3 +181,77 @@ def test_a_pod_of_one_kind_runs_only_that_kind(tmp_path: Path) -> None:
         _error(path, shore=True)
         == f"{path}: run: List should have at least 1 item after validation, not 0"
     )
+
+
+def test_a_connect_url_adds_the_link_which_reads_the_file_itself(tmp_path: Path) -> None:
+    (tmp_path / "mv-anna.password").write_text("secret\n")
+    (tmp_path / "ca.crt").write_text("not read here\n")
+    path = _write(
+        tmp_path,
+        'database = "sqlite:///f.db"\n'
+        '[kafka]\nbootstrap = "127.0.0.1:9"\nca_file = "ca.crt"\nusername = "admin"\n'
+        'password_file = "mv-anna.password"\n'
+        '[connect]\nurls = ["http://127.0.0.1:8083/"]\n'
+        '[[vessels]]\nid = "mv-anna"\nlink_bootstrap = "ship.example:9094"\n'
+        'username = "mv-anna"\npassword_file = "mv-anna.password"\n',
+        "shore.toml",
+    )
+    config = load_config(path, ShoreConfig)
+    assert config.connect.urls == ["http://127.0.0.1:8083"]
+    assert config.run[-1] == "link"
+    [link] = [s for s in shore_services(config, tmp_path / "state", {}, path) if s.kind == "link"]
+    assert (link.name, link.args[:4]) == ("link", ("shore", "link", "--config", str(path)))
+    assert link.metrics_port is not None
+    login = config.vessels[0].login()
+    assert login is not None
+    assert login.password().get_secret_value() == "secret"
+
+
+def test_the_link_needs_a_connect_url_and_a_vessel_its_whole_login(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        'database = "sqlite:///f.db"\nrun = ["link"]\n[kafka]\nbootstrap = "127.0.0.1:9"\n',
+        "shore.toml",
+    )
+    assert _error(path, shore=True) == (
+        f"{path}: (top): the link kind needs connect.urls (the Connect workers' REST URLs)"
+    )
+    path.write_text(
+        'database = "sqlite:///f.db"\n[kafka]\nbootstrap = "127.0.0.1:9"\n'
+        '[connect]\nurls = ["127.0.0.1:8083"]\n'
+    )
+    assert _error(path, shore=True) == (
+        f"{path}: connect.urls.0: '127.0.0.1:8083' is not an http:// or https:// URL"
+    )
+    path.write_text(
+        'database = "sqlite:///f.db"\n[kafka]\nbootstrap = "127.0.0.1:9"\n'
+        '[[vessels]]\nid = "mv-anna"\nlink_bootstrap = "ship.example:9094"\n'
+        'username = "mv-anna"\n'
+    )
+    assert _error(path, shore=True) == (
+        f"{path}: vessels.0: username and password_file go together"
+    )
+    without = load_config(
+        _write(tmp_path, 'database = "sqlite:///f.db"\n[kafka]\nbootstrap = "127.0.0.1:9"\n',
+               "plain.toml"),
+        ShoreConfig,
+    )  # fmt: skip
+    assert "link" not in without.run
+
+
+def test_a_role_in_a_pod_serves_metrics_beyond_loopback(tmp_path: Path) -> None:
+    """``metrics_host`` reaches every service as FLEET_METRICS_HOST, which the services'
+    metrics server binds; unsaid, nothing is set and they bind 127.0.0.1."""
+    path = _write(
+        tmp_path,
+        'database = "sqlite:///f.db"\nmetrics_host = "0.0.0.0"\n'
+        '[kafka]\nbootstrap = "127.0.0.1:9"\n',
+        "shore.toml",
+    )
+    config = load_config(path, ShoreConfig)
+    specs = metrics_on(shore_services(config, tmp_path, {}, path), config.metrics_host)
+    assert {s.env.get("FLEET_METRICS_HOST") for s in specs} == {"0.0.0.0"}
+    default = config.model_copy(update={"metrics_host": "127.0.0.1"})
+    specs = metrics_on(shore_services(default, tmp_path, {}, path), default.metrics_host)
+    assert all("FLEET_METRICS_HOST" not in s.env for s in specs)
+    assert RuntimeSettings(metrics_host="0.0.0.0").metrics_host == "0.0.0.0"

@@ -112,7 +112,7 @@ def until_signalled(metrics_port: int | None = None) -> threading.Event:
     """For long-running commands: serve Prometheus metrics on 127.0.0.1 if asked, and return
     an event that SIGINT or SIGTERM sets, so the command can finish cleanly."""
     if metrics_port is not None:
-        start_http_server(metrics_port, addr="127.0.0.1")
+        start_http_server(metrics_port, addr=settings().metrics_host)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -421,31 +421,61 @@ def _is_fleet(pid: int) -> bool:
     )
 
 
+def _role_ends(path: Path) -> tuple[dict[str, str], str, str]:
+    """From a shore.toml: each vessel as the shore reaches it (its link listener), the shore's
+    bootstrap and the read model; this process presents the file's logins at each."""
+    from fleetedge.roles import ShoreConfig, load_config  # noqa: PLC0415
+    from fleetedge.roles.link import vessel_auth  # noqa: PLC0415
+    from fleetedge.security import clients  # noqa: PLC0415
+
+    config = load_config(path, ShoreConfig)
+    shore = config.kafka.bootstrap
+    auth = config.kafka.auth()
+    if auth is not None:
+        clients.use(shore, auth)
+    for vessel in config.vessels:
+        aboard = vessel_auth(config, vessel)[1]
+        if aboard is not None:
+            clients.use(vessel.link_bootstrap, aboard)
+    if not config.vessels:
+        raise FleetError(f"{path}: no [[vessels]] to check")
+    return {v.id: v.link_bootstrap for v in config.vessels}, shore, config.database
+
+
 @fails_cleanly
 def check(
     timeout: Annotated[float, typer.Option(help="seconds to wait for records on their way")] = 180,
+    shore_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--shore-config",
+            help="check a deployment's roles: the shore and the vessels its shore.toml names",
+        ),
+    ] = None,
 ) -> None:
     """Check that nothing was lost: every window and alert aboard is ashore, and no gaps."""
     from fleetedge.api.reader import ReadModel  # noqa: PLC0415
     from fleetedge.orchestration.check import check as check_fleet  # noqa: PLC0415
 
-    cfg = settings()
-    path = plan_path(cfg.home)
-    if not path.exists():
-        raise FleetError("no fleet is recorded here", hint="start one with `fleet up`")
-    plan = FleetPlan.load(path)
-    runtime = kafka_runtime(cfg)
-    clusters = {
-        n: KafkaCluster.open(n, home=cfg.home, runtime=runtime) for n in [*plan.vessels, plan.shore]
-    }
-    reader = ReadModel(plan.database)
+    if shore_config is not None:
+        vessels, shore_bootstrap, database = _role_ends(shore_config)
+    else:
+        cfg = settings()
+        path = plan_path(cfg.home)
+        if not path.exists():
+            raise FleetError("no fleet is recorded here", hint="start one with `fleet up`")
+        plan = FleetPlan.load(path)
+        runtime = kafka_runtime(cfg)
+        clusters = {
+            n: KafkaCluster.open(n, home=cfg.home, runtime=runtime)
+            for n in [*plan.vessels, plan.shore]
+        }
+        vessels = {v: clusters[v].bootstrap_servers for v in plan.vessels}
+        shore_bootstrap, database = clusters[plan.shore].bootstrap_servers, plan.database
+    reader = ReadModel(database)
     try:
         report = check_fleet(
-            {v: clusters[v].bootstrap_servers for v in plan.vessels},
-            clusters[plan.shore].bootstrap_servers,
-            reader,
-            timeout=timeout,
-            on_wait=console.print,
+            vessels, shore_bootstrap, reader, timeout=timeout, on_wait=console.print
         )
     finally:
         reader.close()

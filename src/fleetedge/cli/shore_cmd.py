@@ -1,5 +1,5 @@
-"""``fleet shore``: the normalizer, the fleet analytics workers and the projector, each on its
-own; ``fleet shore run`` runs them all (and the API) from a ``shore.toml``."""
+"""``fleet shore``: the normalizer, the fleet analytics workers, the projector and the link,
+each on its own; ``fleet shore run`` runs them all (and the API) from a ``shore.toml``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from fleetedge.cli._roles import run_role
 from fleetedge.events import topics as t
 from fleetedge.projections import Projector, open_database
 from fleetedge.roles import ShoreConfig, load_config
+from fleetedge.roles.link import link_supervisor
 from fleetedge.roles.shore import shore_role
 from fleetedge.runtime.health import metadata
 from fleetedge.shore import (
@@ -53,7 +54,28 @@ def run(
     """Run the shore's services (normalizer, analytics, projector, backfill, API) under the
     supervisor, against the Kafka its file names, until Ctrl-C or SIGTERM."""
     shore = load_config(config, ShoreConfig)
-    run_role(shore_role(shore, settings().home))
+    run_role(shore_role(shore, settings().home, config))
+
+
+@app.command()
+@fails_cleanly
+def link(
+    config: Annotated[Path, typer.Option("--config", help="the shore's shore.toml")],
+    metrics_port: MetricsPort = None,
+) -> None:
+    """Carry the file's vessels on its Connect cluster (connect.urls): their uplink
+    connectors, their failed tasks restarted, each link's health to fleet.link."""
+    shore = load_config(config, ShoreConfig)
+    state = shore.state_dir or settings().home / "shore"
+    supervisor = link_supervisor(shore, state)
+    stop = until_signalled(metrics_port)
+    names = ", ".join(supervisor.links) or "no vessel"
+    console.print(f"link running for {names} on {', '.join(shore.connect.urls)}")
+    try:
+        supervisor.run(stop)
+    finally:
+        supervisor.close(stop_processes=False)
+    console.print("link stopped")
 
 
 @app.command()

@@ -17,7 +17,8 @@ from fleetedge.deploy.exceptions import DeployError
 from fleetedge.deploy.strimzi import Manifest
 from fleetedge.events import topics
 from fleetedge.link.mirror import commands_topic
-from fleetedge.roles.config import SHORE_KINDS, ShoreConfig, ShoreKind, VesselConfig
+from fleetedge.roles.config import SHORE_KINDS, ShoreConfig, ShoreKind, ShoreVessel, VesselConfig
+from fleetedge.roles.vessel import VESSEL_SERVICES
 from fleetedge.security import acls
 from fleetedge.shore.provision import AnalyticsConfig, shore_topics
 
@@ -27,6 +28,8 @@ STATE_DIR = "/var/lib/fleetedge"
 CA_FILE = f"{CONFIG_DIR}/ca/ca.crt"
 PASSWORD_FILE = f"{CONFIG_DIR}/login/password"
 METRICS_PORT = 9404
+# A pod's services serve /metrics on every address of the pod, for a scraper outside it.
+POD_ADDRESSES = "0.0.0.0"  # noqa: S104 - the pod's own network
 API_PORT = 8443
 # The API's certificate (a kubernetes.io/tls Secret, from cert-manager or made by hand) and
 # its token book (hashes only: `fleet api token add NAME --file api-tokens.json`).
@@ -40,7 +43,9 @@ PRINCIPALS: dict[ShoreKind, str] = {
     "projector": acls.PROJECTOR,
     "backfill": acls.BACKFILL,
     "api": acls.API,
+    "link": acls.LINK,
 }
+VESSELS_DIR = f"{CONFIG_DIR}/vessels"
 
 
 def render_shore(
@@ -81,10 +86,13 @@ def render_shore(
     services: list[Manifest] = []
     for kind in SHORE_KINDS:
         replicas = config.analytics.workers if kind == "analytics" else 1
-        services += _role_pod(
+        pod = _role_pod(
             f"fleetedge-{kind}", "shore", _shore_file(config, kind), image=image,
             principal=PRINCIPALS[kind], cluster=SHORE, replicas=replicas,
         )  # fmt: skip
+        if kind == "link":
+            _mount_vessel_logins(pod[1], vessels)
+        services += pod
     return {
         "shore-kafka.yaml": strimzi.kafka(
             SHORE,
@@ -150,6 +158,7 @@ def _shore_file(config: ShoreConfig, kind: ShoreKind) -> dict[str, Any]:
         "database": config.database,
         "state_dir": STATE_DIR,
         "metrics_port": METRICS_PORT,
+        "metrics_host": POD_ADDRESSES,
         "run": [kind],
         "create_topics": False,  # Strimzi's Topic Operator makes them
         "kafka": {
@@ -161,7 +170,45 @@ def _shore_file(config: ShoreConfig, kind: ShoreKind) -> dict[str, Any]:
         "api": _api_settings() if kind == "api" else {"port": API_PORT},
         "analytics": {"workers": 1, "commit_interval": config.analytics.commit_interval},
         "backfill": config.backfill.model_dump(),
+        **(_link_settings(config) if kind == "link" else {}),
     }
+
+
+def _link_settings(config: ShoreConfig) -> dict[str, Any]:
+    """The link's pod watches the KafkaConnect cluster's REST Service; the KafkaConnector
+    resources own the connectors. It reaches each vessel as the vessel's principal, with the
+    password and the vessel's CA mounted from their Secrets (:func:`_mount_vessel_logins`)."""
+    return {
+        "connect": {
+            "urls": [f"http://{link.CONNECT_NAME}-connect-api:8083"],
+            "manage_connectors": False,
+        },
+        "vessels": [
+            {
+                "id": v.id,
+                "link_bootstrap": v.link_bootstrap,
+                "username": v.id,
+                "password_file": f"{VESSELS_DIR}/{v.id}/login/password",
+                "link_ca_file": f"{VESSELS_DIR}/{v.id}/ca/ca.crt",
+            }
+            for v in config.vessels
+        ],
+    }
+
+
+def _mount_vessel_logins(deployment: Manifest, vessels: list[ShoreVessel]) -> None:
+    """Mount each vessel's password (the Secret its KafkaUsers share) and CA in the link's
+    pod, where its file (:func:`_link_settings`) names them."""
+    spec = deployment["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    for v in vessels:
+        name = strimzi.k8s_name(v.id, "vessel id")
+        for part, secret in (("login", _link_secret(name)), ("ca", strimzi.ca_secret(name))):
+            spec["volumes"].append({"name": f"{name}-{part}", "secret": {"secretName": secret}})
+            container["volumeMounts"].append(
+                {"name": f"{name}-{part}", "mountPath": f"{VESSELS_DIR}/{v.id}/{part}",
+                 "readOnly": True}
+            )  # fmt: skip
 
 
 def _api_settings() -> dict[str, Any]:
@@ -215,6 +262,7 @@ def _vessel_file(config: VesselConfig, name: str) -> dict[str, Any]:
         "vessel": config.vessel,
         "state_dir": STATE_DIR,
         "metrics_port": METRICS_PORT,
+        "metrics_host": POD_ADDRESSES,
         "kafka": {"bootstrap": strimzi.bootstrap(name, strimzi.PLAIN_PORT)},
         "reefers": reefers,
         "edge": config.edge.model_dump(),
@@ -259,10 +307,15 @@ def _role_pod(
         "metadata": {"name": name, "labels": labels},
         "data": {config_file: toml.dumps(file)},
     }
+    # One metrics port per service the pod runs (the API serves /metrics on its own port).
+    served = VESSEL_SERVICES if role == "vessel" else 0 if file.get("run") == ["api"] else 1
     container = {
         "name": role,
         "image": image,
         "args": [role, "run", "--config", f"{CONFIG_DIR}/{config_file}"],
+        "ports": [
+            {"name": f"metrics-{i}", "containerPort": METRICS_PORT + i} for i in range(served)
+        ],
         "env": [
             {"name": "FLEET_HOME", "value": STATE_DIR},
             {"name": "MPLCONFIGDIR", "value": f"{STATE_DIR}/matplotlib"},

@@ -2,10 +2,11 @@
 
 A vessel's link is ``offline`` when its cluster does not answer through the link (a probe from
 the shore's side), its cluster does not answer at all, or its newest heartbeat is older than
-``offline_after``; ``degraded`` when it answers but records wait aboard
-longer than ``degraded_after`` or retention removed some before they were mirrored; else
-``online``. Reports go to ``fleet.link`` keyed by vessel, numbered per vessel from a counter
-kept in the supervisor's directory, so a restarted supervisor goes on from where it was.
+``offline_after`` (where a downlink emits heartbeats: the shore role runs none); ``degraded``
+when it answers but records wait aboard longer than ``degraded_after`` or retention removed
+some before they were mirrored; else ``online``. Reports go to ``fleet.link`` keyed by vessel,
+numbered per vessel from a counter kept in the supervisor's directory, so a restarted
+supervisor goes on from where it was.
 """
 
 from __future__ import annotations
@@ -32,11 +33,15 @@ class StateRules:
     offline_after_s: float = 60.0
     degraded_after_s: float = 300.0
 
-    def judge(self, health: LinkHealth, *, link_answers: bool = True) -> LinkState:
+    def judge(
+        self, health: LinkHealth, *, link_answers: bool = True, heartbeats: bool = True
+    ) -> LinkState:
+        """``heartbeats``: whether a downlink emits them (without one, the link is judged by
+        whether it answers and by what waits aboard)."""
         beat = health.last_heartbeat_age_s
         if not link_answers or not health.vessel_reachable:
             return LinkState.OFFLINE
-        if beat is None or beat > self.offline_after_s:
+        if heartbeats and (beat is None or beat > self.offline_after_s):
             return LinkState.OFFLINE
         waiting = health.oldest_unmirrored_age_s or 0.0
         if waiting > self.degraded_after_s or health.lost_to_retention > 0:
@@ -65,14 +70,16 @@ class LinkReporter:
             }
         )
 
-    def report(self, health: LinkHealth, *, link_answers: bool = True) -> LinkReport:
+    def report(
+        self, health: LinkHealth, *, link_answers: bool = True, heartbeats: bool = True
+    ) -> LinkReport:
         seq = self._seqs.get(health.vessel, 0) + 1
         report = LinkReport(
             event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"fleetedge:link:{health.vessel}:{seq}"),
             vessel_id=health.vessel,
             event_time=datetime.fromtimestamp(health.checked_at_ms / 1000, UTC),
             seq=seq,
-            state=self.rules.judge(health, link_answers=link_answers),
+            state=self.rules.judge(health, link_answers=link_answers, heartbeats=heartbeats),
             backlog_records=health.backlog_records,
             backlog_bytes=health.backlog_bytes,
             oldest_unmirrored_s=health.oldest_unmirrored_age_s,

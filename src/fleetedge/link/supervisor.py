@@ -135,9 +135,13 @@ class LinkSupervisor:
         heartbeat_restart_after: float = 45.0,
         downlink_start_grace: float = 180.0,
         bulk_hold_max: float = 60.0,
+        manage_connectors: bool = True,
     ) -> None:
         self.links: dict[str, VesselLink] = {link.vessel: link for link in links}
         self.connect = connect
+        # False where another owner (Strimzi's KafkaConnector resources) creates and deletes
+        # the connectors: they are then only watched, and failed tasks restarted.
+        self.manage_connectors = manage_connectors
         self.heartbeat_stale_after = heartbeat_stale_after
         self.heartbeat_restart_after = heartbeat_restart_after
         self.downlink_start_grace = downlink_start_grace
@@ -210,7 +214,7 @@ class LinkSupervisor:
             link = self.links.pop(vessel, None)
         if link is None:
             return False
-        for name in link.connectors:
+        for name in link.connectors if self.manage_connectors else ():
             self.connect.delete(name)
         if link.probe is not None:
             link.probe.close()
@@ -260,7 +264,7 @@ class LinkSupervisor:
             try:
                 if state is None:
                     # Absent, or not started by any worker yet (Connect lists no status then).
-                    if self.connect.put_config(name, config):
+                    if self.manage_connectors and self.connect.put_config(name, config):
                         log.info("connector created", vessel=link.vessel, connector=name)
                     continue
                 link.states[name] = state
@@ -314,7 +318,7 @@ class LinkSupervisor:
         link.health = health
         _export(health)
         if self.reporter is not None:
-            self.reporter.report(health, link_answers=answers)
+            self.reporter.report(health, link_answers=answers, heartbeats=link.downlink is not None)
         now = time.monotonic()
         self._hold_bulk(link, health, answers)
         self._check_uplinks(link, health, now, answers)

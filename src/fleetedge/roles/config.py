@@ -11,6 +11,7 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -174,6 +175,8 @@ class VesselConfig(_Strict):
     metrics_port: Port = Field(
         default=DEFAULT_METRICS_PORT, description="the first of the services' metrics ports"
     )
+    # 0.0.0.0 in a pod, so a scraper outside it reaches the services' /metrics.
+    metrics_host: str = Field(default="127.0.0.1", min_length=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -187,8 +190,10 @@ class VesselConfig(_Strict):
 
 # -- the shore -----------------------------------------------------------------------------------
 
-ShoreKind = Literal["normalizer", "analytics", "projector", "backfill", "api"]
-SHORE_KINDS: tuple[ShoreKind, ...] = ("normalizer", "analytics", "projector", "backfill", "api")
+ShoreKind = Literal["normalizer", "analytics", "projector", "backfill", "api", "link"]
+SHORE_KINDS: tuple[ShoreKind, ...] = (
+    "normalizer", "analytics", "projector", "backfill", "api", "link",
+)  # fmt: skip
 
 
 class ApiSettings(_Strict):
@@ -234,17 +239,53 @@ class BackfillSettings(_Strict):
 
 
 class ShoreVessel(_Strict):
-    """A vessel of the fleet, as the shore's deployment knows it (``fleet deploy render``):
-    its id, and where the shore's Connect cluster reaches its link listener."""
+    """A vessel of the fleet, as the shore knows it: its id, where the shore's Connect cluster
+    reaches its link listener, and the vessel's principal (``fleet security add-vessel``),
+    which its connectors present ashore and, on a secured link listener (``link_ca_file``),
+    aboard too."""
 
     id: VesselId
     link_bootstrap: Bootstrap
+    username: str | None = Field(default=None, min_length=1)
+    password_file: FilePath | None = None
+    link_ca_file: FilePath | None = None
+
+    @model_validator(mode="after")
+    def _login_whole(self) -> Self:
+        if (self.username is None) != (self.password_file is None):
+            raise ValueError("username and password_file go together")
+        if self.link_ca_file is not None and self.username is None:
+            raise ValueError("a secured link listener (link_ca_file) needs username and "
+                             "password_file")  # fmt: skip
+        return self
+
+    def login(self) -> Login | None:
+        if self.username is None or self.password_file is None:
+            return None
+        return Login(username=self.username, password_file=self.password_file)
+
+
+def _connect_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    return value.rstrip("/")
 
 
 class ConnectSettings(_Strict):
-    """The shore's Kafka Connect cluster that carries the vessels' MirrorMaker 2 connectors."""
+    """The shore's Kafka Connect cluster that carries the vessels' MirrorMaker 2 connectors:
+    someone else runs it (Strimzi's ``KafkaConnect``, or your own workers); the ``link`` kind
+    watches it over REST."""
 
-    workers: int = Field(default=2, ge=1, le=64)
+    workers: int = Field(default=2, ge=1, le=64, description="rendered KafkaConnect replicas")
+    # Its workers' REST URLs. Given, the shore runs the ``link`` kind unless ``run`` says.
+    urls: list[Annotated[str, AfterValidator(_connect_url)]] = Field(default_factory=list)
+    # False where Strimzi's KafkaConnector resources own the connectors: then the link only
+    # restarts failed tasks and reports each link's health.
+    manage_connectors: bool = True
+    # Where the link writes each vessel's JAAS line for the workers' FileConfigProvider: a
+    # path the workers read as it is. Default: under the role's state directory.
+    secrets_dir: RelPath | None = None
 
 
 class ShoreConfig(_Strict):
@@ -254,8 +295,9 @@ class ShoreConfig(_Strict):
     # A service kind's own login (its principal and ACLs); else the [kafka] login.
     principals: dict[ShoreKind, Login] = Field(default_factory=dict)
     database: str = Field(description="sqlite:///PATH or postgresql://...")
-    # The kinds this process runs (a Kubernetes pod runs one kind; a host, all).
-    run: list[ShoreKind] = Field(default_factory=lambda: list(SHORE_KINDS), min_length=1)
+    # The kinds this process runs (a Kubernetes pod runs one kind; a host, all). Unsaid: every
+    # kind, the link only where connect.urls names a Connect cluster.
+    run: list[ShoreKind] = Field(min_length=1)
     # False where someone else makes the topics (Strimzi's Topic Operator).
     create_topics: bool = True
     connect: ConnectSettings = ConnectSettings()
@@ -267,6 +309,23 @@ class ShoreConfig(_Strict):
     metrics_port: Port = Field(
         default=DEFAULT_METRICS_PORT, description="the first of the services' metrics ports"
     )
+    # 0.0.0.0 in a pod, so a scraper outside it reaches the services' /metrics.
+    metrics_host: str = Field(default="127.0.0.1", min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_kinds(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "run" in data:
+            return data
+        connect = data.get("connect")
+        linked = isinstance(connect, dict) and bool(connect.get("urls"))
+        return {**data, "run": [k for k in SHORE_KINDS if k != "link" or linked]}
+
+    @model_validator(mode="after")
+    def _link_has_connect(self) -> Self:
+        if "link" in self.run and not self.connect.urls:
+            raise ValueError("the link kind needs connect.urls (the Connect workers' REST URLs)")
+        return self
 
     @field_validator("database")
     @classmethod

@@ -12,6 +12,7 @@ from pathlib import Path
 from fleetedge.orchestration.spec import ServiceSpec
 from fleetedge.orchestration.supervisor import ProcessSupervisor
 from fleetedge.security.clients import CREDENTIALS_ENV, ClientAuth, write_credentials_file
+from fleetedge.settings import METRICS_HOST_ENV
 
 START_TIMEOUT_S = 300.0
 
@@ -53,6 +54,13 @@ def supervise(
             supervisor.run(stop)
     finally:
         supervisor.stop()
+
+
+def metrics_on(services: list[ServiceSpec], host: str) -> list[ServiceSpec]:
+    """``services`` serving /metrics on ``host`` (their default is 127.0.0.1)."""
+    if host == "127.0.0.1":
+        return services
+    return [s.model_copy(update={"env": {**s.env, METRICS_HOST_ENV: host}}) for s in services]
 
 
 def identity_env(

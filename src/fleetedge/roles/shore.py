@@ -1,6 +1,7 @@
 """The shore role: the services that read every vessel's data on the shore's Kafka.
 
-The normalizer, the analytics workers, the projector, the backfill requester and the API. Each
+The normalizer, the analytics workers, the projector, the backfill requester, the API and the
+link (the vessels' connectors on a Connect cluster someone else runs: :mod:`.link`). Each
 service kind may run as its own principal (``[principals.<kind>]``, with the ACLs ``fleet
 security`` grants it), else as the file's ``[kafka]`` login.
 """
@@ -9,17 +10,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fleetedge.events import topics as t
+from fleetedge.link.mirror import commands_topic
 from fleetedge.orchestration.spec import ServiceSpec
 from fleetedge.roles.config import ShoreConfig
 from fleetedge.roles.preflight import reach
-from fleetedge.roles.run import RolePlan, identity_env
+from fleetedge.roles.run import RolePlan, identity_env, metrics_on
+from fleetedge.runtime.health import create_topic
 from fleetedge.security import clients
 from fleetedge.shore import AnalyticsConfig, ensure_topics
 
 
-def shore_role(config: ShoreConfig, home: Path) -> RolePlan:
+def shore_role(config: ShoreConfig, home: Path, source: Path) -> RolePlan:
     """Check every login the file names against the shore's Kafka, create the shore topics
-    (as the ``[kafka]`` login), and plan the services. Nothing has started when this raises."""
+    (as the ``[kafka]`` login), and plan the services (the link reads ``source``, the file
+    itself, for the vessels' logins). Nothing has started when this raises."""
     access, boot = config.kafka, config.kafka.bootstrap
     auth = access.auth()
     brokers = reach(access, auth, what="kafka")
@@ -28,17 +33,22 @@ def shore_role(config: ShoreConfig, home: Path) -> RolePlan:
     if auth is not None:
         clients.use(boot, auth)
     if config.create_topics:
-        ensure_topics(AnalyticsConfig(boot, Path(), replication_factor=min(3, brokers)))
+        rf = min(3, brokers)
+        ensure_topics(AnalyticsConfig(boot, Path(), replication_factor=rf))
+        for vessel in config.vessels:
+            create_topic(boot, commands_topic(vessel.id), partitions=t.COMMANDS.partitions,
+                         replication_factor=rf)  # fmt: skip
     state = config.state_dir or home / "shore"
     env: dict[str, dict[str, str]] = {
         kind: identity_env(state, kind, boot, access.auth(config.principals.get(kind)))
         for kind in config.run
     }
-    return RolePlan("shore", shore_services(config, state, env), state)
+    services = shore_services(config, state, env, source)
+    return RolePlan("shore", metrics_on(services, config.metrics_host), state)
 
 
 def shore_services(
-    config: ShoreConfig, state: Path, env: dict[str, dict[str, str]]
+    config: ShoreConfig, state: Path, env: dict[str, dict[str, str]], source: Path
 ) -> list[ServiceSpec]:
     """The services of the kinds ``config.run`` names, in start order; metrics ports from
     ``config.metrics_port`` on, one each (the API serves its own health on its port)."""
@@ -57,6 +67,7 @@ def shore_services(
         ("backfill", "backfill",
          ("shore", "backfill", "--bootstrap", boot, "--every", str(backfill.every_seconds),
           "--cooldown-minutes", str(backfill.cooldown_minutes))),
+        ("link", "link", ("shore", "link", "--config", str(source))),
     ]  # fmt: skip
     ports = iter(range(config.metrics_port, 65536))
     services = [

@@ -15,12 +15,13 @@ from fleetedge.events import topics
 from fleetedge.orchestration.spec import ServiceSpec
 from fleetedge.roles.config import Mqtt, Simulated, VesselConfig
 from fleetedge.roles.preflight import reach
-from fleetedge.roles.run import RolePlan, identity_env, voyage_start
+from fleetedge.roles.run import RolePlan, identity_env, metrics_on, voyage_start
 from fleetedge.runtime.health import create_topic
 from fleetedge.security import clients
 
 # Services per vessel: its reefers' source, edge, resender and command handler.
 VESSEL_SERVICES = 4
+LIVE_FAULTS = "faults.live"
 
 
 def vessel_role(config: VesselConfig, home: Path) -> RolePlan:
@@ -40,8 +41,10 @@ def vessel_role(config: VesselConfig, home: Path) -> RolePlan:
         started_at=voyage_start(state, given),
         ports=iter(range(first, first + VESSEL_SERVICES)),
         env=identity_env(state, config.vessel, boot, auth),
+        # Simulated reefers take faults appended to this file (`fleet chaos fault`'s lines).
+        live_faults=state / LIVE_FAULTS if isinstance(config.reefers, Simulated) else None,
     )
-    return RolePlan(f"vessel {config.vessel}", services, state)
+    return RolePlan(f"vessel {config.vessel}", metrics_on(services, config.metrics_host), state)
 
 
 def vessel_services(
