@@ -96,7 +96,7 @@ def test_every_object_validates_against_its_published_schema(
     kinds = {doc["kind"] for doc in rendered}
     assert kinds == {
         "Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "KafkaConnect", "KafkaConnector",
-        "ConfigMap", "Deployment", "Role", "RoleBinding", "Service",
+        "KafkaMirrorMaker2", "ConfigMap", "Deployment", "Role", "RoleBinding", "Service",
     }  # fmt: skip
     for doc in rendered:
         name = f"{doc['kind']}/{doc['metadata']['name']}"
@@ -155,6 +155,36 @@ def test_references_between_objects_hold(rendered: list[dict[str, Any]]) -> None
         assert {v["configMap"]["name"] for v in volumes if "configMap" in v} <= maps
         logins = {v["secret"]["secretName"] for v in volumes if v["name"] == "login"}
         assert logins <= users
+
+
+def test_the_ships_downlink_reads_its_commands_ashore_as_the_vessel(
+    rendered: list[dict[str, Any]],
+) -> None:
+    """Commands cross in a KafkaMirrorMaker2 on the ship's cluster: it reads the vessel's own
+    commands topic at the shore's link listener as the vessel's principal, whose shore ACLs
+    allow that read, and writes aboard through the ship's own listener."""
+    (mm2,) = [d for d in rendered if d["kind"] == "KafkaMirrorMaker2"]
+    spec = mm2["spec"]
+    assert spec["target"]["bootstrapServers"] == "mv-anna-kafka-bootstrap:9092"
+    (mirror,) = spec["mirrors"]
+    assert mirror["source"]["bootstrapServers"] == "shore.link.example:9094"
+    assert mirror["source"]["authentication"]["username"] == "mv-anna"
+    assert mirror["source"]["authentication"]["passwordSecret"]["secretName"] == (
+        "mv-anna-link-password"
+    )
+    assert re.fullmatch(mirror["topicsPattern"], "fleet.commands.mv-anna")
+    assert not re.fullmatch(mirror["topicsPattern"], "fleet.commands.mv-bert")
+    shore_user = next(
+        d for d in rendered
+        if d["kind"] == "KafkaUser" and d["metadata"]["name"] == "mv-anna"
+        and "authorization" in d["spec"]
+    )  # fmt: skip
+    reads = {r["resource"]["name"] for r in shore_user["spec"]["authorization"]["acls"]
+             if r["resource"]["type"] == "topic" and "Read" in r["operations"]}  # fmt: skip
+    assert "fleet.commands.mv-anna" in reads
+    shore = next(d for d in rendered if d["kind"] == "Kafka" and d["metadata"]["name"] == "shore")
+    ports = {listener["port"] for listener in shore["spec"]["kafka"]["listeners"]}
+    assert 9094 in ports, "the ships reach the shore on its link listener"
 
 
 def test_the_users_hold_the_acls_fleet_security_grants(rendered: list[dict[str, Any]]) -> None:

@@ -136,6 +136,15 @@ def render_vessel(
         ),
         f"{name}-topics.yaml": kafka_topics,
         f"{name}-users.yaml": [link_user],
+        **(
+            {
+                f"{name}-downlink.yaml": [
+                    link.downlink(config.vessel, shore_bootstrap=config.link.shore_bootstrap)
+                ]
+            }
+            if config.link is not None
+            else {}
+        ),
         f"{name}-services.yaml": _role_pod(
             f"fleetedge-{name}",
             "vessel",

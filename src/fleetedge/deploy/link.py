@@ -9,9 +9,10 @@ reads, so neither the connector resource nor Connect's REST API holds a password
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from fleetedge.deploy.strimzi import API, Manifest, bootstrap, ca_secret, k8s_name
+from fleetedge.deploy.strimzi import API, PLAIN_PORT, Manifest, bootstrap, ca_secret, k8s_name
 from fleetedge.link.connect import (
     BYTES,
     CONFIGS_TOPIC,
@@ -19,8 +20,8 @@ from fleetedge.link.connect import (
     OFFSETS_TOPIC,
     STATUS_TOPIC,
 )
-from fleetedge.link.connectors import uplink_configs
-from fleetedge.link.mirror import LinkEndpoints
+from fleetedge.link.connectors import SHORE_ALIAS, uplink_configs
+from fleetedge.link.mirror import LinkEndpoints, commands_topic, downlink_topic
 from fleetedge.roles.config import ShoreVessel
 from fleetedge.runtime.jars import KAFKA_VERSION
 from fleetedge.security.acls import CONNECT
@@ -149,3 +150,74 @@ def secret_reader(namespace: str, secrets: list[str]) -> list[Manifest]:
         },
     }
     return [role, binding]
+
+
+def downlink(vessel: str, *, shore_bootstrap: str) -> Manifest:
+    """Commands to the ship: a ``KafkaMirrorMaker2`` on the ship's cluster, Kafka's "consume
+    from remote, produce to local". Its Connect group and internal topics stay aboard, as the
+    local downlink's do; it reads the shore's ``fleet.commands.<vessel>`` as the vessel's
+    principal (the password its KafkaUsers share, the shore's CA copied aboard).
+
+    Strimzi's v1 ``KafkaMirrorMaker2`` has no heartbeat connector: no heartbeats come back, and
+    the shore's link judges this vessel by its answer and backlog (``manage_connectors`` off).
+    """
+    name = k8s_name(vessel, "vessel id")
+    rf = -1  # the broker's default.replication.factor
+    return {
+        "apiVersion": API,
+        "kind": "KafkaMirrorMaker2",
+        "metadata": {"name": f"{name}-downlink"},
+        "spec": {
+            "version": KAFKA_VERSION,
+            "replicas": 1,
+            "target": {
+                "alias": vessel,
+                "bootstrapServers": bootstrap(name, PLAIN_PORT),
+                "groupId": f"{vessel}-mm2-downlink",
+                "configStorageTopic": downlink_topic("configs"),
+                "offsetStorageTopic": downlink_topic("offsets"),
+                "statusStorageTopic": downlink_topic("status"),
+                "config": {
+                    "config.storage.replication.factor": rf,
+                    "offset.storage.replication.factor": rf,
+                    "status.storage.replication.factor": rf,
+                    # One worker, one task: one partition each (as the local downlink's).
+                    "offset.storage.partitions": 1,
+                    "status.storage.partitions": 1,
+                },
+            },
+            "mirrors": [
+                {
+                    "source": {
+                        "alias": SHORE_ALIAS,
+                        "bootstrapServers": shore_bootstrap,
+                        "tls": {
+                            "trustedCertificates": [
+                                {"secretName": ca_secret(SHORE_ALIAS), "pattern": "*.crt"}
+                            ]
+                        },
+                        "authentication": {
+                            "type": "scram-sha-512",
+                            "username": vessel,
+                            "passwordSecret": {
+                                "secretName": f"{name}-link-password",
+                                "password": "password",
+                            },
+                        },
+                    },
+                    "topicsPattern": re.escape(commands_topic(vessel)),
+                    "sourceConnector": {
+                        "tasksMax": 1,
+                        "config": {
+                            "replication.factor": rf,
+                            "refresh.topics.interval.seconds": 10,
+                            "sync.topic.acls.enabled": "false",
+                            "sync.topic.configs.enabled": "false",
+                            "emit.offset-syncs.enabled": "false",
+                            "source.consumer.isolation.level": "read_committed",
+                        },
+                    },
+                }
+            ],
+        },
+    }

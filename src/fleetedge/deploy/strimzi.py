@@ -19,9 +19,17 @@ TLS_PORT = 9093
 LINK_PORT = 9094
 Manifest = dict[str, Any]
 SCRAM = {"type": "scram-sha-512"}
-# The shore's one listener: every client on TLS with SCRAM-SHA-512.
+# The shore's listeners, every client on TLS with SCRAM-SHA-512: its own services inside the
+# cluster, and the ships' downlinks (commands) from outside it.
 SHORE_LISTENERS = [
-    {"name": "tls", "port": TLS_PORT, "type": "internal", "tls": True, "authentication": SCRAM}
+    {"name": "tls", "port": TLS_PORT, "type": "internal", "tls": True, "authentication": SCRAM},
+    {
+        "name": "link",
+        "port": LINK_PORT,
+        "type": "loadbalancer",
+        "tls": True,
+        "authentication": SCRAM,
+    },
 ]
 # A vessel's: its own services in plaintext inside the vessel's cluster (as aboard, on
 # loopback), and the link listener the shore's connectors reach, TLS with SCRAM-SHA-512.

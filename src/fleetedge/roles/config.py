@@ -164,6 +164,13 @@ class EdgeSettings(_Strict):
     grace_minutes: int = Field(default=5, ge=0, le=120)
 
 
+class VesselLinkSettings(_Strict):
+    """Where the ship reaches the shore's Kafka for commands: the downlink that `fleet deploy
+    render` writes for the ship's cluster reads the vessel's commands there."""
+
+    shore_bootstrap: Bootstrap
+
+
 class VesselConfig(_Strict):
     """``vessel.toml``: one vessel's services on the vessel's own Kafka."""
 
@@ -171,6 +178,7 @@ class VesselConfig(_Strict):
     kafka: KafkaAccess
     reefers: Annotated[Simulated | Mqtt, Field(discriminator="source")] = Simulated()
     edge: EdgeSettings = EdgeSettings()
+    link: VesselLinkSettings | None = None
     state_dir: RelPath | None = Field(default=None, description="logs and state")
     metrics_port: Port = Field(
         default=DEFAULT_METRICS_PORT, description="the first of the services' metrics ports"
