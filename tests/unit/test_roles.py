@@ -11,7 +11,7 @@ import pytest
 from fleetedge.roles import ConfigError, ShoreConfig, VesselConfig, load_config
 from fleetedge.roles.config import Mqtt, Simulated
 from fleetedge.roles.run import metrics_on
-from fleetedge.roles.shore import shore_services
+from fleetedge.roles.shore import shore_role, shore_services
 from fleetedge.roles.vessel import vessel_services
 from fleetedge.settings import RuntimeSettings
 from tests.support.cli import fleet
@@ -255,3 +255,26 @@ def test_a_role_in_a_pod_serves_metrics_beyond_loopback(tmp_path: Path) -> None:
     specs = metrics_on(shore_services(default, tmp_path, {}, path), default.metrics_host)
     assert all("FLEET_METRICS_HOST" not in s.env for s in specs)
     assert RuntimeSettings(metrics_host="0.0.0.0").metrics_host == "0.0.0.0"
+
+
+def test_a_vessel_without_its_login_on_a_secured_shore_is_said_before_anything(
+    tmp_path: Path,
+) -> None:
+    """The link's connectors present the vessel's principal ashore: without it the role stops
+    at the file, before it reaches for Kafka (127.0.0.1:9 answers nothing)."""
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    (tmp_path / "admin").write_text("s3cret\n")
+    path = _write(
+        tmp_path,
+        'database = "sqlite:///f.db"\n[kafka]\nbootstrap = "127.0.0.1:9"\nca_file = "ca.pem"\n'
+        'username = "admin"\npassword_file = "admin"\n[connect]\nurls = ["http://127.0.0.1:1"]\n'
+        '[[vessels]]\nid = "mv-anna"\nlink_bootstrap = "ship.example:9094"\n',
+        "shore.toml",
+    )
+    with pytest.raises(ConfigError) as raised:
+        shore_role(load_config(path, ShoreConfig), tmp_path / "home", path)
+    assert raised.value.message == (
+        f"{path}: vessels.mv-anna: the shore is secured, so its connectors need the vessel's "
+        "username and password_file"
+    )
+    assert not (tmp_path / "home").exists()

@@ -51,8 +51,9 @@ def _replication(bootstrap: str) -> int:
 def run(
     config: Annotated[Path, typer.Option("--config", help="the shore's shore.toml")],
 ) -> None:
-    """Run the shore's services (normalizer, analytics, projector, backfill, API) under the
-    supervisor, against the Kafka its file names, until Ctrl-C or SIGTERM."""
+    """Run the shore's services (normalizer, analytics, projector, backfill, API, and the
+    link when the file names a Connect cluster) under the supervisor, against the Kafka its
+    file names, until Ctrl-C or SIGTERM."""
     shore = load_config(config, ShoreConfig)
     run_role(shore_role(shore, settings().home, config))
 

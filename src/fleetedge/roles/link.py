@@ -19,6 +19,7 @@ from fleetedge.link.supervisor import LinkSupervisor, VesselLink
 from fleetedge.roles.config import ShoreConfig, ShoreVessel
 from fleetedge.roles.exceptions import ConfigError
 from fleetedge.runtime.health import metadata
+from fleetedge.runtime.retry import retrying
 from fleetedge.security import clients
 from fleetedge.security.clients import ClientAuth
 
@@ -50,7 +51,10 @@ def vessel_auth(
 def vessel_links(config: ShoreConfig, state: Path) -> list[VesselLink]:
     """Each vessel's connectors' configs, its secret written where the workers read it."""
     boot = config.kafka.bootstrap
-    rf = min(3, len(metadata(boot, timeout=30).brokers))
+    # The shore answered the role's own check a moment ago; a broker restarting meanwhile is
+    # waited out, not a reason to exit.
+    brokers = retrying(lambda: metadata(boot, timeout=30).brokers, what="the shore's brokers")
+    rf = min(3, len(brokers))
     secrets = config.connect.secrets_dir or state / "link" / "secrets"
     links = []
     for vessel in config.vessels:

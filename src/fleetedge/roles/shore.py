@@ -14,6 +14,8 @@ from fleetedge.events import topics as t
 from fleetedge.link.mirror import commands_topic
 from fleetedge.orchestration.spec import ServiceSpec
 from fleetedge.roles.config import ShoreConfig
+from fleetedge.roles.exceptions import ConfigError
+from fleetedge.roles.link import vessel_auth
 from fleetedge.roles.preflight import reach
 from fleetedge.roles.run import RolePlan, identity_env, metrics_on
 from fleetedge.runtime.health import create_topic
@@ -25,6 +27,12 @@ def shore_role(config: ShoreConfig, home: Path, source: Path) -> RolePlan:
     """Check every login the file names against the shore's Kafka, create the shore topics
     (as the ``[kafka]`` login), and plan the services (the link reads ``source``, the file
     itself, for the vessels' logins). Nothing has started when this raises."""
+    if "link" in config.run:
+        for vessel in config.vessels:  # a login missing is said now, not by a link in a loop
+            try:
+                vessel_auth(config, vessel)
+            except ConfigError as exc:
+                raise ConfigError(f"{source}: {exc.message}") from exc
     access, boot = config.kafka, config.kafka.bootstrap
     auth = access.auth()
     brokers = reach(access, auth, what="kafka")
