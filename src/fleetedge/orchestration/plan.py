@@ -17,7 +17,16 @@ from pathlib import Path
 
 from fleetedge.orchestration.spec import FleetPlan, ServiceSpec
 from fleetedge.orchestration.state import fleet_dir, live_faults_path
-from fleetedge.roles.config import KafkaAccess, Simulated, VesselConfig
+from fleetedge.roles.config import (
+    AnalyticsSettings,
+    ApiSettings,
+    KafkaAccess,
+    ShoreConfig,
+    ShoreKind,
+    Simulated,
+    VesselConfig,
+)
+from fleetedge.roles.shore import shore_services
 from fleetedge.roles.vessel import VESSEL_SERVICES, vessel_services
 from fleetedge.runtime.ports import free_ports
 from fleetedge.security.clients import CREDENTIALS_ENV
@@ -31,31 +40,16 @@ CONNECT_REST_BASE = 18200
 # 40 minutes.
 INCIDENT_SCRIPT = "{at} bay 3 power-loss 40m\n"
 
-# The link and shore services, in start order: (name, kind, arguments). The arguments are
-# filled in from the plan ({shore} bootstrap, {database}, {dir}, {connects} the Connect
-# workers' REST URLs, {free} --free-ports in tests, {k} the worker's number); connect and
-# analytics run one per worker, every other service once. Each also gets its metrics port.
-SHORE_SERVICES: tuple[tuple[str, str, str], ...] = (
+# The link's services, in start order: (name, kind, arguments), filled in from the plan
+# ({connects} the Connect workers' REST URLs, {free} --free-ports in tests, {k} the worker's
+# number); connect runs one per worker. The shore's services follow, built by the shore role's
+# code (fleetedge.roles.shore) from the file `fleet shore run` would be given.
+LINK_SERVICES: tuple[tuple[str, str, str], ...] = (
     ("connect-{k}", "connect", "link worker --name connect-{k}"),
     ("link", "link", "link run --shore shore {connects} {free}"),
-    ("normalizer", "normalizer", "shore normalize --bootstrap {shore}"),
-    (
-        "analytics-{k}",
-        "analytics",
-        "shore analytics --bootstrap {shore} --state-dir {dir}/analytics-{k} --commit-interval 2",
-    ),
-    ("projector", "projector", "shore project --bootstrap {shore} --database {database}"),
-    (
-        "backfill",
-        "backfill",
-        "shore backfill --bootstrap {shore} --every 30 --cooldown-minutes 2",
-    ),
-    (
-        "api",
-        "api",
-        "api serve --bootstrap {shore} --database {database} --port {api_port}",
-    ),
 )
+# The kinds of the shore role a local fleet runs (its link is the one above).
+LOCAL_SHORE_KINDS: list[ShoreKind] = ["normalizer", "analytics", "projector", "backfill", "api"]
 
 
 @dataclass(frozen=True)
@@ -119,19 +113,17 @@ def build_plan(
         else [CONNECT_REST_BASE + k for k in range(options.connect_workers)]
     )
     api_url = f"http://127.0.0.1:{api_port}"
-    fill = {"shore": shore, "database": database, "dir": str(directory), "api_port": api_port}
     lists = {
         "{connects}": [w for p in rest_ports for w in ("--connect", f"http://127.0.0.1:{p}")],
         "{free}": ["--free-ports"] if options.free_ports else [],
     }
-    counts = {"connect": options.connect_workers, "analytics": options.analytics_workers}
-    for name, kind, args in SHORE_SERVICES:
+    counts = {"connect": options.connect_workers}
+    for name, kind, args in LINK_SERVICES:
         for k in range(1, counts.get(kind, 1) + 1):
-            # Word by word, so that a path with a space stays one argument.
             words = tuple(
                 part
                 for word in args.split()
-                for part in (lists[word] if word in lists else [word.format(**fill, k=k)])
+                for part in (lists[word] if word in lists else [word.format(k=k)])
             )
             if kind == "connect":
                 port = rest_ports[k - 1]
@@ -142,12 +134,16 @@ def build_plan(
                         health_url=f"http://127.0.0.1:{port}/",
                     )
                 )  # fmt: skip
-            elif kind == "api":
-                services.append(
-                    ServiceSpec(name=name, kind=kind, args=words, health_url=f"{api_url}/livez")
-                )
             else:
                 services.append(_spec(name.format(k=k), kind, list(words), metrics))
+    local_shore = ShoreConfig(
+        kafka=KafkaAccess(bootstrap=shore),
+        database=database,
+        run=LOCAL_SHORE_KINDS,
+        api=ApiSettings(port=api_port),
+        analytics=AnalyticsSettings(workers=options.analytics_workers),
+    )
+    services += shore_services(local_shore, directory, {}, ports=metrics)
     if credentials is not None:
         services = [_with_identity(s, credentials) for s in services]
     return FleetPlan(

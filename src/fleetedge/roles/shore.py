@@ -8,13 +8,14 @@ security`` grants it), else as the file's ``[kafka]`` login.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from fleetedge.events import topics as t
 from fleetedge.link.mirror import commands_topic
 from fleetedge.orchestration.spec import ServiceSpec
 from fleetedge.roles.config import ShoreConfig
-from fleetedge.roles.exceptions import ConfigError
+from fleetedge.roles.exceptions import ConfigError, RoleError
 from fleetedge.roles.link import vessel_auth
 from fleetedge.roles.preflight import reach
 from fleetedge.roles.run import RolePlan, identity_env, metrics_on
@@ -56,10 +57,19 @@ def shore_role(config: ShoreConfig, home: Path, source: Path) -> RolePlan:
 
 
 def shore_services(
-    config: ShoreConfig, state: Path, env: dict[str, dict[str, str]], source: Path
+    config: ShoreConfig,
+    state: Path,
+    env: dict[str, dict[str, str]],
+    source: Path | None = None,
+    *,
+    ports: Iterator[int] | None = None,
 ) -> list[ServiceSpec]:
-    """The services of the kinds ``config.run`` names, in start order; metrics ports from
-    ``config.metrics_port`` on, one each (the API serves its own health on its port)."""
+    """The services of the kinds ``config.run`` names, in start order (`fleet up` builds its
+    shore's from here too); metrics ports from ``ports``, else ``config.metrics_port`` on,
+    one each (the API serves its own health on its port). ``source``: the file, which the
+    link kind reads."""
+    if "link" in config.run and source is None:
+        raise RoleError("the link kind reads the role's file: no file was given")
     boot, db = config.kafka.bootstrap, config.database
     every = str(config.analytics.commit_interval)
     backfill = config.backfill
@@ -77,7 +87,7 @@ def shore_services(
           "--cooldown-minutes", str(backfill.cooldown_minutes))),
         ("link", "link", ("shore", "link", "--config", str(source))),
     ]  # fmt: skip
-    ports = iter(range(config.metrics_port, 65536))
+    ports = ports if ports is not None else iter(range(config.metrics_port, 65536))
     services = [
         ServiceSpec(
             name=name,
