@@ -7,12 +7,12 @@ read_committed, describes one instant; restoring is reading the changelog to its
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
 from typing import Any
 
+import orjson
 from confluent_kafka import Consumer, TopicPartition
 
 from fleetedge.edge.exceptions import RecoveryStalled
@@ -48,8 +48,7 @@ class ChangelogState:
     def drain(self) -> list[tuple[bytes, bytes | None]]:
         """The changelog records for everything changed since the last drain."""
         records = [
-            (k.encode(), None if v is _DELETED else json.dumps(v, separators=(",", ":")).encode())
-            for k, v in self._dirty.items()
+            (k.encode(), None if v is _DELETED else orjson.dumps(v)) for k, v in self._dirty.items()
         ]
         self._dirty.clear()
         return records
@@ -83,7 +82,7 @@ class ChangelogState:
                     if value is None:
                         self.data.pop(key, None)
                     else:
-                        self.data[key] = json.loads(value)
+                        self.data[key] = orjson.loads(value)
                     position, read = msg.offset() + 1, read + 1
                 if msgs:
                     last_progress = time.monotonic()

@@ -148,23 +148,40 @@ def add(state: State, reading: ReeferReading, config: WindowConfig) -> State:
     ranges = _insert(state["ranges"], reading.seq)
     if ranges is None:
         return state
-    one = start(reading, config)
+    # What start() would make of the reading alone, without building it: this runs per reading.
+    interval = int(config.reading_interval.total_seconds())
+    bit = config.slot_bit(reading.event_time)
+    oor = out_of_range(reading)
+    off = not reading.power_on
     new = dict(state, ranges=ranges, count=state["count"] + 1)
-    for key in ("supply", "return"):
+    for key, value in (("supply", reading.supply_air_c), ("return", reading.return_air_c)):
         lo, hi, total = state[key]
-        value = one[key][0]
         new[key] = [min(lo, value), max(hi, value), round(total + value, 2)]
     new["power_sum"] = round(state["power_sum"] + reading.power_kw, 2)
-    for key in ("oor_s", "door_s", "defrost_s", "power_off_s"):
-        new[key] = state[key] + one[key]
+    new["oor_s"] = state["oor_s"] + (interval if oor else 0)
+    new["door_s"] = state["door_s"] + (interval if reading.door_open else 0)
+    new["defrost_s"] = state["defrost_s"] + (interval if reading.defrost else 0)
+    new["power_off_s"] = state["power_off_s"] + (interval if off else 0)
     # States written before the masks and probes (the changelog's older entries) lack them.
-    masks = state.get("masks", [0] * len(one["masks"]))
-    new["masks"] = [a | b for a, b in zip(masks, one["masks"], strict=True)]
-    new["pulp"] = _pulp(state.get("pulp", []), one["pulp"])
-    new["treatment"] = state.get("treatment", False) or one["treatment"]
-    if one["latest"] > state["latest"]:
-        for key in ("latest", "cargo", "setpoint_c", "lat", "lon"):
-            new[key] = one[key]
+    masks = state.get("masks", [0] * 5)
+    new["masks"] = [
+        masks[0] | (bit if oor else 0),
+        masks[1] | (bit if reading.door_open else 0),
+        masks[2] | (bit if reading.defrost else 0),
+        masks[3] | (bit if off else 0),
+        masks[4] | bit,
+    ]
+    new["pulp"] = _pulp(
+        state.get("pulp", []), [[p, bit if p is not None else 0] for p in reading.pulp_c]
+    )
+    new["treatment"] = state.get("treatment", False) or reading.treatment
+    latest = _latest_key(reading)
+    if latest > state["latest"]:
+        new["latest"] = latest
+        new["cargo"] = reading.cargo.value
+        new["setpoint_c"] = reading.setpoint_c
+        new["lat"] = reading.lat
+        new["lon"] = reading.lon
     return new
 
 

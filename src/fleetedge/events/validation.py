@@ -10,8 +10,8 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 
 from fleetedge.events.base import Event
-from fleetedge.events.codec import decode
 from fleetedge.events.exceptions import ImplausibleEvent
+from fleetedge.events.fast import decode_reading
 from fleetedge.events.telemetry import ReeferReading
 
 Clock = Callable[[], datetime]
@@ -43,7 +43,7 @@ class ReadingValidator:
 
     def parse(self, data: bytes) -> ReeferReading:
         """The reading in ``data``, or an EventError saying why it is not acceptable."""
-        return self.check(decode(data))
+        return self.check(decode_reading(data))
 
     def check(self, event: Event) -> ReeferReading:
         if not isinstance(event, ReeferReading):
