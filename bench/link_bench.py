@@ -12,7 +12,8 @@ records) and one alert are produced aboard. Then the link is restored and the ru
   reading the same 10,000 records through the link with the same fetch size;
 - bytes on the link per container-day, from the drain's link bytes.
 
-Usage: ``python bench/link_bench.py [--kbps 64] [--latency-ms 600] [--reefers 2500]``
+Usage: ``.venv/bin/python -m bench.link_bench [--kbps 64] [--latency-ms 600] [--reefers 2500]
+[--repeat 10]`` (each cycle: cut, queue the backlog and an alert, restore, drain)
 (needs root for the kernel's traffic control, like `fleet link shape`).
 """
 
@@ -23,16 +24,20 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
+from bench.shore_latency import percentile
 from fleetedge.devices.synthetic import alert, window
 from fleetedge.events import JSON, topics
 from fleetedge.link.connect import ConnectGroup, ConnectSettings
+from fleetedge.link.connectors import connector_name
 from fleetedge.link.emulator import LinkEmulator, Shape
 from fleetedge.link.health import LinkHealth, measure
 from fleetedge.link.mirror import BULK, UPLINKS
+from fleetedge.link.rest import ConnectRest
 from fleetedge.link.setup import vessel_link
 from fleetedge.link.supervisor import LinkSupervisor
 from fleetedge.link.toxiproxy import ToxiproxyBinary
@@ -144,6 +149,7 @@ class Rig:
         self.stop = threading.Event()
         self.supervisor: LinkSupervisor | None = None
         self.connect: ConnectGroup | None = None
+        self.rest: ConnectRest | None = None
         self.link_bootstrap = ""
 
     def start(self) -> None:
@@ -168,7 +174,7 @@ class Rig:
             ConnectSettings(self.shore.bootstrap_servers, self.shore.replication_factor, identity),
             free_ports(1),
         )
-        rest = self.connect.start()
+        rest = self.rest = self.connect.start()
         link = vessel_link(
             self.runtime,
             self.home / "link" / "connect",
@@ -206,15 +212,37 @@ class Rig:
         clients.forget(self.link_bootstrap or "-")
 
 
-def run(rig: Rig, args: argparse.Namespace) -> None:
+@dataclass(frozen=True)
+class Cycle:
+    """One cut and restore: the first alert's delay, the backlog then, the drain and its bytes."""
+
+    first_alert_s: float | None
+    waiting: int
+    drain_s: float
+    link_bytes: int
+
+
+def bulk_held(rig: Rig) -> bool:
+    """Whether Connect reports the vessel's bulk connector's task paused."""
+    if rig.rest is None:
+        return False
+    state = rig.rest.status(connector_name(rig.vessel.name, BULK))
+    return state is not None and state.tasks_paused
+
+
+def cycle(rig: Rig, args: argparse.Namespace, number: int) -> tuple[Cycle, int]:
+    """Cut the link, queue the backlog and an alert aboard, restore it; the cycle, and how
+    many windows it queued."""
     name = rig.vessel.name
-    rig.emulator.shape(name, Shape(kbps=args.kbps, latency_ms=args.latency_ms))
     rig.emulator.cut(name)
     windows = produce_backlog(rig.vessel.bootstrap_servers, name, args.reefers, 4 * args.hours)
-    marker = alert(name, "BNCU0000001", 1)
+    marker = alert(name, "BNCU0000001", number)
     producer = Producer({**kafka_config(rig.vessel.bootstrap_servers), "acks": "all"})
     producer.produce(topics.ALERTS.name, JSON.encode(marker), b"BNCU0000001")
     producer.flush(30)
+    # A real outage lasts long enough for the link service to see it and hold the bulk
+    # connector; this one lasts as long as the backlog takes to write, so wait for that.
+    wait_until(lambda: bulk_held(rig), timeout=120, what="the bulk held during the cut")
     up0, _ = rig.emulator.sent_bytes(name)
     shore_alerts = topics.on_shore(name, topics.ALERTS)
     rig.emulator.restore(name)
@@ -226,34 +254,68 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
     wait_until(lambda: rig.health().backlog_records == 0, timeout=3600, what="drained", interval=1)
     drain_s = time.monotonic() - restored
     up1, _ = rig.emulator.sent_bytes(name)
-    link_bytes = up1 - up0
-    utilisation = link_bytes * 8 / (args.kbps * 1000 * drain_s)
+    return Cycle(first_alert, waiting, drain_s, up1 - up0), windows
+
+
+def idle_bytes(rig: Rig, seconds: float) -> tuple[int, int]:
+    """Bytes each way through the link while nothing is produced aboard: the protocol's floor
+    (heartbeats, idle fetches, topic refreshes, the link service's looks)."""
+    up0, down0 = rig.emulator.sent_bytes(rig.vessel.name)
+    time.sleep(seconds)  # the measured interval itself, not a wait for a condition
+    up1, down1 = rig.emulator.sent_bytes(rig.vessel.name)
+    return up1 - up0, down1 - down0
+
+
+def run(rig: Rig, args: argparse.Namespace) -> None:
+    name = rig.vessel.name
+    rig.emulator.shape(name, Shape(kbps=args.kbps, latency_ms=args.latency_ms))
+    cycles: list[Cycle] = []
+    windows = 0
+    for number in range(1, args.repeat + 1):
+        done, windows = cycle(rig, args, number)
+        cycles.append(done)
+        shown = f"{done.first_alert_s:.1f} s" if done.first_alert_s is not None else "not ashore"
+        print(f"cycle {number}: first alert {shown}, {done.waiting} windows still aboard then")
+    first = cycles[0]
+    utilisation = first.link_bytes * 8 / (args.kbps * 1000 * first.drain_s)
     raw_s = raw_drain(
         rig.link_bootstrap, topics.AGGREGATES.name, topics.AGGREGATES.partitions, windows
     )
-    per_container_day = link_bytes / args.reefers / args.hours * 24
+    per_container_day = first.link_bytes / args.reefers / args.hours * 24
+    delays = [c.first_alert_s for c in cycles if c.first_alert_s is not None]
 
     print(f"link: {args.kbps} kbit/s each way, {args.latency_ms} ms round trip")
     print(f"backlog: {windows} windows ({args.hours} h of {args.reefers} reefers) + 1 alert")
+    if delays:
+        print(
+            f"first alert ashore after reconnection, {len(cycles)} cycles: "
+            f"p50 {percentile(delays, 0.5):.1f} s, p90 {percentile(delays, 0.9):.1f} s, "
+            f"max {max(delays):.1f} s; {len(cycles) - len(delays)} not ashore in 600 s"
+        )
     print(
-        f"first alert ashore: {first_alert:.1f} s after reconnection"
-        if first_alert is not None
-        else "first alert: not ashore in 600 s"
+        f"MirrorMaker 2 drain (cycle 1): {first.drain_s:.1f} s, "
+        f"{windows / first.drain_s:.1f} windows/s"
     )
-    print(f"  windows still aboard then: {waiting} of {windows}")
-    print(f"MirrorMaker 2 drain: {drain_s:.1f} s, {windows / drain_s:.1f} windows/s")
     print(
-        f"  link bytes up: {link_bytes}, utilisation of {args.kbps} kbit/s: "
+        f"  link bytes up: {first.link_bytes}, utilisation of {args.kbps} kbit/s: "
         f"{100 * utilisation:.0f} %"
     )
     print(
         f"raw consumer over the same link: {raw_s:.1f} s, {windows / raw_s:.1f} windows/s;"
-        f" MirrorMaker 2 / raw = {raw_s / drain_s:.2f}"
+        f" MirrorMaker 2 / raw = {raw_s / first.drain_s:.2f}"
     )
     print(
         f"bytes on the link per container-day (windows every 15 min, with heartbeats"
         f" and protocol): {per_container_day:,.0f}"
     )
+    if args.idle_seconds > 0:
+        up, down = idle_bytes(rig, args.idle_seconds)
+        day = 86_400 / args.idle_seconds
+        print(
+            f"the idle link over {args.idle_seconds:.0f} s (nothing produced aboard): "
+            f"{up:,} bytes up, {down:,} down; a day of it is {up * day / args.reefers:,.0f} "
+            f"bytes up and {down * day / args.reefers:,.0f} down per container-day"
+        )
 
 
 def main() -> None:
@@ -262,6 +324,10 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=600)
     parser.add_argument("--reefers", type=int, default=2500)
     parser.add_argument("--hours", type=int, default=1, help="backlog, in hours of windows")
+    parser.add_argument("--repeat", type=int, default=1, help="cut-and-restore cycles")
+    parser.add_argument(
+        "--idle-seconds", type=float, default=60, help="then measure the idle link this long"
+    )
     args = parser.parse_args()
     cfg = RuntimeSettings()
     runtime = KafkaRuntime(find_java(cfg.java), KafkaJars(cfg.cache_dir).require())
