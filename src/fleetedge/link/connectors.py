@@ -61,14 +61,15 @@ def _secured(prefix: str, security: Mapping[str, str], secret: Path | None) -> d
     return props
 
 
-def _link_tuning(prefix: str) -> dict[str, str]:
-    """Clients that reach the vessel through the link: retry the known brokers, patiently."""
+def _link_tuning(prefix: str, flow: Flow) -> dict[str, str]:
+    """Clients that reach the vessel through the link: retry the known brokers, patiently
+    (the priority flow's more often, so alerts come first after a cut)."""
     return {
         # Kafka 4 re-bootstraps in a tight loop while every broker is unreachable; across a
         # cut link, retrying the known brokers is right.
         f"{prefix}metadata.recovery.strategy": "none",
-        f"{prefix}reconnect.backoff.ms": "500",
-        f"{prefix}reconnect.backoff.max.ms": "5000",
+        f"{prefix}reconnect.backoff.ms": str(flow.reconnect_ms),
+        f"{prefix}reconnect.backoff.max.ms": str(flow.reconnect_max_ms),
         f"{prefix}request.timeout.ms": "120000",
     }
 
@@ -102,8 +103,8 @@ def uplink_config(ends: LinkEndpoints, flow: Flow, secret: Path | None = None) -
         # Small fetches: a bulk response never holds a 64 kbit/s link for long.
         "source.consumer.fetch.max.bytes": str(flow.fetch_max_bytes),
         "source.consumer.max.partition.fetch.bytes": str(flow.fetch_max_bytes),
-        **_link_tuning("source.consumer."),
-        **_link_tuning("source.admin."),
+        **_link_tuning("source.consumer.", flow),
+        **_link_tuning("source.admin.", flow),
         "source.admin.default.api.timeout.ms": "180000",
         # A record is never skipped.
         "errors.tolerance": "none",

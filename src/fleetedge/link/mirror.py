@@ -60,6 +60,10 @@ class Flow:
     topics: tuple[str, ...]
     fetch_max_bytes: int
     heartbeats: bool
+    # The first and the longest wait between two tries to reach the vessel while the link is
+    # down: once it is back, the flow reads again within this plus a connection's round trips.
+    reconnect_ms: int = 500
+    reconnect_max_ms: int = 5000
 
 
 PRIORITY = Flow(
@@ -68,6 +72,9 @@ PRIORITY = Flow(
     topics=(topics.ALERTS.name, topics.STATUS.name, topics.COMMAND_ACKS.name),
     fetch_max_bytes=16_384,
     heartbeats=True,
+    # Alerts first after a cut: two tries a second cost a few bytes while the link is down.
+    reconnect_ms=100,
+    reconnect_max_ms=500,
 )
 BULK = Flow(
     "bulk", uplink=True, topics=(topics.AGGREGATES.name,), fetch_max_bytes=65_536, heartbeats=False
