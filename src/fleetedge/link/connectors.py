@@ -23,6 +23,7 @@ from fleetedge.link.connect import GROUP_ID
 from fleetedge.link.mirror import UPLINKS, Flow, LinkEndpoints
 from fleetedge.runtime.config import render_properties
 
+IDLE_FETCH_WAIT_MS = 30_000  # under the link clients' request.timeout.ms (120 s)
 MIRROR_SOURCE = "org.apache.kafka.connect.mirror.MirrorSourceConnector"
 SHORE_ALIAS = "shore"
 JAAS_KEY = "sasl.jaas.config"
@@ -87,9 +88,11 @@ def uplink_config(ends: LinkEndpoints, flow: Flow, secret: Path | None = None) -
         "replication.policy.class": "org.apache.kafka.connect.mirror.DefaultReplicationPolicy",
         "topics": ",".join(re.escape(t) for t in flow.topics),
         "heartbeats.replication.enabled": str(flow.heartbeats).lower(),
-        # New topics aboard (and a vessel that was unreachable when the connector started: it
-        # then has no task until this refresh finds its topics) are seen within 10 s.
-        "refresh.topics.interval.seconds": "10",
+        # Each refresh lists the vessel's topics through the link. They are fixed per vessel,
+        # so once a minute: a vessel unreachable when the connector started (no task until a
+        # refresh finds its topics) gets its task within a minute of the link's return, and
+        # the link service's stall rule restarts the connector if that ever fails.
+        "refresh.topics.interval.seconds": "60",
         "replication.factor": str(ends.shore_replication_factor),
         # Shore ACLs are the fleet's own (fleet security), never copied from a vessel.
         "sync.topic.acls.enabled": "false",
@@ -103,6 +106,9 @@ def uplink_config(ends: LinkEndpoints, flow: Flow, secret: Path | None = None) -
         # Small fetches: a bulk response never holds a 64 kbit/s link for long.
         "source.consumer.fetch.max.bytes": str(flow.fetch_max_bytes),
         "source.consumer.max.partition.fetch.bytes": str(flow.fetch_max_bytes),
+        # An idle fetch waits at the broker up to 30 s instead of 0.5 s: a sixtieth of the
+        # idle requests (and their packets) on the link. A record still returns it at once.
+        "source.consumer.fetch.max.wait.ms": str(IDLE_FETCH_WAIT_MS),
         **_link_tuning("source.consumer.", flow),
         **_link_tuning("source.admin.", flow),
         "source.admin.default.api.timeout.ms": "180000",

@@ -76,10 +76,28 @@ PRIORITY = Flow(
     reconnect_ms=100,
     reconnect_max_ms=500,
 )
+# The other flows try less often (up to every 15 s): right after a cut, the priority flow's
+# reconnection and fetch have the 64 kbit/s to themselves instead of sharing them with every
+# other client's handshakes and metadata. The bulk flow is held until the alerts are ashore
+# anyway; a command waits at most 15 s longer after a cut.
 BULK = Flow(
-    "bulk", uplink=True, topics=(topics.AGGREGATES.name,), fetch_max_bytes=65_536, heartbeats=False
+    "bulk",
+    uplink=True,
+    topics=(topics.AGGREGATES.name,),
+    fetch_max_bytes=65_536,
+    heartbeats=False,
+    reconnect_ms=1000,
+    reconnect_max_ms=15_000,
 )
-DOWNLINK = Flow("downlink", uplink=False, topics=(), fetch_max_bytes=65_536, heartbeats=True)
+DOWNLINK = Flow(
+    "downlink",
+    uplink=False,
+    topics=(),
+    fetch_max_bytes=65_536,
+    heartbeats=True,
+    reconnect_ms=1000,
+    reconnect_max_ms=15_000,
+)
 FLOWS = (PRIORITY, BULK, DOWNLINK)
 UPLINKS = (PRIORITY, BULK)
 
@@ -114,11 +132,15 @@ def _link_clients(cluster: str) -> dict[str, str]:
             # Kafka 4's default re-bootstraps in a tight loop while every broker is
             # unreachable; across a cut link, retrying the known brokers is right.
             f"{cluster}.{client}.metadata.recovery.strategy": "none",
-            f"{cluster}.{client}.reconnect.backoff.ms": "500",
-            f"{cluster}.{client}.reconnect.backoff.max.ms": "5000",
+            f"{cluster}.{client}.reconnect.backoff.ms": str(DOWNLINK.reconnect_ms),
+            f"{cluster}.{client}.reconnect.backoff.max.ms": str(DOWNLINK.reconnect_max_ms),
             f"{cluster}.{client}.request.timeout.ms": "120000",
         }
+    # The worker's own clients aboard (its group membership, its internal topics' readers and
+    # writers) take the top-level keys.
     props[f"{cluster}.metadata.recovery.strategy"] = "none"
+    props[f"{cluster}.reconnect.backoff.ms"] = str(DOWNLINK.reconnect_ms)
+    props[f"{cluster}.reconnect.backoff.max.ms"] = str(DOWNLINK.reconnect_max_ms)
     props[f"{cluster}.admin.default.api.timeout.ms"] = "180000"
     return props
 
@@ -139,7 +161,8 @@ def _pair(source: str, target: str, enabled: bool, rf: int) -> dict[str, str]:
         # every vessel writes to, which per-vessel ACLs must not allow. (No other
         # offset-syncs.* setting may then be given: the connector refuses the mix.)
         f"{pair}.emit.offset-syncs.enabled": "false",
-        f"{pair}.refresh.topics.interval.seconds": "10",
+        # Topics are fixed per vessel; each refresh asks through the link (see connectors.py).
+        f"{pair}.refresh.topics.interval.seconds": "60",
         f"{pair}.replication.factor": str(rf),
         f"{pair}.heartbeats.topic.replication.factor": str(rf),
         f"{pair}.tasks.max": "1",
@@ -178,7 +201,9 @@ def mirror_properties(
     props |= {
         f"{down}.topics": ",".join(re.escape(t) for t in flow.topics) or topic,
         f"{down}.emit.heartbeats.enabled": "true",
-        f"{down}.emit.heartbeats.interval.seconds": "1",
+        # Every 5 s: a probe of both directions well inside the 30 s the link service calls
+        # stale, at a fifth of the link's bytes that 1 s cost (a produce down, a fetch up).
+        f"{down}.emit.heartbeats.interval.seconds": "5",
         f"{down}.heartbeats.replication.enabled": "false",
         f"{down}.sync.topic.configs.enabled": "false",
         f"{v}.group.id": f"{v}-mm2-downlink",
@@ -191,9 +216,15 @@ def mirror_properties(
         # scheduled.rebalance.max.delay.ms (5 min by default) before handing them to anyone, and
         # commands waited that long after the link was back. There is no other worker to wait for.
         f"{v}.scheduled.rebalance.max.delay.ms": "0",
-        # Its readers of its internal topics aboard wait 5 s for data, as Connect's ashore do
-        # (fleetedge.link.connect.IDLE_FETCH): no latency, fewer idle requests.
-        f"{v}.fetch.max.wait.ms": "5000",
+        # Its readers of its internal topics aboard wait up to 30 s for data at the broker (a
+        # record returns the fetch at once): fewer idle requests across the link. The worker's
+        # request.timeout.ms (40 s) stays above it.
+        f"{v}.fetch.max.wait.ms": "30000",
+        # Its group's heartbeats cross the link: every 10 s, not 3 s. The session is 30 s, not
+        # 10 s: a cut shorter than that no longer costs the membership. (A worker killed -9 is
+        # replaced after 30 s: the new one's join waits for the old one's session to end.)
+        f"{v}.heartbeat.interval.ms": "10000",
+        f"{v}.session.timeout.ms": "30000",
     }
     for kind in ("offset", "status", "config"):
         props[f"{v}.{kind}.storage.replication.factor"] = str(ends.vessel_replication_factor)
