@@ -259,7 +259,15 @@ def cycle(rig: Rig, args: argparse.Namespace, number: int) -> tuple[Cycle, int]:
 
 def idle_bytes(rig: Rig, seconds: float) -> tuple[int, int]:
     """Bytes each way through the link while nothing is produced aboard: the protocol's floor
-    (heartbeats, idle fetches, topic refreshes, the link service's looks)."""
+    (heartbeats, idle fetches, topic refreshes, the link service's probe).
+
+    Measured once the link's queues are empty: a consumer that closes mid-fetch leaves its
+    response queued in the kernel class, which still sends it at the link's rate (a first
+    version of this measure counted a closed raw consumer's prefetch as idle chatter)."""
+    name = rig.vessel.name
+    wait_until(lambda: rig.emulator.queued_bytes(name) == (0, 0), timeout=600,
+               what="the link's queues empty", interval=1)  # fmt: skip
+    time.sleep(30)  # then let the clients that just closed or reconnected go quiet
     up0, down0 = rig.emulator.sent_bytes(rig.vessel.name)
     time.sleep(seconds)  # the measured interval itself, not a wait for a condition
     up1, down1 = rig.emulator.sent_bytes(rig.vessel.name)
@@ -292,6 +300,7 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
             f"p50 {percentile(delays, 0.5):.1f} s, p90 {percentile(delays, 0.9):.1f} s, "
             f"max {max(delays):.1f} s; {len(cycles) - len(delays)} not ashore in 600 s"
         )
+        print("  each, fastest first: " + ", ".join(f"{d:.1f}" for d in sorted(delays)))
     print(
         f"MirrorMaker 2 drain (cycle 1): {first.drain_s:.1f} s, "
         f"{windows / first.drain_s:.1f} windows/s"

@@ -24,7 +24,7 @@ from fleetedge.link.mirror import (
     mirror_properties,
     with_telemetry,
 )
-from fleetedge.link.shaper import MAX_IDENT, LinkShaper, _parse_kbit, ident_for
+from fleetedge.link.shaper import MAX_IDENT, LinkShaper, _parse_bytes, _parse_kbit, ident_for
 from fleetedge.runtime.ports import _allowed
 
 ENDS = LinkEndpoints("vessel-7", "127.0.0.1:1", "127.0.0.1:2")
@@ -146,6 +146,13 @@ def test_heartbeat_values_decode_to_their_emit_time() -> None:
 )
 def test_tc_rates_parse(text: str, kbps: int) -> None:
     assert _parse_kbit(text) == kbps
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("0b", 0), ("1514b", 1514), ("12Kb", 12_288), ("3Mb", 3_145_728)]
+)
+def test_tc_backlogs_parse(text: str, size: int) -> None:
+    assert _parse_bytes(text) == size
 
 
 def test_shaper_idents_are_bounded() -> None:

@@ -232,6 +232,11 @@ class LinkEmulator:
         link = self.link(vessel)
         return LinkShaper(link.ident, link.proxy_ports).sent_bytes()
 
+    def queued_bytes(self, vessel: str) -> tuple[int, int]:
+        """Bytes queued for the shaped link, not yet sent, (vessel to shore, shore to vessel)."""
+        link = self.link(vessel)
+        return LinkShaper(link.ident, link.proxy_ports).queued_bytes()
+
     def detach(self, vessel: str) -> None:
         link = self.state.vessels.pop(vessel, None)
         if link is None:

@@ -135,6 +135,19 @@ class LinkShaper:
         up, down = self._classes
         return found.get(up, 0), found.get(down, 0)
 
+    def queued_bytes(self) -> tuple[int, int]:
+        """Bytes waiting in the (uplink, downlink) classes' queues: sent, not yet on the link."""
+        found: dict[str, int] = {}
+        current = ""
+        for line in _tc("-s", "class", "show", "dev", DEVICE, check=False).splitlines():
+            fields = line.split()
+            if len(fields) > 2 and fields[0] == "class":
+                current = fields[2]
+            elif fields and fields[0] == "backlog" and current in self._classes:
+                found[current] = _parse_bytes(fields[1])
+        up, down = self._classes
+        return found.get(up, 0), found.get(down, 0)
+
     def _clear_filters(self) -> None:
         _tc("filter", "del", "dev", DEVICE, "parent", ROOT, "prio", self._prio, check=False)
 
@@ -145,3 +158,12 @@ def _parse_kbit(text: str) -> int:
         if text.endswith(suffix):
             return round(float(text[: -len(suffix)]) * factor)
     return round(float(text) / 1000)
+
+
+def _parse_bytes(text: str) -> int:
+    """tc's backlog size: ``0b``, ``1514b``, ``12Kb``, ``3Mb``."""
+    units = {"Kb": 1024, "Mb": 1024 * 1024, "b": 1}
+    for suffix, factor in units.items():
+        if text.endswith(suffix):
+            return round(float(text[: -len(suffix)]) * factor)
+    return int(text)
