@@ -216,10 +216,11 @@ def mirror_properties(
         # scheduled.rebalance.max.delay.ms (5 min by default) before handing them to anyone, and
         # commands waited that long after the link was back. There is no other worker to wait for.
         f"{v}.scheduled.rebalance.max.delay.ms": "0",
-        # Its readers of its internal topics aboard wait up to 30 s for data at the broker (a
-        # record returns the fetch at once): fewer idle requests across the link. The worker's
-        # request.timeout.ms (40 s) stays above it.
-        f"{v}.fetch.max.wait.ms": "30000",
+        # Its readers of its internal topics aboard wait 5 s for data, as Connect's ashore do
+        # (fleetedge.link.connect.IDLE_FETCH): no latency, fewer idle requests. Not longer: its
+        # clean stop waits for their fetches, and must end well inside the link service's 30 s
+        # (with 30 s here, it did not).
+        f"{v}.fetch.max.wait.ms": "5000",
         # Its group's heartbeats cross the link: every 10 s, not 3 s. The session is 30 s, not
         # 10 s: a cut shorter than that no longer costs the membership. (A worker killed -9 is
         # replaced after 30 s: the new one's join waits for the old one's session to end.)
