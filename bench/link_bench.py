@@ -327,6 +327,15 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
         )
 
 
+def make_rig() -> Rig:
+    """A rig (not started) from this machine's runtime, in a fresh temporary home."""
+    cfg = RuntimeSettings()
+    runtime = KafkaRuntime(find_java(cfg.java), KafkaJars(cfg.cache_dir).require())
+    binary = ToxiproxyBinary(cfg.cache_dir.parent)
+    binary.install()
+    return Rig(runtime, binary.path, Path(tempfile.mkdtemp(prefix="fleet-link-bench-")))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="link drain, first alert, link bytes")
     parser.add_argument("--kbps", type=int, default=64)
@@ -338,11 +347,7 @@ def main() -> None:
         "--idle-seconds", type=float, default=60, help="then measure the idle link this long"
     )
     args = parser.parse_args()
-    cfg = RuntimeSettings()
-    runtime = KafkaRuntime(find_java(cfg.java), KafkaJars(cfg.cache_dir).require())
-    binary = ToxiproxyBinary(cfg.cache_dir.parent)
-    binary.install()
-    rig = Rig(runtime, binary.path, Path(tempfile.mkdtemp(prefix="fleet-link-bench-")))
+    rig = make_rig()
     try:
         rig.start()
         run(rig, args)

@@ -28,12 +28,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.link_bench import Rig
+from bench.link_bench import make_rig
 from fleetedge.link.emulator import Shape
-from fleetedge.link.toxiproxy import ToxiproxyBinary
-from fleetedge.runtime import KafkaJars, KafkaRuntime, find_java
 from fleetedge.runtime.waiting import wait_until
-from fleetedge.settings import RuntimeSettings
 
 FRAME = re.compile(
     r"length (\d+): 127\.0\.0\.1\.(\d+) > 127\.0\.0\.1\.(\d+): Flags \[[^\]]*\].*length (\d+)"
@@ -143,11 +140,7 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("tcpdump") is None:
         raise SystemExit("tcpdump is needed: apt-get install tcpdump")
-    cfg = RuntimeSettings()
-    runtime = KafkaRuntime(find_java(cfg.java), KafkaJars(cfg.cache_dir).require())
-    binary = ToxiproxyBinary(cfg.cache_dir.parent)
-    binary.install()
-    rig = Rig(runtime, binary.path, Path(tempfile.mkdtemp(prefix="fleet-link-bench-")))
+    rig = make_rig()
     try:
         rig.start()
         name = rig.vessel.name
