@@ -210,7 +210,7 @@ def downlink(vessel: str, *, shore_bootstrap: str) -> Manifest:
                         "tasksMax": 1,
                         "config": {
                             "replication.factor": rf,
-                            "refresh.topics.interval.seconds": 60,
+                            "refresh.topics.interval.seconds": 10,
                             "sync.topic.acls.enabled": "false",
                             "sync.topic.configs.enabled": "false",
                             "emit.offset-syncs.enabled": "false",

@@ -88,11 +88,11 @@ def uplink_config(ends: LinkEndpoints, flow: Flow, secret: Path | None = None) -
         "replication.policy.class": "org.apache.kafka.connect.mirror.DefaultReplicationPolicy",
         "topics": ",".join(re.escape(t) for t in flow.topics),
         "heartbeats.replication.enabled": str(flow.heartbeats).lower(),
-        # Each refresh lists the vessel's topics through the link. They are fixed per vessel,
-        # so once a minute: a vessel unreachable when the connector started (no task until a
-        # refresh finds its topics) gets its task within a minute of the link's return, and
-        # the link service's stall rule restarts the connector if that ever fails.
-        "refresh.topics.interval.seconds": "60",
+        # New topics aboard (and a vessel that was unreachable when the connector started: it
+        # then has no task until this refresh finds its topics) are seen within 10 s. (60 s
+        # was tried: a vessel that joins creates its status topic after its connectors start,
+        # and its first status came ashore up to a minute late.)
+        "refresh.topics.interval.seconds": "10",
         "replication.factor": str(ends.shore_replication_factor),
         # Shore ACLs are the fleet's own (fleet security), never copied from a vessel.
         "sync.topic.acls.enabled": "false",

@@ -161,8 +161,7 @@ def _pair(source: str, target: str, enabled: bool, rf: int) -> dict[str, str]:
         # every vessel writes to, which per-vessel ACLs must not allow. (No other
         # offset-syncs.* setting may then be given: the connector refuses the mix.)
         f"{pair}.emit.offset-syncs.enabled": "false",
-        # Topics are fixed per vessel; each refresh asks through the link (see connectors.py).
-        f"{pair}.refresh.topics.interval.seconds": "60",
+        f"{pair}.refresh.topics.interval.seconds": "10",
         f"{pair}.replication.factor": str(rf),
         f"{pair}.heartbeats.topic.replication.factor": str(rf),
         f"{pair}.tasks.max": "1",
