@@ -4,6 +4,7 @@ its dashboard answers while it runs."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -12,6 +13,7 @@ import sys
 import threading
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,6 +93,7 @@ def test_the_demo_tells_its_story_and_loses_nothing(
     # Alerts first: the link service holds the bulk until the alerts are ashore.
     assert float(order[1]) <= float(order[2]), order[0]
     assert "(alerts first)" in text
+    _assert_the_link_saw_the_alerts_ashore(tmp_path / "home")
     assert re.search(r"digest (\w+) vs live \1: equal", text), text[-2000:]
     assert "the dashboard is still up" in text
     # The whole run, grepped for every secret it used: passwords, keys, the API token.
@@ -147,3 +150,19 @@ def _stop(proc: subprocess.Popen[str], home: Path, settings: RuntimeSettings) ->
     done = fleet("down", home=home, settings=settings, timeout=400)
     if done.returncode != 0:  # shown with the failure, not raised over it
         print(f"fleet down after the demo failed: {done.stderr}")
+
+
+def _assert_the_link_saw_the_alerts_ashore(home: Path) -> None:
+    """The link service let the bulk go because the alerts were ashore, not when its hold ran
+    out (60 s later): it reads what MirrorMaker 2 committed, even when it started before
+    Connect made its offsets topic. And vessel-2, never cut, never looked stalled."""
+    events: list[dict[str, Any]] = [
+        json.loads(line)
+        for line in (home / "fleet" / "logs" / "link.log").read_text().splitlines()
+        if line.startswith("{")  # the log also holds a few plain lines
+    ]
+    resumed = [e for e in events if e.get("event") == "alerts ashore: bulk resumed"]
+    assert resumed, "the bulk connector was never let go"
+    assert all(e["alerts_waiting"] == 0 for e in resumed), resumed
+    stalls = [e for e in events if str(e.get("event", "")).startswith("link stalled")]
+    assert not [e for e in stalls if e.get("vessel") == "vessel-2"], stalls

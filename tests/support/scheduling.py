@@ -31,6 +31,7 @@ SHARED_CLUSTER_MODULES = (
     "tests/integration/test_simulate.py",
     "tests/integration/test_commands_aboard.py",
     "tests/integration/test_mqtt_ingest.py",
+    "tests/integration/test_link_health.py",
 )
 # The modules whose tests use the `running_fleet` fixture (checked at collection).
 SHARED_FLEET_DIRS = ("tests/browser/", "tests/e2e/")

@@ -120,6 +120,11 @@ class OffsetsTail:
         consumer = _consumer(self.shore_bootstrap, **{"enable.partition.eof": True})
         deadline = time.monotonic() + self.timeout
         parts = partitions_of(consumer, OFFSETS_TOPIC, deadline_s=self.timeout)
+        if not parts:
+            # Connect creates the topic at its first start. A reader assigned no partitions
+            # would read "nothing mirrored" for good: every record aboard a backlog, a stall.
+            consumer.close()
+            raise ClusterTimeoutError(f"{OFFSETS_TOPIC} does not exist yet")
         consumer.assign([TopicPartition(OFFSETS_TOPIC, p, OFFSET_BEGINNING) for p in parts])
         self._next = dict.fromkeys(parts, 0)
         for p in parts:  # a compacted topic starts above 0
