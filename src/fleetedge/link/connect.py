@@ -45,7 +45,11 @@ WORKER_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:MaxMetaspaceSi
 # the offsets topic ("consumer.") wait 5 s for data, not 500 ms: a broker answers a waiting
 # fetch as soon as a record arrives, so this costs no latency, only idle requests (a dozen
 # per second ashore per vessel, each a TLS round trip on a secured shore).
-IDLE_FETCH = {"fetch.max.wait.ms": "5000", "consumer.fetch.max.wait.ms": "5000"}
+IDLE_FETCH_WAIT_MS = "5000"  # also the uplinks' source consumers' and the downlink's readers'
+IDLE_FETCH = {
+    "fetch.max.wait.ms": IDLE_FETCH_WAIT_MS,
+    "consumer.fetch.max.wait.ms": IDLE_FETCH_WAIT_MS,
+}
 
 
 @dataclass(frozen=True)

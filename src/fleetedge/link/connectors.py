@@ -19,11 +19,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from fleetedge.files import write_private
-from fleetedge.link.connect import GROUP_ID
+from fleetedge.link.connect import GROUP_ID, IDLE_FETCH_WAIT_MS
 from fleetedge.link.mirror import UPLINKS, Flow, LinkEndpoints
 from fleetedge.runtime.config import render_properties
 
-IDLE_FETCH_WAIT_MS = 5000
 MIRROR_SOURCE = "org.apache.kafka.connect.mirror.MirrorSourceConnector"
 SHORE_ALIAS = "shore"
 JAAS_KEY = "sasl.jaas.config"
@@ -109,7 +108,7 @@ def uplink_config(ends: LinkEndpoints, flow: Flow, secret: Path | None = None) -
         # An idle fetch waits at the broker up to 5 s instead of 0.5 s: a tenth of the idle
         # requests (and their packets) on the link. A record still returns it at once. Not
         # longer: a consumer's close waits for its fetches, and a task must stop in seconds.
-        "source.consumer.fetch.max.wait.ms": str(IDLE_FETCH_WAIT_MS),
+        "source.consumer.fetch.max.wait.ms": IDLE_FETCH_WAIT_MS,
         **_link_tuning("source.consumer.", flow),
         **_link_tuning("source.admin.", flow),
         "source.admin.default.api.timeout.ms": "180000",

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from fleetedge.events import topics
 from fleetedge.files import write_private
+from fleetedge.link.connect import IDLE_FETCH_WAIT_MS
 from fleetedge.link.exceptions import MirrorStartError
 from fleetedge.runtime.config import log4j2_text, render_properties
 from fleetedge.runtime.jvm import KafkaRuntime, MarkedJvm
@@ -216,10 +217,10 @@ def mirror_properties(
         # commands waited that long after the link was back. There is no other worker to wait for.
         f"{v}.scheduled.rebalance.max.delay.ms": "0",
         # Its readers of its internal topics aboard wait 5 s for data, as Connect's ashore do
-        # (fleetedge.link.connect.IDLE_FETCH): no latency, fewer idle requests. Not longer: its
+        # (IDLE_FETCH_WAIT_MS): no latency, fewer idle requests. Not longer: its
         # clean stop waits for their fetches, and must end well inside the link service's 30 s
         # (with 30 s here, it did not).
-        f"{v}.fetch.max.wait.ms": "5000",
+        f"{v}.fetch.max.wait.ms": IDLE_FETCH_WAIT_MS,
         # Its group's heartbeats cross the link: every 10 s, not 3 s. The session is 30 s, not
         # 10 s: a cut shorter than that no longer costs the membership. (A worker killed -9 is
         # replaced after 30 s: the new one's join waits for the old one's session to end.)
