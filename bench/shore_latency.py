@@ -3,6 +3,7 @@ the read model."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import threading
@@ -173,5 +174,7 @@ def latency_run(bootstrap: str, home: Path, shape: tuple[int, int, int]) -> list
 
 
 def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank percentile: the smallest value with at least ``q`` of all at or below
+    it (of 10 values, p90 is the 9th; ``int(q * n)`` took the 10th, the maximum)."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
