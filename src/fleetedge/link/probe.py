@@ -13,6 +13,7 @@ from confluent_kafka import Consumer, KafkaException
 
 from fleetedge.events.topics import ALERTS
 from fleetedge.link.health import QuietLogger
+from fleetedge.link.mirror import BULK
 from fleetedge.security.clients import kafka_config
 
 
@@ -31,7 +32,12 @@ class LinkProbe:
                 {
                     **kafka_config(self.bootstrap),
                     "group.id": "fleetedge-link-probe",
-                    "reconnect.backoff.max.ms": 2000,
+                    # After a cut it comes back with the link's other slow clients, not in
+                    # the alerts' first seconds: its reconnection is up to six connections'
+                    # handshakes (each broker by its bootstrap and by its id), ~5 kB that
+                    # queued ahead of the alert at 64 kbit/s. The bulk waits for it anyway.
+                    "reconnect.backoff.ms": BULK.reconnect_ms,
+                    "reconnect.backoff.max.ms": BULK.reconnect_max_ms,
                     "logger": QuietLogger(),
                 }
             )
