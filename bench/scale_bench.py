@@ -20,6 +20,7 @@ Usage: ``python -m bench.scale_bench [--vessels 20] [--containers 50] [--windows
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
 from collections import defaultdict
@@ -195,6 +196,7 @@ def scale_run(
         wanted = {s.name: sum(len(v) for v in ledgers[s].values()) for s in ships}
 
         def all_ashore() -> bool:
+            _all_running(rest, ships)  # restarts a task that failed since
             return all(
                 _ledger(shore.bootstrap_servers, s.name, ledgers[s])[0] >= wanted[s.name]
                 for s in ships
@@ -251,16 +253,23 @@ def _try_put(rest: ConnectRest, name: str, config: dict[str, str]) -> bool:
 
 
 def _all_running(rest: ConnectRest, ships: list[KafkaCluster]) -> bool:
+    """Every connector's tasks running. A FAILED task is restarted, as the link service does
+    in a fleet: on a loaded machine a task's first zombie fencing can time out reading the
+    config topic, and Connect leaves such a task FAILED for good."""
     try:
         states = rest.connectors()
     except ConnectRestError:
         return False
+    running = True
     for ship in ships:
         for name in connector_names(ship.name):
             state = states.get(name)
+            if state is not None and state.failed:
+                with contextlib.suppress(ConnectRestError):  # asked again at the next look
+                    rest.restart(name, only_failed=True)
             if state is None or not state.tasks or any(t.state != "RUNNING" for t in state.tasks):
-                return False
-    return True
+                running = False
+    return running
 
 
 def main() -> None:
