@@ -107,7 +107,10 @@ class EdgeLogic:
             reading = self.validator.parse(value)
             self.counters.processed += 1
             key = reading.container_id.encode()
-            self._admit(store, reading)
+            at = _ms(reading.event_time)  # once: every step below needs it, in ms
+            wstart, wend = self.window.bounds(reading.event_time)
+            wkey = keys.window(reading.container_id, _ms(wstart))
+            self._admit(store, reading, at, wkey, (wstart, wend))
         except (EventError, Refused) as exc:
             field_name = exc.field if isinstance(exc, EventError) else type(exc).field
             reason = exc.reason if isinstance(exc, EventError) else exc.message
@@ -118,24 +121,32 @@ class EdgeLogic:
                 )
             ]  # fmt: skip
         watermark = store.get(keys.WATERMARK, 0)
-        out = self._count(store, reading)
-        new_watermark = max(watermark, _ms(reading.event_time))
+        out = self._count(store, reading, at, wkey, wstart)
+        new_watermark = max(watermark, at)
         store.set(keys.WATERMARK, new_watermark)
         out.extend(self._advance(store, watermark, new_watermark))
         return out
 
-    def _admit(self, store: Store, reading: ReeferReading) -> None:
-        """Raise the :class:`Refused` kind a reading falls under, if any."""
+    def _admit(
+        self,
+        store: Store,
+        reading: ReeferReading,
+        at: int,
+        wkey: str,
+        bounds: tuple[datetime, datetime],
+    ) -> None:
+        """Raise the :class:`Refused` kind a reading (at ``at`` ms, in the window of
+        ``bounds``, whose state is at ``wkey``) falls under, if any."""
+        wstart, wend = bounds
         watermark = store.get(keys.WATERMARK, 0)
-        wstart, wend = self.window.bounds(reading.event_time)
-        if watermark and _ms(reading.event_time) > watermark + self.max_ahead_ms:
+        if watermark and at > watermark + self.max_ahead_ms:
             # One broken clock must not close every window of the vessel.
             raise ImplausibleEvent(
                 f"event_time {reading.event_time.isoformat()} is more than "
                 f"{self.max_ahead_ms // 1000}s ahead of the vessel's event time "
                 f"{_time(watermark).isoformat()}"
             )
-        state = store.get(keys.window(reading.container_id, _ms(wstart)))
+        state = store.get(wkey)
         if state is not None and any(lo <= reading.seq <= hi for lo, hi in state["ranges"]):
             self.counters.duplicates += 1
             raise Duplicate(f"duplicate of {reading.container_id} seq {reading.seq}")
@@ -148,13 +159,17 @@ class EdgeLogic:
                 f"{closes.isoformat()}"
             )
 
-    def _count(self, store: Store, reading: ReeferReading) -> list[Output]:
+    def _count(
+        self, store: Store, reading: ReeferReading, at: int, wkey: str, wstart: datetime
+    ) -> list[Output]:
         """Add an admitted reading to its window and, if it is the container's newest, feed
         the alert rules; the alerts they raise or clear."""
-        wkey = keys.window(reading.container_id, _ms(self.window.bounds(reading.event_time)[0]))
         state = store.get(wkey)
         store.set(
-            wkey, start(reading, self.window) if state is None else add(state, reading, self.window)
+            wkey,
+            start(reading, self.window, wstart, at)
+            if state is None
+            else add(state, reading, self.window, wstart, at),
         )
         if reading.seq <= store.get(keys.last_seq(reading.container_id), 0):
             return []
@@ -168,7 +183,7 @@ class EdgeLogic:
                 (alert.container_id or self.vessel_id).encode(),
                 JSON.encode(alert),
             )
-            for alert in self.engine.process(reading, store)
+            for alert in self.engine.process(reading, store, at)
         ]
 
     def _advance(self, store: Store, old: int, new: int) -> list[Output]:

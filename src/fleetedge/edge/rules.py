@@ -86,18 +86,58 @@ def _time(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
+def _evidence(kind: AlertKind, r: ReeferReading) -> dict[str, float | int | str]:
+    """What a change of a per-reading condition reports of the reading."""
+    if kind is AlertKind.TEMPERATURE_EXCURSION:
+        return {
+            "return_air_c": r.return_air_c,
+            "setpoint_c": r.setpoint_c,
+            "tolerance_c": PROFILES[r.cargo].tolerance_c,
+        }
+    if kind is AlertKind.SETPOINT_MISMATCH:
+        return {"setpoint_c": r.setpoint_c, "cargo": r.cargo.value}
+    if kind is AlertKind.COMPRESSOR_FAILURE:
+        return {"compressor": r.compressor.value}
+    if kind is AlertKind.SENSOR_FAULT:
+        return {"supply_air_c": r.supply_air_c, "return_air_c": r.return_air_c}
+    return {}  # the door
+
+
+# The per-reading conditions, in the order their changes are emitted; their names as the state
+# keeps them (an enum's ``.value`` is a descriptor call, and this runs per reading).
+_EXCURSION = AlertKind.TEMPERATURE_EXCURSION.value
+_SILENT = AlertKind.SILENT.value
+_CONDITIONS = (
+    AlertKind.TEMPERATURE_EXCURSION,
+    AlertKind.SETPOINT_MISMATCH,
+    AlertKind.DOOR_OPEN,
+    AlertKind.COMPRESSOR_FAILURE,
+    AlertKind.SENSOR_FAULT,
+)
+_CONDITION_NAMES = tuple(kind.value for kind in _CONDITIONS)
+_MS = timedelta(milliseconds=1)
+
+
 class AlertEngine:
     """The rules of one vessel. ``process`` returns the alert events a reading causes."""
 
     def __init__(self, vessel_id: str, config: RuleConfig | None = None) -> None:
         self.vessel_id = vessel_id
         self.config = config or RuleConfig()
+        cfg = self.config
+        self._allowance_ms = cfg.defrost_allowance / _MS
+        self._dwell_ms = cfg.excursion_dwell / _MS
+        self._pulldown_ms = cfg.pulldown_limit / _MS
+        self._step_ms = int(cfg.reading_interval / _MS)
 
     # -- entry point --------------------------------------------------------------------------
 
-    def process(self, reading: ReeferReading, store: Store) -> list[Alert]:
+    def process(self, reading: ReeferReading, store: Store, now: int | None = None) -> list[Alert]:
+        """The alerts ``reading`` raises or clears; ``now`` is its event time in ms, if the
+        caller has it already."""
         out: list[Alert] = []
-        now = _ms(reading.event_time)
+        if now is None:
+            now = _ms(reading.event_time)
         watermark = max(store.get(keys.WATERMARK, 0), now)
         store.set(keys.WATERMARK, watermark)
         key = keys.rules(reading.container_id)
@@ -108,7 +148,7 @@ class AlertEngine:
             )
         state["seen"] = max(state["seen"], now)
         state["bay"] = reading.bay
-        if AlertKind.SILENT.value in state["open"]:  # it speaks again
+        if _SILENT in state["open"]:  # it speaks again
             self._transition(
                 store,
                 state,
@@ -120,7 +160,11 @@ class AlertEngine:
                 out=out,
             )
 
-        for kind, active, evidence in self._container_conditions(reading, state, now):
+        opened = state["open"]
+        actives = self._container_conditions(reading, state, now)
+        for kind, name, active in zip(_CONDITIONS, _CONDITION_NAMES, actives, strict=True):
+            if active == (name in opened):
+                continue  # no change: the common case, decided without the evidence
             self._transition(
                 store,
                 state,
@@ -128,7 +172,7 @@ class AlertEngine:
                 container=reading.container_id,
                 active=active,
                 now=now,
-                evidence=evidence,
+                evidence=_evidence(kind, reading),
                 out=out,
             )
         self._power(store, state, reading, now, out)
@@ -140,23 +184,21 @@ class AlertEngine:
 
     def _container_conditions(
         self, r: ReeferReading, state: dict[str, Any], now: int
-    ) -> list[tuple[AlertKind, bool, dict[str, float | int | str]]]:
-        cfg = self.config
+    ) -> tuple[bool, bool, bool, bool, bool]:
+        """Whether each of :data:`_CONDITIONS` holds for ``r``, in that order; updates the
+        container's dwell, defrost, pull-down and stuck-probe clocks."""
         profile = PROFILES[r.cargo]
         if r.defrost:
             state["defrost_end"] = now
-        allowance = now - state.get("defrost_end", -(10**15)) <= cfg.defrost_allowance / timedelta(
-            milliseconds=1
-        )
-        dwell = cfg.excursion_dwell / timedelta(milliseconds=1)
+        allowance = now - state.get("defrost_end", -(10**15)) <= self._allowance_ms
         pulling_down = self._pulling_down(r, state, now)
         if allowance or pulling_down:
             # A defrost and the time after it, or a pull-down to a new setpoint, say nothing
             # either way: an open excursion stays open, and none starts.
-            excursion = AlertKind.TEMPERATURE_EXCURSION.value in state["open"]
+            excursion = _EXCURSION in state["open"]
         elif out_of_range(r):
             state.setdefault("excursion_since", now)
-            excursion = now - state["excursion_since"] >= dwell
+            excursion = now - state["excursion_since"] >= self._dwell_ms
         else:
             state.pop("excursion_since", None)
             excursion = False
@@ -164,38 +206,18 @@ class AlertEngine:
         repeats = state.get("stuck", [None, 0])
         repeats = [r.supply_air_c, repeats[1] + 1 if repeats[0] == r.supply_air_c else 1]
         state["stuck"] = repeats
-        frozen_probe = repeats[1] >= cfg.stuck_readings
+        frozen_probe = repeats[1] >= self.config.stuck_readings
         impossible = (
             r.compressor is Compressor.RUNNING
-            and r.supply_air_c > r.return_air_c + cfg.sensor_gap_c
+            and r.supply_air_c > r.return_air_c + self.config.sensor_gap_c
         )
-        return [
-            (
-                AlertKind.TEMPERATURE_EXCURSION,
-                excursion,
-                {
-                    "return_air_c": r.return_air_c,
-                    "setpoint_c": r.setpoint_c,
-                    "tolerance_c": profile.tolerance_c,
-                },
-            ),
-            (
-                AlertKind.SETPOINT_MISMATCH,
-                not profile.setpoint_ok(r.setpoint_c),
-                {"setpoint_c": r.setpoint_c, "cargo": r.cargo.value},
-            ),
-            (AlertKind.DOOR_OPEN, r.door_open, {}),
-            (
-                AlertKind.COMPRESSOR_FAILURE,
-                r.compressor is Compressor.FAILED or ALARM_COMPRESSOR in r.alarm_codes,
-                {"compressor": r.compressor.value},
-            ),
-            (
-                AlertKind.SENSOR_FAULT,
-                impossible or frozen_probe,
-                {"supply_air_c": r.supply_air_c, "return_air_c": r.return_air_c},
-            ),
-        ]
+        return (
+            excursion,
+            not profile.setpoint_ok(r.setpoint_c),
+            r.door_open,
+            r.compressor is Compressor.FAILED or ALARM_COMPRESSOR in r.alarm_codes,
+            impossible or frozen_probe,
+        )
 
     def _pulling_down(self, r: ReeferReading, state: dict[str, Any], now: int) -> bool:
         """Whether the box is still on its way to a setpoint changed since the last reading."""
@@ -207,8 +229,7 @@ class AlertEngine:
         since = state.get("pulldown_since")
         if since is None:
             return False
-        limit = self.config.pulldown_limit / timedelta(milliseconds=1)
-        if not out_of_range(r) or now - since > limit:
+        if not out_of_range(r) or now - since > self._pulldown_ms:
             del state["pulldown_since"]
             return False
         return True
@@ -288,7 +309,7 @@ class AlertEngine:
     def _periodic(self, store: Store, watermark: int, out: list[Alert]) -> None:
         """Once per reading interval of vessel time: settle held-back power losses, find the
         silent."""
-        step = int(self.config.reading_interval / timedelta(milliseconds=1))
+        step = self._step_ms
         if watermark // step == store.get(keys.LAST_SWEEP, -1):
             return
         store.set(keys.LAST_SWEEP, watermark // step)

@@ -60,9 +60,10 @@ class WindowConfig:
         size = int(self.size.total_seconds())
         return max(int(self.reading_interval.total_seconds()), -(-size // 63), 1)
 
-    def slot_bit(self, when: datetime) -> int:
-        """The mask bit of the slot ``when`` falls in, within its window."""
-        start, _ = self.bounds(when)
+    def slot_bit(self, when: datetime, window_start: datetime | None = None) -> int:
+        """The mask bit of the slot ``when`` falls in, within its window (which starts at
+        ``window_start``, if the caller knows it already)."""
+        start = self.bounds(when)[0] if window_start is None else window_start
         return 1 << int((when - start).total_seconds() // self.slot_s)
 
 
@@ -73,18 +74,25 @@ def out_of_range(reading: ReeferReading) -> bool:
     return abs(reading.return_air_c - reading.setpoint_c) > PROFILES[reading.cargo].tolerance_c
 
 
-def _latest_key(reading: ReeferReading) -> list[int]:
-    return [int(reading.event_time.timestamp() * 1000), reading.seq]
+def _latest_key(reading: ReeferReading, at_ms: int | None) -> list[int]:
+    at = int(reading.event_time.timestamp() * 1000) if at_ms is None else at_ms
+    return [at, reading.seq]
 
 
-def start(reading: ReeferReading, config: WindowConfig) -> State:
-    """The state of a window holding just ``reading``."""
+def start(
+    reading: ReeferReading,
+    config: WindowConfig,
+    window_start: datetime | None = None,
+    at_ms: int | None = None,
+) -> State:
+    """The state of a window holding just ``reading``. ``window_start`` and ``at_ms`` (the
+    reading's event time in ms) spare the work when the caller has them already."""
     interval = int(config.reading_interval.total_seconds())
-    bit = config.slot_bit(reading.event_time)
+    bit = config.slot_bit(reading.event_time, window_start)
     return {
         "count": 1,
         "ranges": [[reading.seq, reading.seq]],
-        "latest": _latest_key(reading),
+        "latest": _latest_key(reading, at_ms),
         "cargo": reading.cargo.value,
         "setpoint_c": reading.setpoint_c,
         "lat": reading.lat,
@@ -143,14 +151,21 @@ def _insert(ranges: list[list[int]], seq: int) -> list[list[int]] | None:
     return out
 
 
-def add(state: State, reading: ReeferReading, config: WindowConfig) -> State:
-    """``state`` with ``reading`` counted in (unchanged if its seq was counted already)."""
+def add(
+    state: State,
+    reading: ReeferReading,
+    config: WindowConfig,
+    window_start: datetime | None = None,
+    at_ms: int | None = None,
+) -> State:
+    """``state`` with ``reading`` counted in (unchanged if its seq was counted already);
+    ``window_start`` and ``at_ms`` as for :func:`start`."""
     ranges = _insert(state["ranges"], reading.seq)
     if ranges is None:
         return state
     # What start() would make of the reading alone, without building it: this runs per reading.
     interval = int(config.reading_interval.total_seconds())
-    bit = config.slot_bit(reading.event_time)
+    bit = config.slot_bit(reading.event_time, window_start)
     oor = out_of_range(reading)
     off = not reading.power_on
     new = dict(state, ranges=ranges, count=state["count"] + 1)
@@ -175,7 +190,7 @@ def add(state: State, reading: ReeferReading, config: WindowConfig) -> State:
         state.get("pulp", []), [[p, bit if p is not None else 0] for p in reading.pulp_c]
     )
     new["treatment"] = state.get("treatment", False) or reading.treatment
-    latest = _latest_key(reading)
+    latest = _latest_key(reading, at_ms)
     if latest > state["latest"]:
         new["latest"] = latest
         new["cargo"] = reading.cargo.value
