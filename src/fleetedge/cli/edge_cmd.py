@@ -19,7 +19,7 @@ from fleetedge.cli._common import (
 from fleetedge.edge.backfill import Resender
 from fleetedge.edge.commands import CommandHandler
 from fleetedge.edge.logic import EdgeLogic, EdgeTopics
-from fleetedge.edge.service import EdgeService
+from fleetedge.edge.service import BATCH, EdgeService
 from fleetedge.edge.windows import WindowConfig
 from fleetedge.events import ReadingValidator
 from fleetedge.events.topics import COMMAND_ACKS, CONTROLS
@@ -48,6 +48,9 @@ def run(
     topic_prefix: Annotated[str, typer.Option(help="prefix of every topic name")] = "",
     metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus metrics")] = None,
     exit_when_idle: Annotated[bool, typer.Option(help="stop once caught up")] = False,
+    batch: Annotated[
+        int, typer.Option(min=1, help="readings per transaction at most (a backlog's batch)")
+    ] = BATCH,
 ) -> None:
     """Window aggregates, correlated alerts and dead letters, exactly once."""
     known = reefer_manifest(vessel, manifest_file, containers, seed)
@@ -65,6 +68,7 @@ def run(
         bootstrap=bootstrap,
         group_id=f"{topic_prefix}edge-{vessel}",
         transactional_id=f"{topic_prefix}edge-{vessel}",
+        batch=batch,
     )
     service.ensure_topics(min(3, len(metadata(bootstrap, timeout=10).brokers)))
     stop = until_signalled(metrics_port)
