@@ -295,10 +295,6 @@ class LinkSupervisor:
         # Through the link first, as the shore sees the vessel: a cut shows in the report of
         # this round, not only when heartbeats grow old (the backlog's measure takes seconds).
         answers = self._looks(link)
-        if not answers:
-            # Held at once, not after the backlog's measure (seconds on a loaded machine): the
-            # fewer bulk bytes in flight when the link comes back, the sooner the alerts pass.
-            self._pause_bulk(link)
         flows = [f for f in UPLINKS if connector_name(link.vessel, f) in link.connectors]
         try:
             offsets = self._offsets.setdefault(
@@ -347,46 +343,36 @@ class LinkSupervisor:
         state = link.states.get(bulk)
         if state is None:
             return
+        reported = state.state
         now = time.monotonic()
         if not answers or not health.vessel_reachable:
             link.answers_since = None
         elif link.answers_since is None:
             link.answers_since = now
-        if link.answers_since is None:
-            self._pause_bulk(link)
-            return
         waiting = [
             p for p in health.partitions
             if p.topic == ALERTS.name and p.oldest_unmirrored_ms is not None
         ]  # fmt: skip
-        held_too_long = now - link.answers_since >= self.bulk_hold_max
+        held_too_long = (
+            link.answers_since is not None and now - link.answers_since >= self.bulk_hold_max
+        )
         # Decided on what we asked (``bulk_held``) and on Connect's word (a hold from before a
         # restart of this service): Connect reports a pause only once the task has taken it.
         recently_resumed = now - link.resumed_at < 60
-        held = link.bulk_held or (state.state == "PAUSED" and not recently_resumed)
-        if not held or (waiting and not held_too_long):
-            return
+        held = link.bulk_held or (reported == "PAUSED" and not recently_resumed)
         try:
-            self.connect.resume(bulk)
+            if link.answers_since is None and not link.bulk_held:
+                self.connect.pause(bulk)
+                link.bulk_held = True
+                log.info("link down: bulk paused", vessel=link.vessel)
+            elif link.answers_since is not None and held and (not waiting or held_too_long):
+                self.connect.resume(bulk)
+                link.bulk_held = False
+                link.resumed_at = now
+                log.info("alerts ashore: bulk resumed", vessel=link.vessel,
+                         alerts_waiting=len(waiting))  # fmt: skip
         except ConnectRestError as exc:
             log.warning("connect refused", connector=bulk, error=exc.message)
-            return
-        link.bulk_held = False
-        link.resumed_at = now
-        log.info("alerts ashore: bulk resumed", vessel=link.vessel, alerts_waiting=len(waiting))
-
-    def _pause_bulk(self, link: VesselLink) -> None:
-        """Ask Connect to pause the bulk connector, once per cut."""
-        bulk = connector_name(link.vessel, BULK)
-        if link.bulk_held or bulk not in link.connectors or bulk not in link.states:
-            return  # held already; or not started by a worker yet: nothing to pause
-        try:
-            self.connect.pause(bulk)
-        except ConnectRestError as exc:
-            log.warning("connect refused", connector=bulk, error=exc.message)
-            return
-        link.bulk_held = True
-        log.info("link down: bulk paused", vessel=link.vessel)
 
     def _check_uplinks(
         self, link: VesselLink, health: LinkHealth, now: float, answers: bool
