@@ -123,7 +123,7 @@ def main() -> None:
     print(f"alert events: {alerts}")
     print(f"raw readings per container-day (bytes, JSON): {raw_bytes / container_days:,.0f}")
     print(
-        f"aggregates + alerts per container-day (bytes, JSON): "
+        f"aggregates + alerts per container-day (bytes as written: windows compact, alerts JSON): "
         f"{(agg_bytes + alert_bytes) / container_days:,.0f}  "
         f"ratio {(agg_bytes + alert_bytes) / raw_bytes:.3f}"
     )

@@ -3,14 +3,16 @@
 One vessel and one shore cluster (3 nodes each), the link emulator and the supervised
 MirrorMaker 2 flows, as `fleet up` runs them. The link is shaped (default 64 kbit/s each way,
 600 ms round trip) and cut while an hour of a 2,500-reefer vessel's 15-minute windows (10,000
-records) and one alert are produced aboard. Then the link is restored and the run prints:
+records, in the link's compact layout as the edge writes them), its status of every minute and
+one alert are produced aboard. Then the link is restored and the run prints:
 
 - how long after reconnection the alert is ashore, and how much of the backlog still waits;
 - the drain: records/s and link utilisation (bytes through the uplink's kernel class against
   the shaped rate), from reconnection to an empty backlog;
 - the baseline, measured in the same run over the same link: a raw confluent-kafka consumer
   reading the same 10,000 records through the link with the same fetch size;
-- bytes on the link per container-day, from the drain's link bytes.
+- bytes on the link per container-day, from the drain's link bytes: windows, status, the
+  alert and the protocol while they cross.
 
 Usage: ``.venv/bin/python -m bench.link_bench [--kbps 64] [--latency-ms 600] [--reefers 2500]
 [--repeat 10]`` (each cycle: cut, queue the backlog and an alert, restore, drain)
@@ -30,8 +32,9 @@ from pathlib import Path
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from bench.shore_latency import percentile
-from fleetedge.devices.synthetic import alert, window
-from fleetedge.events import JSON, topics
+from fleetedge.devices.synthetic import alert, status, window
+from fleetedge.events import BINARY, JSON, compact, topics
+from fleetedge.events.aggregates import window_id
 from fleetedge.link.connect import ConnectGroup, ConnectSettings
 from fleetedge.link.connectors import connector_name
 from fleetedge.link.emulator import LinkEmulator, Shape
@@ -52,7 +55,8 @@ from fleetedge.settings import RuntimeSettings
 
 
 def produce_backlog(bootstrap: str, vessel: str, reefers: int, windows_each: int) -> int:
-    """Windows of every reefer, as the edge writes them (idempotent, zstd); returns the count."""
+    """Windows of every reefer, as the edge writes them (idempotent, zstd, ids derived, the
+    link's compact layout), and the vessel's status of every minute; the count of windows."""
     producer = Producer(
         {
             **kafka_config(bootstrap),
@@ -66,12 +70,21 @@ def produce_backlog(bootstrap: str, vessel: str, reefers: int, windows_each: int
     for seq in range(1, windows_each + 1):
         for i in range(reefers):
             container = f"BNCU{i:07d}"
-            producer.produce(
-                topics.AGGREGATES.name, JSON.encode(window(vessel, container, seq)), container
+            made = window(vessel, container, seq)
+            made = made.model_copy(
+                update={"event_id": window_id(container, made.window_end - made.window_start, seq)}
             )
+            producer.produce(topics.AGGREGATES.name, compact.pack(made), container)
             count += 1
             if count % 5000 == 0:
                 producer.flush(60)
+    # The vessel's status of each minute, a transaction of its own as the live edge writes it
+    # (so a batch of one record: what makes status cost more per record than windows).
+    for seq in range(1, 15 * windows_each + 1):
+        producer.produce(
+            topics.STATUS.name, BINARY.encode(status(vessel, seq, reefers)), vessel.encode()
+        )
+        producer.flush(30)
     producer.flush(120)
     return count
 

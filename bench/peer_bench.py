@@ -42,7 +42,7 @@ from bench.edge_bench import topic_bytes
 from fleetedge.devices import TelemetryProducer, VesselSimulator, run
 from fleetedge.devices.cargo import PROFILES
 from fleetedge.edge.logic import EdgeTopics
-from fleetedge.events import JSON
+from fleetedge.events import JSON, decode
 from fleetedge.events.aggregates import ContainerWindow
 from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, free_node_ports
 from fleetedge.runtime.health import create_topic
@@ -174,7 +174,7 @@ def ours(window: ContainerWindow) -> dict[str, Any]:
 
 
 def _window(value: bytes) -> ContainerWindow:
-    window = JSON.decode(value)
+    window = decode(value)
     if not isinstance(window, ContainerWindow):
         raise TypeError(f"a {window.KIND} on the aggregates topic")
     return window

@@ -12,7 +12,6 @@ from fleetedge.api.exceptions import UnknownTarget
 from fleetedge.api.models import FleetProcesses
 from fleetedge.commands import CommandRequest
 from fleetedge.events import Command
-from fleetedge.events import topics as t
 from fleetedge.exceptions import FleetEdgeError
 from fleetedge.projections import ensure_projection
 from fleetedge.projections import rows as projection_rows
@@ -81,16 +80,9 @@ class RecordedOperations:
 def projected_vessel(path: Path) -> Path:
     """A SQLite read model at ``path`` of vessel-7's two hours (8 reefers)."""
     run = simulate("vessel-7", containers=8, minutes=120, seed=5)
-    target = {
-        t.AGGREGATES.name: t.FLEET_WINDOWS.name,
-        t.ALERTS.name: t.FLEET_ALERTS.name,
-        t.STATUS.name: t.FLEET_STATUS.name,
-    }
     db = SqliteDatabase(path)
     gen = ensure_projection(db)
     with db.transaction() as cur:
-        projection_rows.write(
-            cur, gen, [(target[o.topic], o.value) for o in run.outputs if o.topic in target]
-        )
+        projection_rows.write(cur, gen, run.fleet_records())
     db.close()
     return path

@@ -57,6 +57,20 @@ class VesselRun:
     def of(self, topic: str) -> list[Output]:
         return [o for o in self.outputs if o.topic == topic]
 
+    def fleet_records(self) -> list[tuple[str, bytes]]:
+        """(fleet topic, value) of its windows, alerts and status as the normalizer writes
+        them: decoded from what the edge wrote (windows in the link's compact layout), as JSON."""
+        target = {
+            t.AGGREGATES.name: t.FLEET_WINDOWS.name,
+            t.ALERTS.name: t.FLEET_ALERTS.name,
+            t.STATUS.name: t.FLEET_STATUS.name,
+        }
+        return [
+            (target[o.topic], JSON.encode(decode(o.value)))
+            for o in self.outputs
+            if o.topic in target
+        ]
+
 
 def simulate(vessel: str, containers: int, minutes: int, seed: int) -> VesselRun:
     sim = VesselSimulator(vessel, containers, seed=seed, start=T0, rates=BUSY)

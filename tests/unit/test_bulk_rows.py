@@ -22,12 +22,7 @@ from tests.support.fleet import simulate
 @pytest.fixture(scope="module")
 def records() -> list[tuple[str, bytes]]:
     run = simulate("vessel-7", containers=5, minutes=120, seed=11)
-    target = {
-        t.AGGREGATES.name: t.FLEET_WINDOWS.name,
-        t.ALERTS.name: t.FLEET_ALERTS.name,
-        t.STATUS.name: t.FLEET_STATUS.name,
-    }
-    return [(target[o.topic], o.value) for o in run.outputs if o.topic in target]
+    return run.fleet_records()
 
 
 def _one_by_one(gen: int, records: list[tuple[str, bytes]]) -> dict[str, list[tuple[Any, ...]]]:

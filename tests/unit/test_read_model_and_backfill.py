@@ -18,7 +18,7 @@ from fleetedge.projections.base import rows
 from fleetedge.projections.sqlite import SqliteDatabase
 from fleetedge.shore import backfill
 from fleetedge.shore.normalizer import Rejected, check
-from tests.support.fleet import simulate
+from tests.support.fleet import VesselRun, simulate
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +26,8 @@ def run():
     return simulate("vessel-5", containers=6, minutes=90, seed=3)
 
 
-def _records(run) -> list[tuple[str, bytes]]:
-    target = {
-        t.AGGREGATES.name: t.FLEET_WINDOWS.name,
-        t.ALERTS.name: t.FLEET_ALERTS.name,
-        t.STATUS.name: t.FLEET_STATUS.name,
-    }
-    return [(target[o.topic], o.value) for o in run.outputs if o.topic in target]
+def _records(run: VesselRun) -> list[tuple[str, bytes]]:
+    return run.fleet_records()
 
 
 def test_writing_a_batch_twice_changes_nothing(run, tmp_path: Path) -> None:
@@ -54,7 +49,7 @@ def test_writing_a_batch_twice_changes_nothing(run, tmp_path: Path) -> None:
 def test_an_older_status_never_replaces_a_newer_one(run, tmp_path: Path) -> None:
     db = SqliteDatabase(tmp_path / "rm.db")
     gen = ensure_projection(db)
-    statuses = [(t.FLEET_STATUS.name, o.value) for o in run.outputs if o.topic == t.STATUS.name]
+    statuses = [r for r in run.fleet_records() if r[0] == t.FLEET_STATUS.name]
     with db.transaction() as cur:
         projection_rows.write(cur, gen, list(reversed(statuses)))
     (vessel,) = rows(db, gen, "vessels")

@@ -31,7 +31,7 @@ from prometheus_client import Counter
 from fleetedge.edge.exceptions import EdgeError
 from fleetedge.edge.polling import consume_each
 from fleetedge.edge.windows import WindowConfig, add, finish, start
-from fleetedge.events import JSON, Command, CommandAck, EventError, ReeferReading, decode
+from fleetedge.events import JSON, Command, CommandAck, EventError, ReeferReading, compact, decode
 from fleetedge.events.aggregates import ContainerWindow
 from fleetedge.events.vessel import CommandAction, CommandStatus
 from fleetedge.runtime.retry import transient_error
@@ -191,7 +191,7 @@ class Resender:
             self.vessel, container, readings, lo=lo, hi=hi, config=self.window
         )
         for w in windows:
-            self._producer.produce(self.aggregates_topic, key=container, value=JSON.encode(w))
+            self._producer.produce(self.aggregates_topic, key=container, value=compact.pack(w))
             RESENT.inc()
         if missing:
             return CommandStatus.FAILED, (

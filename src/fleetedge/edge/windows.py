@@ -20,13 +20,12 @@ same on every run and a jump in it means periods in which the container said not
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fleetedge.devices.cargo import PROFILES
-from fleetedge.events.aggregates import ContainerWindow
+from fleetedge.events.aggregates import ContainerWindow, window_id
 from fleetedge.events.telemetry import ReeferReading
 
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
@@ -220,7 +219,7 @@ def finish(
     oor, door, defrost, off, seen = state.get("masks", [0] * 5)
     pulp = state.get("pulp", [])
     return ContainerWindow(
-        event_id=_window_id(container_id, seq, config),
+        event_id=window_id(container_id, config.size, seq),
         vessel_id=vessel_id,
         event_time=window_start + config.size,
         seq=seq,
@@ -257,7 +256,3 @@ def finish(
         treatment=state.get("treatment", False),
         resent=resent,
     )
-
-
-def _window_id(container_id: str, seq: int, config: WindowConfig) -> uuid.UUID:
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"fleetedge:window:{container_id}:{config.size}:{seq}")

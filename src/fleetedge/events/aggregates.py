@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import uuid
+from datetime import timedelta
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
@@ -83,3 +86,11 @@ class ContainerWindow(Event):
     resent: bool = Field(default=False, description="rebuilt aboard on the shore's request")
     sent_at: UtcTime | None = Field(default=None, description="written aboard (stamped ashore)")
     received_at: UtcTime | None = Field(default=None, description="taken in ashore")
+
+
+@functools.lru_cache(maxsize=8192)
+def window_id(container_id: str, size: timedelta, seq: int) -> uuid.UUID:
+    """The id the edge gives a container's window: derived, so a replay or a re-send aboard
+    makes the same one, and the link's compact encoding can leave it out. Cached: the edge
+    makes it as it closes the window and the encoding asks again right after."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"fleetedge:window:{container_id}:{size}:{seq}")

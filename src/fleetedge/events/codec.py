@@ -9,7 +9,8 @@ model's fields in declaration order (``kind`` and ``schema_version`` excepted), 
 - anything nested (tuples, dicts) as msgpack of its JSON form.
 
 JSON documents start with ``{`` and msgpack arrays never do, so :func:`decode` tells the two
-apart without a header.
+apart without a header. It also reads the link's compact window layout
+(:mod:`fleetedge.events.compact`), which starts with a byte msgpack never writes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Annotated, Any, Literal, Protocol, Union, get_args, get_origi
 import msgpack
 from pydantic import BaseModel, ValidationError
 
+from fleetedge.events import compact
 from fleetedge.events.aggregates import ContainerWindow
 from fleetedge.events.alerts import Alert
 from fleetedge.events.base import Event, Scaled
@@ -232,7 +234,13 @@ Encoding = Literal["json", "binary"]
 
 
 def decode(data: bytes) -> Event:
-    """Decode either encoding (JSON starts with ``{``; binary never does)."""
+    """Decode any of the encodings: JSON starts with ``{``, a compact window (the link's,
+    :mod:`fleetedge.events.compact`) with ``0xc1``, which msgpack never writes, and the binary
+    one with neither."""
     if not data:
         raise DecodeError("empty record")
+    if data[:1] == compact.MAGIC:
+        doc = compact.unpack(data)
+        _check_version(ContainerWindow, doc["schema_version"])
+        return validate_as(ContainerWindow, doc)
     return (JSON if data[:1] == b"{" else BINARY).decode(data)

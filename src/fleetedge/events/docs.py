@@ -80,7 +80,9 @@ def asyncapi() -> dict[str, Any]:
                 "MirrorMaker 2 mirrors the vessel's outbound "
                 "ones as <vessel>.<topic>. Records are JSON (content type application/json) or "
                 "the compact binary encoding (application/x-fleetedge-msgpack); see "
-                "fleetedge.events.codec."
+                "fleetedge.events.codec. A vessel's reefer.aggregates carries its windows in the "
+                "link's compact layout (application/x-fleetedge-window, fleetedge.events.compact), "
+                "which the shore's normalizer turns into JSON on fleet.windows."
             ),
         },
         "defaultContentType": "application/json",

@@ -58,7 +58,10 @@ AGGREGATES = TopicSpec(
     key="container_id",
     partitions=3,
     events=(ContainerWindow,),
-    description="per-container window aggregates, mirrored ashore",
+    description=(
+        "per-container window aggregates in the link's compact layout "
+        "(application/x-fleetedge-window, fleetedge.events.compact), mirrored ashore"
+    ),
     config=_vessel_config(2 * GIB),
 )
 ALERTS = TopicSpec(
