@@ -2,9 +2,9 @@
 
 One vessel and one shore cluster (3 nodes each), the link emulator and the supervised
 MirrorMaker 2 flows, as `fleet up` runs them. The link is shaped (default 64 kbit/s each way,
-600 ms round trip) and cut while an hour of a 2,500-reefer vessel's 15-minute windows (10,000
-records, in the link's compact layout as the edge writes them), its status of every minute and
-one alert are produced aboard. Then the link is restored and the run prints:
+600 ms round trip) and cut while an hour of a simulated 2,500-reefer vessel's edge output is
+produced aboard: its 15-minute windows (10,000 records, in the link's compact layout), its
+status of every minute, and one alert. Then the link is restored and the run prints:
 
 - how long after reconnection the alert is ashore, and how much of the backlog still waits;
 - the drain: records/s and link utilisation (bytes through the uplink's kernel class against
@@ -27,14 +27,17 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from bench.shore_latency import percentile
-from fleetedge.devices.synthetic import alert, status, window
-from fleetedge.events import BINARY, JSON, compact, topics
-from fleetedge.events.aggregates import window_id
+from fleetedge.devices import VesselSimulator
+from fleetedge.devices.synthetic import alert
+from fleetedge.edge.logic import EdgeLogic
+from fleetedge.edge.store import DictStore
+from fleetedge.events import JSON, ReadingValidator, topics
 from fleetedge.link.connect import ConnectGroup, ConnectSettings
 from fleetedge.link.connectors import connector_name
 from fleetedge.link.emulator import LinkEmulator, Shape
@@ -54,9 +57,32 @@ from fleetedge.security.store import SecurityStore
 from fleetedge.settings import RuntimeSettings
 
 
-def produce_backlog(bootstrap: str, vessel: str, reefers: int, windows_each: int) -> int:
-    """Windows of every reefer, as the edge writes them (idempotent, zstd, ids derived, the
-    link's compact layout), and the vessel's status of every minute; the count of windows."""
+def edge_backlog(vessel: str, reefers: int, hours: int) -> list[tuple[str, bytes, bytes]]:
+    """(topic, key, value) of what the edge writes for ``hours`` of a simulated vessel: its
+    windows (the link's compact layout) and its status of every minute (binary). Real windows,
+    not copies of one: their values vary as a voyage's do, which is what a compressor sees. The
+    edge's own alerts are left out; the bench's marker alert stands for them."""
+    sim = VesselSimulator(vessel, reefers, seed=11, start=datetime(2026, 11, 1, tzinfo=UTC))
+    validator = ReadingValidator(vessel, sim.container_ids, max_future=timedelta(days=36500))
+    logic, store = EdgeLogic(vessel, validator), DictStore()
+    records: list[tuple[str, bytes, bytes]] = []
+    offset = 0
+    # The hour's last windows close once their 5 minutes of grace have passed.
+    for _ in range(60 * hours + 6):
+        for reading in sim.next_readings():
+            for out in logic.handle(store, JSON.encode(reading), 0, offset):
+                if out.topic in (topics.AGGREGATES.name, topics.STATUS.name):
+                    records.append((out.topic, out.key, out.value))
+            offset += 1
+    windows = [r for r in records if r[0] == topics.AGGREGATES.name]
+    if len(windows) != reefers * 4 * hours:
+        raise RuntimeError(f"{len(windows)} windows, expected {reefers * 4 * hours}")
+    return records
+
+
+def produce_backlog(bootstrap: str, backlog: list[tuple[str, bytes, bytes]]) -> int:
+    """The backlog as the edge writes it (idempotent, zstd; the windows closing together in
+    one batch, each status alone, as the live edge's transactions are); the count of windows."""
     producer = Producer(
         {
             **kafka_config(bootstrap),
@@ -67,24 +93,12 @@ def produce_backlog(bootstrap: str, vessel: str, reefers: int, windows_each: int
         }
     )
     count = 0
-    for seq in range(1, windows_each + 1):
-        for i in range(reefers):
-            container = f"BNCU{i:07d}"
-            made = window(vessel, container, seq)
-            made = made.model_copy(
-                update={"event_id": window_id(container, made.window_end - made.window_start, seq)}
-            )
-            producer.produce(topics.AGGREGATES.name, compact.pack(made), container)
+    for topic, key, value in backlog:
+        producer.produce(topic, value, key)
+        if topic == topics.STATUS.name:
+            producer.flush(30)
+        else:
             count += 1
-            if count % 5000 == 0:
-                producer.flush(60)
-    # The vessel's status of each minute, a transaction of its own as the live edge writes it
-    # (so a batch of one record: what makes status cost more per record than windows).
-    for seq in range(1, 15 * windows_each + 1):
-        producer.produce(
-            topics.STATUS.name, BINARY.encode(status(vessel, seq, reefers)), vessel.encode()
-        )
-        producer.flush(30)
     producer.flush(120)
     return count
 
@@ -162,6 +176,7 @@ class Rig:
         self.stop = threading.Event()
         self.supervisor: LinkSupervisor | None = None
         self.connect: ConnectGroup | None = None
+        self._watch: threading.Thread | None = None
         self.rest: ConnectRest | None = None
         self.link_bootstrap = ""
 
@@ -199,7 +214,10 @@ class Rig:
         )
         self.link_bootstrap = link.link_bootstrap
         self.supervisor = LinkSupervisor([link], rest)
-        threading.Thread(target=self.supervisor.run, args=(self.stop, 1.0), daemon=True).start()
+        self._watch = threading.Thread(
+            target=self.supervisor.run, args=(self.stop, 1.0), daemon=True
+        )
+        self._watch.start()
         wait_until(
             lambda: self.health().last_heartbeat_age_s is not None,
             timeout=180,
@@ -214,6 +232,8 @@ class Rig:
 
     def close(self) -> None:
         self.stop.set()
+        if self._watch is not None:  # its round in progress ends before its clients close
+            self._watch.join(timeout=60)
         if self.supervisor is not None:
             self.supervisor.close()
         if self.connect is not None:
@@ -243,12 +263,12 @@ def bulk_held(rig: Rig) -> bool:
     return state is not None and state.tasks_paused
 
 
-def cycle(rig: Rig, args: argparse.Namespace, number: int) -> tuple[Cycle, int]:
+def cycle(rig: Rig, backlog: list[tuple[str, bytes, bytes]], number: int) -> tuple[Cycle, int]:
     """Cut the link, queue the backlog and an alert aboard, restore it; the cycle, and how
     many windows it queued."""
     name = rig.vessel.name
     rig.emulator.cut(name)
-    windows = produce_backlog(rig.vessel.bootstrap_servers, name, args.reefers, 4 * args.hours)
+    windows = produce_backlog(rig.vessel.bootstrap_servers, backlog)
     marker = alert(name, "BNCU0000001", number)
     producer = Producer({**kafka_config(rig.vessel.bootstrap_servers), "acks": "all"})
     producer.produce(topics.ALERTS.name, JSON.encode(marker), b"BNCU0000001")
@@ -292,8 +312,9 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
     rig.emulator.shape(name, Shape(kbps=args.kbps, latency_ms=args.latency_ms))
     cycles: list[Cycle] = []
     windows = 0
+    backlog = edge_backlog(name, args.reefers, args.hours)
     for number in range(1, args.repeat + 1):
-        done, windows = cycle(rig, args, number)
+        done, windows = cycle(rig, backlog, number)
         cycles.append(done)
         shown = f"{done.first_alert_s:.1f} s" if done.first_alert_s is not None else "not ashore"
         print(f"cycle {number}: first alert {shown}, {done.waiting} windows still aboard then")

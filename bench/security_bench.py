@@ -30,7 +30,7 @@ from pathlib import Path
 from confluent_kafka import Producer
 
 from bench.link_bench import Rig as LinkRig
-from bench.link_bench import produce_backlog, raw_drain
+from bench.link_bench import edge_backlog, produce_backlog, raw_drain
 from fleetedge.devices.synthetic import window
 from fleetedge.events import JSON, topics
 from fleetedge.link.emulator import Shape
@@ -92,9 +92,8 @@ def measure_rig(rig: Rig, args: argparse.Namespace) -> Figures:
     rig.emulator.shape(VESSEL, Shape(kbps=args.kbps, latency_ms=args.latency_ms))
     rig.emulator.cut(VESSEL)
     reefers = 2500
-    windows = produce_backlog(
-        rig.vessel.bootstrap_servers, VESSEL, reefers, args.backlog // reefers
-    )
+    hours = max(args.backlog // (reefers * 4), 1)  # a reefer's four windows an hour
+    windows = produce_backlog(rig.vessel.bootstrap_servers, edge_backlog(VESSEL, reefers, hours))
     up0, down0 = rig.emulator.sent_bytes(VESSEL)
     rig.emulator.restore(VESSEL)
     began = time.monotonic()
@@ -125,7 +124,12 @@ def report(plain: Figures, secure: Figures, windows: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="TLS and SASL on against off")
     parser.add_argument("--records", type=int, default=100_000, help="producer throughput")
-    parser.add_argument("--backlog", type=int, default=10_000, help="windows through the link")
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=10_000,
+        help="windows through the link, in whole hours of 2,500 reefers",
+    )
     parser.add_argument("--kbps", type=int, default=1024)
     parser.add_argument("--latency-ms", type=int, default=300)
     args = parser.parse_args()
