@@ -1,6 +1,6 @@
 """The link's compact encoding of a window: what the vessel's aggregates topic carries.
 
-A JSON window is about 840 bytes. Kafka compresses a batch of them to about 55 bytes each,
+A JSON window is about 840 bytes. Kafka compresses a batch of them to about 50 bytes each,
 and 23 of those are the window's id, a uuid5 no compressor can shrink. Across a satellite link
 that was most of a container-day's bytes (BENCHMARKS.md, N3). This layout keeps every field and
 every value exactly, and leaves out only what the receiver can work out again:
@@ -12,7 +12,7 @@ every value exactly, and leaves out only what the receiver can work out again:
   reefer holds its setpoint), positions in millionths of a degree, instants in milliseconds,
   the end and event time as offsets from the start.
 
-A batch of them compresses to about 17 bytes a window. The bytes start with ``0xc1``, which
+A batch of them compresses to about 15 bytes a window. The bytes start with ``0xc1``, which
 msgpack never writes and JSON never starts with, then the layout's version, so
 :func:`fleetedge.events.codec.decode` tells the three encodings apart. Only the vessel's
 aggregates topic uses it: the shore's normalizer decodes it and writes the fleet topics as
