@@ -73,6 +73,11 @@ def test_alerts_and_aggregates_travel_in_separate_connectors() -> None:
     assert topics.TELEMETRY.name in _topics(uplink_config(ENDS, with_telemetry(BULK)), "topics")
     # Only the priority flow carries the heartbeats back, so they are not mirrored twice.
     assert configs["vessel-7.bulk"]["heartbeats.replication.enabled"] == "false"
+    # A fetch of the priority flow holds at most 2 KiB of any one partition, so the batches of
+    # one record an outage leaves (statuses, heartbeats) do not fill it ahead of the alert.
+    assert configs["vessel-7.priority"]["source.consumer.max.partition.fetch.bytes"] == "2048"
+    assert configs["vessel-7.priority"]["source.consumer.fetch.max.bytes"] == "16384"
+    assert configs["vessel-7.bulk"]["source.consumer.max.partition.fetch.bytes"] == "65536"
     assert configs["vessel-7.priority"]["heartbeats.replication.enabled"] == "true"
 
 

@@ -104,7 +104,9 @@ def uplink_config(ends: LinkEndpoints, flow: Flow, secret: Path | None = None) -
         "source.consumer.isolation.level": "read_committed",
         # Small fetches: a bulk response never holds a 64 kbit/s link for long.
         "source.consumer.fetch.max.bytes": str(flow.fetch_max_bytes),
-        "source.consumer.max.partition.fetch.bytes": str(flow.fetch_max_bytes),
+        "source.consumer.max.partition.fetch.bytes": str(
+            flow.partition_fetch_max_bytes or flow.fetch_max_bytes
+        ),
         # An idle fetch waits at the broker up to 5 s instead of 0.5 s: a tenth of the idle
         # requests (and their packets) on the link. A record still returns it at once. Not
         # longer: a consumer's close waits for its fetches, and a task must stop in seconds.

@@ -61,6 +61,8 @@ class Flow:
     topics: tuple[str, ...]
     fetch_max_bytes: int
     heartbeats: bool
+    # Per partition in one fetch (Kafka still returns a first batch that is larger, whole).
+    partition_fetch_max_bytes: int | None = None  # None: fetch_max_bytes
     # The first and the longest wait between two tries to reach the vessel while the link is
     # down: once it is back, the flow reads again within this plus a connection's round trips.
     reconnect_ms: int = 500
@@ -73,6 +75,11 @@ PRIORITY = Flow(
     topics=(topics.ALERTS.name, topics.STATUS.name, topics.COMMAND_ACKS.name),
     fetch_max_bytes=16_384,
     heartbeats=True,
+    # An outage leaves the minute's statuses and the downlink's 5 s heartbeats aboard, each a
+    # batch of one record: with 16 KiB a partition they filled the first fetch after a restore
+    # ahead of the alert. At 2 KiB a fetch carries a few of them beside the alert, and an
+    # alert storm, written in large batches, still comes a batch at a time (BENCHMARKS.md, N4).
+    partition_fetch_max_bytes=2048,
     # Alerts first after a cut: two tries a second cost a few bytes while the link is down.
     reconnect_ms=100,
     reconnect_max_ms=500,
