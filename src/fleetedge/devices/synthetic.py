@@ -1,4 +1,4 @@
-"""Synthetic edge outputs (windows, alerts and vessel status) with the sizes and shape of real ones.
+"""Synthetic edge outputs (windows and alerts) with the sizes and shape of real ones.
 
 They load the link without running a simulator and an edge processor: each container's
 windows are numbered from 1, so the shore can check every one arrived once and in order.
@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from fleetedge.events.aggregates import ContainerWindow
 from fleetedge.events.alerts import Alert, AlertKind, AlertState, Severity
 from fleetedge.events.telemetry import Cargo
-from fleetedge.events.vessel import VesselStatus
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -60,24 +59,4 @@ def alert(vessel: str, container: str, seq: int) -> Alert:
         container_id=container,
         raised_at=at,
         summary=f"{container}: supply air 4.1 C above setpoint",
-    )
-
-
-def status(vessel: str, seq: int, containers: int) -> VesselStatus:
-    """The vessel's status of minute ``seq``, with a derived id as the edge gives it."""
-    return VesselStatus(
-        event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"fleetedge:status:{vessel}:{seq}"),
-        vessel_id=vessel,
-        event_time=T0 + timedelta(minutes=seq),
-        seq=seq,
-        containers_total=containers,
-        containers_ok=containers - 3,
-        containers_alarm=2,
-        containers_silent=1,
-        reefer_power_kw=round(2.2 * containers + seq % 13, 2),
-        lat=10.5 + seq / 1000,
-        lon=-30.25 - seq / 1000,
-        open_alerts=3,
-        edge_lag_records=0,
-        edge_healthy=True,
     )
