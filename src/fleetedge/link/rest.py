@@ -116,6 +116,11 @@ class ConnectRest:
             raise
         return _connector_state(name, body or {})
 
+    def task_ids(self, name: str) -> list[int]:
+        """The ids of the connector's tasks as its config lists them (whatever their status)."""
+        body = self._call("GET", f"/connectors/{_q(name)}/tasks") or []
+        return sorted(int(t["id"]["task"]) for t in body)
+
     # -- writes --------------------------------------------------------------------------------
 
     def put_config(self, name: str, config: Mapping[str, str]) -> bool:
@@ -143,6 +148,14 @@ class ConnectRest:
 
     def resume(self, name: str) -> None:
         self._call("PUT", f"/connectors/{_q(name)}/resume")
+
+    def restart_connector(self, name: str) -> None:
+        """Restart the connector alone (the form that needs no status of it in Connect)."""
+        self._call("POST", f"/connectors/{_q(name)}/restart")
+
+    def restart_task(self, name: str, task: int) -> None:
+        """Restart one task (the form that needs no status of it in Connect)."""
+        self._call("POST", f"/connectors/{_q(name)}/tasks/{task}/restart")
 
     def restart(self, name: str, *, only_failed: bool) -> None:
         """Restart the connector and its tasks (only the FAILED ones if ``only_failed``)."""

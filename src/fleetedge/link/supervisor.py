@@ -14,6 +14,13 @@ is stuck. Each round (every second or two) the supervisor:
    it started while the vessel was unreachable): asks Connect to restart all of the vessel's
    connectors and tasks, backing off up to ``max_backoff``. The clock starts once the tasks
    run: what is still starting is not stuck;
+   a connector whose config Connect has but whose status it has not listed for
+   ``status_missing_after`` seconds (a status write its worker dropped; Connect shows the
+   connector nowhere until its next state change): asks Connect to restart the connector
+   (``POST /connectors/{name}/restart``), which writes its status again; and one RUNNING that
+   lists no task for as long: asks Connect to restart each task its config has
+   (``POST /connectors/{name}/tasks/{id}/restart``), or the connector if it has none. Each
+   again after a wait that doubles (up to ``max_backoff``) while it stays so;
 4. the downlink (a process of its own, see :mod:`fleetedge.link.mirror`): started again when
    gone, and restarted when heartbeats stay stale while the link answers (its Connect
    coordinator is aboard, and its worker does not always recover from a cut by itself);
@@ -83,6 +90,15 @@ LOST = Gauge(
 
 
 @dataclass
+class Overdue:
+    """Since when (or since the last restart) something Connect should list is missing, and
+    how long to wait before asking for a restart."""
+
+    since: float
+    wait: float
+
+
+@dataclass
 class VesselLink:
     """What the supervisor keeps and watches for one vessel."""
 
@@ -113,6 +129,8 @@ class VesselLink:
     answers_since: float | None = None
     bulk_held: bool = False  # we asked Connect to pause the bulk connector
     resumed_at: float = -1e9
+    # (connector, "status" or "tasks"): what Connect does not list, since when, and the wait.
+    missing: dict[tuple[str, str], Overdue] = field(default_factory=dict)
     probe: LinkProbe | None = None  # made on first use, from ``link_bootstrap``
     # Since when the health could not be measured, and when that was last said as a warning.
     unmeasurable_since: float | None = None
@@ -135,6 +153,7 @@ class LinkSupervisor:
         heartbeat_restart_after: float = 45.0,
         downlink_start_grace: float = 180.0,
         bulk_hold_max: float = 60.0,
+        status_missing_after: float = 90.0,
         manage_connectors: bool = True,
     ) -> None:
         self.links: dict[str, VesselLink] = {link.vessel: link for link in links}
@@ -146,6 +165,7 @@ class LinkSupervisor:
         self.heartbeat_restart_after = heartbeat_restart_after
         self.downlink_start_grace = downlink_start_grace
         self.bulk_hold_max = bulk_hold_max
+        self.status_missing_after = status_missing_after
         self.reporter = reporter
         self.stall_after = stall_after
         self.max_backoff = max_backoff
@@ -264,9 +284,16 @@ class LinkSupervisor:
             try:
                 if state is None:
                     # Absent, or not started by any worker yet (Connect lists no status then).
-                    if self.manage_connectors and self.connect.put_config(name, config):
-                        log.info("connector created", vessel=link.vessel, connector=name)
+                    if self.manage_connectors:
+                        if self.connect.put_config(name, config):
+                            log.info("connector created", vessel=link.vessel, connector=name)
+                        self._missing(link, name, flow, "status")
                     continue
+                link.missing.pop((name, "status"), None)
+                if state.state == "RUNNING" and not state.tasks:
+                    self._missing(link, name, flow, "tasks")
+                else:
+                    link.missing.pop((name, "tasks"), None)
                 link.states[name] = state
                 running = (
                     bool(state.tasks)
@@ -290,6 +317,29 @@ class LinkSupervisor:
             except ConnectRestError as exc:
                 log.warning("connect refused", vessel=link.vessel, connector=name,
                             error=exc.message)  # fmt: skip
+
+    def _missing(self, link: VesselLink, name: str, flow: str, what: str) -> None:
+        """Connect lists the connector without its ``what``: its status (a worker writes one
+        within a rebalance of starting it; one it never writes, since Connect drops a status
+        write that failed while the group's generation moved, hides the connector until its
+        next state change) or its tasks (a connector started while its vessel was away found
+        no topics, or its tasks' statuses went with its own). A restart of the connector, or of
+        its tasks, is the state change."""
+        now = time.monotonic()
+        due = link.missing.setdefault((name, what), Overdue(now, self.status_missing_after))
+        if now - due.since < due.wait:
+            return
+        log.warning("connector listed incomplete, asking Connect to restart it",
+                    vessel=link.vessel, connector=name, missing=what,
+                    for_s=round(now - due.since))  # fmt: skip
+        due.since, due.wait = now, min(self.max_backoff, 2 * due.wait)
+        # The forms of restart that need no status: Connect plans the others from it.
+        tasks = self.connect.task_ids(name) if what == "tasks" else []
+        for task in tasks:
+            self.connect.restart_task(name, task)
+        if not tasks:  # its status, or no task at all: the connector lists its topics again
+            self.connect.restart_connector(name)
+        self._record(link, flow, f"{what}-missing")
 
     def _measure(self, link: VesselLink) -> None:
         # Through the link first, as the shore sees the vessel: a cut shows in the report of

@@ -55,7 +55,9 @@ def _env(
         link = vessel_link(
             runtime, directory, emulator, vessel, shore, downlink_port=free_ports(1)[0]
         )
-        supervisor = LinkSupervisor([link], connect, stall_after=60, health_every=3)
+        supervisor = LinkSupervisor(
+            [link], connect, stall_after=60, health_every=3, status_missing_after=20
+        )
         thread = threading.Thread(target=supervisor.run, args=(stop, 1.0), daemon=True)
         thread.start()
         yield LinkEnv(vessel, shore, emulator, link, supervisor, workers, connect)

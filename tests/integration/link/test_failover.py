@@ -6,11 +6,14 @@ from __future__ import annotations
 import time
 
 import pytest
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from fleetedge.events import topics
-from fleetedge.link.connect import ConnectWorker
+from fleetedge.link.connect import STATUS_TOPIC, ConnectWorker
+from fleetedge.link.connectors import connector_name
 from fleetedge.link.exceptions import ConnectUnavailable
+from fleetedge.link.mirror import BULK
 from fleetedge.link.rest import ConnectRest
 from fleetedge.runtime.waiting import wait_until
 from tests.integration.link.env import LinkEnv, alter, both_running, running_tasks
@@ -116,3 +119,51 @@ def test_a_failed_task_is_restarted_and_its_records_arrive_once(linked: LinkEnv)
         alter(admin, resource, {"max.message.bytes": "1048588"})
     dups = arrived_once_in_order(linked.shore.bootstrap_servers, linked.name, traffic.acked)
     assert dups == {topics.ALERTS.name: 0}
+
+
+def _listed(env: LinkEnv, name: str) -> bool | None:
+    """Whether Connect lists the connector RUNNING with all its tasks (False: not listed at
+    all; None: Connect busy, or listed in another state)."""
+    try:
+        state = env.connect.connectors().get(name)
+    except ConnectUnavailable:
+        return None
+    if state is None:
+        return False
+    running = state.state == "RUNNING" and all(t.state == "RUNNING" for t in state.tasks)
+    return (running and bool(state.tasks)) or None
+
+
+def test_a_connector_whose_status_connect_lost_is_restarted_and_nothing_is_lost(
+    linked: LinkEnv,
+) -> None:
+    """Connect can drop a connector's status write (its worker does not re-send one that
+    failed while the group's generation moved); the connector then shows nowhere in
+    ``GET /connectors?expand=status`` until its next state change. A tombstone on the status
+    topic makes every worker forget the status for real, its tasks' statuses with it: the link
+    service restarts the connector, then (listed RUNNING without tasks) it and its tasks."""
+    name = connector_name(linked.name, BULK)
+    wait_until(lambda: both_running(linked), timeout=120, what="both tasks")
+    seen = len(linked.supervisor.events)
+    traffic = linked.traffic("STLU", rate=40).start()
+    try:
+        producer = Producer({"bootstrap.servers": linked.shore.bootstrap_servers, "acks": "all"})
+        producer.produce(STATUS_TOPIC, value=None, key=f"status-connector-{name}".encode())
+        producer.flush(30)
+        wait_until(lambda: _listed(linked, name) is False, timeout=60,
+                   what="Connect without the bulk connector's status", interval=0.5)  # fmt: skip
+
+        def restarted() -> bool:
+            asked = [(f, r) for _, f, r in linked.supervisor.events[seen:]]
+            return {("bulk", "status-missing"), ("bulk", "tasks-missing")} <= set(asked)
+
+        wait_until(restarted, timeout=180, what="the two restarts", interval=1)
+        wait_until(lambda: _listed(linked, name), timeout=120,
+                   what="the bulk connector listed RUNNING, with its task", interval=1)  # fmt: skip
+        before = traffic.acked_count
+        wait_until(lambda: traffic.acked_count >= before + 400, timeout=120,
+                   what="traffic after the restart")  # fmt: skip
+    finally:
+        traffic.stop()
+    dups = arrived_once_in_order(linked.shore.bootstrap_servers, linked.name, traffic.acked)
+    assert sum(dups.values()) == 0
