@@ -74,6 +74,22 @@ def rig(monkeypatch: pytest.MonkeyPatch) -> tuple[LinkSupervisor, VesselLink, Ve
     return LinkSupervisor([link], RecordingRest()), link, vessel, answers
 
 
+def test_a_full_link_whose_probe_times_out_keeps_the_bulk_flowing(
+    rig: tuple[LinkSupervisor, VesselLink, Vessel, list[bool]],
+) -> None:
+    supervisor, link, vessel, answers = rig
+    rest = supervisor.connect
+    assert isinstance(rest, RecordingRest)
+    answers.extend([True, False, False])
+    vessel.mirrored = 100
+    supervisor._measure(link)  # the probe answers
+    vessel.mirrored = 700
+    supervisor._measure(link)  # it times out, and 600 windows crossed meanwhile
+    assert rest.asked == []
+    supervisor._measure(link)  # it times out, and nothing crossed: the link is down
+    assert rest.asked == [f"pause {BULK_NAME}"]
+
+
 def _reconcile_over(
     monkeypatch: pytest.MonkeyPatch, rest: RecordingRest, state: ConnectorState | None
 ) -> tuple[LinkSupervisor, VesselLink, list[float]]:
