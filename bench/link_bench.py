@@ -4,15 +4,19 @@ One vessel and one shore cluster (3 nodes each), the link emulator and the super
 MirrorMaker 2 flows, as `fleet up` runs them. The link is shaped (default 64 kbit/s each way,
 600 ms round trip) and cut while an hour of a simulated 2,500-reefer vessel's edge output is
 produced aboard: its 15-minute windows (10,000 records, in the link's compact layout), its
-status of every minute, and one alert. Then the link is restored and the run prints:
+status of every minute, what Kafka's cleaner leaves of the downlink's heartbeat of every 5 s
+(copies of a real one: see ``HEARTBEATS_LEFT``), and one alert. Then the link is restored and
+the run prints:
 
 - how long after reconnection the alert is ashore, and how much of the backlog still waits;
 - the drain: records/s and link utilisation (bytes through the uplink's kernel class against
   the shaped rate), from reconnection to an empty backlog;
 - the baseline, measured in the same run over the same link: a raw confluent-kafka consumer
   reading the same 10,000 records through the link with the same fetch size;
-- bytes on the link per container-day, from the drain's link bytes: windows, status, the
-  alert and the protocol while they cross.
+- bytes on the link per container-day, from each drain's link bytes: windows, status,
+  heartbeats, the alert and the protocol while they cross (cycle 1, and the median and range
+  of all cycles); and the same without what the emulator's proxy re-sent (its queue is this
+  host's traffic control: a segment waiting there for seconds can be sent twice).
 
 Usage: ``.venv/bin/python -m bench.link_bench [--kbps 64] [--latency-ms 600] [--reefers 2500]
 [--repeat 10]`` (each cycle: cut, queue the backlog and an alert, restore, drain)
@@ -22,6 +26,8 @@ Usage: ``.venv/bin/python -m bench.link_bench [--kbps 64] [--latency-ms 600] [--
 from __future__ import annotations
 
 import argparse
+import re
+import subprocess
 import tempfile
 import threading
 import time
@@ -41,10 +47,10 @@ from fleetedge.events import JSON, ReadingValidator, topics
 from fleetedge.link.connect import ConnectGroup, ConnectSettings
 from fleetedge.link.connectors import connector_name
 from fleetedge.link.emulator import LinkEmulator, Shape
-from fleetedge.link.health import LinkHealth, measure
+from fleetedge.link.health import LinkHealth, encode_heartbeat, measure
 from fleetedge.link.mirror import BULK, UPLINKS
 from fleetedge.link.rest import ConnectRest
-from fleetedge.link.setup import vessel_link
+from fleetedge.link.setup import HEARTBEATS_ABOARD, vessel_link
 from fleetedge.link.supervisor import LinkSupervisor
 from fleetedge.link.toxiproxy import ToxiproxyBinary
 from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java, free_node_ports
@@ -101,6 +107,73 @@ def produce_backlog(bootstrap: str, backlog: list[tuple[str, bytes, bytes]]) -> 
             count += 1
     producer.flush(120)
     return count
+
+
+HEARTBEAT_S = 5  # the downlink's interval (link/mirror.py)
+# What an hour's outage leaves of the downlink's 720 heartbeats aboard once Kafka's cleaner has
+# had the hour (their topic rolls a segment a minute, link/setup.py): the open segment's minute
+# (12), the minute the cleaner has not reached yet (12), and the one it keeps of all the rest.
+# The cut here lasts a minute, not an hour, so the bench writes what the cleaner leaves; the
+# cleaner getting there is tested for real (tests/integration/link/test_flow.py).
+HEARTBEATS_LEFT = 25
+
+
+def outage_heartbeats(bootstrap: str, count: int, first_ms: int) -> None:
+    """``count`` copies of the downlink's newest heartbeat aboard, each alone in its batch as
+    the downlink writes them, their record times 5 s apart from ``first_ms``. Their values say
+    now: a copy never passes for a heartbeat newer than the downlink's own. (The record times
+    are what roll the topic's minute-long segments.)"""
+    consumer = Consumer({**kafka_config(bootstrap), "group.id": f"bench-{uuid.uuid4()}"})
+    try:
+        low, high = consumer.get_watermark_offsets(TopicPartition(HEARTBEATS_ABOARD, 0), 10)
+        if high <= low:
+            raise RuntimeError("no heartbeat aboard yet: is the downlink running?")
+        consumer.assign([TopicPartition(HEARTBEATS_ABOARD, 0, high - 1)])
+        real = None
+        while real is None or real.error() is not None:
+            real = consumer.poll(10)
+    finally:
+        consumer.close()
+    producer = Producer({**kafka_config(bootstrap), "acks": "all", "linger.ms": 0})
+    value = encode_heartbeat(int(time.time() * 1000))
+    for i in range(count):
+        at = first_ms + i * HEARTBEAT_S * 1000
+        producer.produce(HEARTBEATS_ABOARD, value, real.key(), timestamp=at)
+        producer.flush(30)
+
+
+def records_aboard(bootstrap: str, topic: str) -> int:
+    """How many records a read of ``topic`` from its start finds (a compacted topic's offsets
+    have gaps)."""
+    consumer = Consumer({**kafka_config(bootstrap), "group.id": f"bench-{uuid.uuid4()}"})
+    try:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), 10)
+        consumer.assign([TopicPartition(topic, 0, low)])
+        count, position = 0, low
+        while position < high:
+            msg = consumer.poll(5)
+            if msg is None:
+                raise RuntimeError(f"{topic}: nothing read at offset {position} of {high}")
+            if msg.error() is None:
+                count += 1
+                position = msg.offset() + 1
+        return count
+    finally:
+        consumer.close()
+
+
+RETRANS = re.compile(r"bytes_retrans:(\d+)")
+
+
+def proxy_retransmitted(ports: list[int]) -> int:
+    """Bytes the emulator's proxy re-sent towards the shore on its open connections (the
+    kernel's ``tcp_info`` through ``ss``). Its queue is this host's traffic control: a segment
+    waits there for seconds, the sender's timer fires, and a copy queues behind it and crosses
+    the shaped link as well (on loopback a segment is up to 64 KiB)."""
+    rule = " or ".join(f"sport = :{p}" for p in ports)
+    out = subprocess.run(["ss", "-tinH", "state", "established", f"( {rule} )"],
+                         capture_output=True, text=True, check=False).stdout  # fmt: skip
+    return sum(int(m.group(1)) for m in RETRANS.finditer(out))
 
 
 def alert_ashore(shore: str, topic: str, marker: str, deadline: float) -> float | None:
@@ -253,6 +326,7 @@ class Cycle:
     waiting: int
     drain_s: float
     link_bytes: int
+    retransmitted: int  # of link_bytes, what the emulator's proxy re-sent (see below)
 
 
 def bulk_held(rig: Rig) -> bool:
@@ -264,11 +338,13 @@ def bulk_held(rig: Rig) -> bool:
 
 
 def cycle(rig: Rig, backlog: list[tuple[str, bytes, bytes]], number: int) -> tuple[Cycle, int]:
-    """Cut the link, queue the backlog and an alert aboard, restore it; the cycle, and how
-    many windows it queued."""
+    """Cut the link, queue the backlog, an outage's heartbeats and an alert aboard, restore
+    it; the cycle, and how many windows it queued."""
     name = rig.vessel.name
+    aboard = rig.vessel.bootstrap_servers
     rig.emulator.cut(name)
-    windows = produce_backlog(rig.vessel.bootstrap_servers, backlog)
+    windows = produce_backlog(aboard, backlog)
+    outage_heartbeats(aboard, HEARTBEATS_LEFT, int(time.time() * 1000) - HEARTBEATS_LEFT * 5000)
     marker = alert(name, "BNCU0000001", number)
     producer = Producer({**kafka_config(rig.vessel.bootstrap_servers), "acks": "all"})
     producer.produce(topics.ALERTS.name, JSON.encode(marker), b"BNCU0000001")
@@ -287,7 +363,9 @@ def cycle(rig: Rig, backlog: list[tuple[str, bytes, bytes]], number: int) -> tup
     wait_until(lambda: rig.health().backlog_records == 0, timeout=3600, what="drained", interval=1)
     drain_s = time.monotonic() - restored
     up1, _ = rig.emulator.sent_bytes(name)
-    return Cycle(first_alert, waiting, drain_s, up1 - up0), windows
+    # The cut closed every connection: those open now all began after the restore.
+    retrans = proxy_retransmitted(rig.emulator.link(name).proxy_ports)
+    return Cycle(first_alert, waiting, drain_s, up1 - up0, retrans), windows
 
 
 def idle_bytes(rig: Rig, seconds: float) -> tuple[int, int]:
@@ -317,13 +395,19 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
         done, windows = cycle(rig, backlog, number)
         cycles.append(done)
         shown = f"{done.first_alert_s:.1f} s" if done.first_alert_s is not None else "not ashore"
-        print(f"cycle {number}: first alert {shown}, {done.waiting} windows still aboard then")
+        print(f"cycle {number}: first alert {shown}, {done.waiting} records still aboard then; "
+              f"drain {done.drain_s:.1f} s, {done.link_bytes:,} bytes up, "
+              f"{done.retransmitted:,} of them re-sent by the proxy's TCP")  # fmt: skip
     first = cycles[0]
     utilisation = first.link_bytes * 8 / (args.kbps * 1000 * first.drain_s)
     raw_s = raw_drain(
         rig.link_bootstrap, topics.AGGREGATES.name, topics.AGGREGATES.partitions, windows
     )
-    per_container_day = first.link_bytes / args.reefers / args.hours * 24
+
+    def per_container_day(c: Cycle) -> float:
+        return float(c.link_bytes / args.reefers / args.hours * 24)
+
+    each_day = sorted(per_container_day(c) for c in cycles)
     delays = [c.first_alert_s for c in cycles if c.first_alert_s is not None]
 
     print(f"link: {args.kbps} kbit/s each way, {args.latency_ms} ms round trip")
@@ -348,8 +432,16 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
         f" MirrorMaker 2 / raw = {raw_s / first.drain_s:.2f}"
     )
     print(
-        f"bytes on the link per container-day (windows every 15 min, with heartbeats"
-        f" and protocol): {per_container_day:,.0f}"
+        f"bytes on the link per container-day (windows every 15 min, with status, heartbeats"
+        f" and protocol): cycle 1 {per_container_day(first):,.0f}; of {len(cycles)} cycles "
+        f"median {percentile(each_day, 0.5):,.0f}, least {each_day[0]:,.0f}, "
+        f"most {each_day[-1]:,.0f}"
+    )
+    net = sorted(per_container_day(c) - per_container_day(c) * c.retransmitted / c.link_bytes
+                 for c in cycles)  # fmt: skip
+    print(
+        f"  the same without the bytes the emulator's proxy re-sent: median "
+        f"{percentile(net, 0.5):,.0f}, least {net[0]:,.0f}, most {net[-1]:,.0f}"
     )
     if args.idle_seconds > 0:
         up, down = idle_bytes(rig, args.idle_seconds)

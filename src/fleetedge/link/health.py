@@ -191,6 +191,11 @@ def decode_heartbeat(value: bytes) -> int:
     return int(millis)
 
 
+def encode_heartbeat(millis: int, version: int = 0) -> bytes:
+    """A MirrorMaker 2 heartbeat value emitted at ``millis`` (the inverse of the above)."""
+    return struct.pack(">hq", version, millis)
+
+
 def last_heartbeat_ms(shore_bootstrap: str, vessel: str) -> int | None:
     """Emit time of the newest heartbeat that came ashore from ``vessel``, or None."""
     topic = f"{vessel}.heartbeats"

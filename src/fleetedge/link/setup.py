@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import structlog
+from confluent_kafka import KafkaException
+
 from fleetedge.events import topics
 from fleetedge.link.connectors import uplink_configs, write_secret
 from fleetedge.link.emulator import LinkEmulator
@@ -19,14 +22,37 @@ from fleetedge.link.mirror import (
 )
 from fleetedge.link.supervisor import VesselLink
 from fleetedge.runtime.cluster import KafkaCluster
-from fleetedge.runtime.health import create_topic
+from fleetedge.runtime.health import create_topic, set_topic_config
 from fleetedge.runtime.jvm import KafkaRuntime
 from fleetedge.security import clients
 from fleetedge.security.clients import ClientAuth
 
+log = structlog.get_logger("fleetedge.link.setup")
+
+
+# MirrorMaker 2's heartbeats topic aboard, where the downlink writes one every 5 s: it makes the
+# topic compacted, one partition, one key. Its segments roll every minute here (Kafka's default
+# is a week), so the cleaner keeps a few of an outage's heartbeats, not all 720 an hour leaves:
+# the priority flow would carry every one ashore after the cut, beside the alerts.
+HEARTBEATS_ABOARD = "heartbeats"
+HEARTBEATS_CONFIG = {"cleanup.policy": "compact", "segment.ms": "60000"}
+
 
 def ensure_topics(vessel: KafkaCluster, shore: KafkaCluster) -> None:
     """The vessel's topics aboard, and the vessel's command topic ashore."""
+    made = create_topic(
+        vessel.bootstrap_servers,
+        HEARTBEATS_ABOARD,
+        partitions=1,
+        replication_factor=vessel.replication_factor,
+        config=HEARTBEATS_CONFIG,
+    )
+    if not made:  # made by a downlink of an earlier release, with a week's segments
+        try:
+            set_topic_config(vessel.bootstrap_servers, HEARTBEATS_ABOARD, HEARTBEATS_CONFIG)
+        except KafkaException as exc:  # not fatal: an outage's heartbeats all cross, as before
+            log.warning("heartbeats aboard keep Kafka's week-long segments",
+                        vessel=vessel.name, error=str(exc))  # fmt: skip
     for spec in topics.VESSEL_TOPICS:
         create_topic(
             vessel.bootstrap_servers,

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+)
 
 from fleetedge.runtime.exceptions import ClusterTimeoutError
 from fleetedge.security.clients import kafka_config
@@ -159,6 +165,22 @@ def create_topic(
                 continue
             raise
         return True
+
+
+def set_topic_config(
+    bootstrap: str, name: str, config: dict[str, str], timeout: float = 30.0
+) -> None:
+    """Set ``config`` on an existing topic, its other settings untouched (an incremental
+    alter: ``SET`` each key)."""
+    entries = [
+        ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
+        for key, value in config.items()
+    ]
+    resource = ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries)
+    client = admin(bootstrap)
+    client.incremental_alter_configs([resource], request_timeout=timeout)[resource].result(
+        timeout=timeout + 5
+    )
 
 
 def probe_write(bootstrap: str, replication_factor: int, timeout: float = 20.0) -> None:

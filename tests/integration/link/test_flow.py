@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from bench.link_bench import outage_heartbeats, records_aboard
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, ConfigResource
 
@@ -16,6 +17,7 @@ from fleetedge.link.health import OffsetsTail, mirrored_offsets
 from fleetedge.link.mirror import UPLINKS, commands_topic
 from fleetedge.link.probe import LinkProbe
 from fleetedge.link.rest import ConnectRest
+from fleetedge.link.setup import HEARTBEATS_ABOARD
 from fleetedge.runtime.reading import end_offset
 from fleetedge.runtime.waiting import wait_until
 from tests.integration.link.env import LinkEnv
@@ -124,6 +126,42 @@ def test_heartbeats_come_ashore_and_the_backlog_is_empty(linked: LinkEnv) -> Non
         return age is not None and age < 10 and health.backlog_records == 0
 
     wait_until(fresh, timeout=120, what="a fresh heartbeat and no backlog", interval=2)
+
+
+def test_an_outages_heartbeats_are_compacted_aboard_and_the_flow_drains_past_the_gaps(
+    linked: LinkEnv,
+) -> None:
+    """The downlink writes a heartbeat aboard every 5 s through a cut. Kafka's cleaner keeps
+    a few of them (the topic rolls a segment a minute), not all, for the priority flow to
+    carry ashore after it; the flow reads past the offsets the cleaner removed."""
+    aboard = linked.vessel.bootstrap_servers
+    admin = AdminClient({"bootstrap.servers": aboard})
+    resource = ConfigResource(ConfigResource.Type.TOPIC, HEARTBEATS_ABOARD)
+    configs = admin.describe_configs([resource])[resource].result(timeout=30)
+    assert (configs["cleanup.policy"].value, configs["segment.ms"].value) == ("compact", "60000")
+    linked.emulator.cut(linked.name)
+    try:
+        # Half an hour of them, stamped 5 s apart from now as the downlink writes them through
+        # the half hour to come (the stamps roll the segments; the broker takes stamps up to an
+        # hour ahead of its clock). The cut lasts seconds: the test makes the half hour's worth.
+        written = 30 * 60 // 5
+        outage_heartbeats(aboard, written, int(time.time() * 1000))
+        left = wait_until(
+            lambda: (n := records_aboard(aboard, HEARTBEATS_ABOARD)) <= 30 and n,
+            timeout=120,
+            what="the cleaner's pass over the heartbeats aboard",
+            interval=2,
+        )
+    finally:
+        linked.emulator.restore(linked.name)
+    print(f"heartbeats aboard after the cleaner: {left} of {written}")
+
+    def drained() -> bool:
+        health = linked.health()
+        age = health.last_heartbeat_age_s
+        return age is not None and age < 15 and health.backlog_records == 0
+
+    wait_until(drained, timeout=180, what="a fresh heartbeat ashore and no backlog", interval=2)
 
 
 def test_the_link_probe_sees_each_cut_and_each_restore(linked: LinkEnv) -> None:
