@@ -77,7 +77,7 @@ def test_alerts_and_aggregates_travel_in_separate_connectors() -> None:
     # one record an outage leaves (statuses, heartbeats) do not fill it ahead of the alert.
     assert configs["vessel-7.priority"]["source.consumer.max.partition.fetch.bytes"] == "2048"
     assert configs["vessel-7.priority"]["source.consumer.fetch.max.bytes"] == "16384"
-    assert configs["vessel-7.bulk"]["source.consumer.max.partition.fetch.bytes"] == "65536"
+    assert configs["vessel-7.bulk"]["source.consumer.max.partition.fetch.bytes"] == "16384"
     assert configs["vessel-7.priority"]["heartbeats.replication.enabled"] == "true"
 
 

@@ -92,7 +92,11 @@ BULK = Flow(
     "bulk",
     uplink=True,
     topics=(topics.AGGREGATES.name,),
-    fetch_max_bytes=65_536,
+    # 16 KiB a fetch (one of the edge's batches of a boundary's windows; Kafka returns a larger
+    # first batch whole): a fetch per broker in flight is 48 KiB queued at the link, not 192.
+    # The emulator's queue is this host's, and behind 24 s of queue its proxy's TCP sent
+    # segments twice; ten drains spread less at 16 KiB than at 64 (BENCHMARKS.md, N3).
+    fetch_max_bytes=16_384,
     heartbeats=False,
     reconnect_ms=1000,
     reconnect_max_ms=15_000,

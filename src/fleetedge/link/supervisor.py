@@ -367,8 +367,8 @@ class LinkSupervisor:
         link.unmeasurable_since = None
         link.health = health
         _export(health)
-        # A full link answers late: the probe's answer queues behind a bulk fetch of up to
-        # 64 KiB, 8 s at 64 kbit/s, and timed out in a drain, which held the bulk again. Records
+        # A full link answers late: the probe's answer queues behind the bulk's fetches (a
+        # few seconds of them at 64 kbit/s) and timed out in a drain, which held the bulk. Records
         # crossing since the last look say the link is up as surely as an answer does.
         mirrored = sum(p.next_to_mirror for p in health.partitions)
         answers = answers or 0 <= link.last_mirrored < mirrored
