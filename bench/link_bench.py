@@ -15,8 +15,7 @@ the run prints:
   reading the same 10,000 records through the link with the same fetch size;
 - bytes on the link per container-day, from each drain's link bytes: windows, status,
   heartbeats, the alert and the protocol while they cross (cycle 1, and the median and range
-  of all cycles); and the same without what the emulator's proxy re-sent (its queue is this
-  host's traffic control: a segment waiting there for seconds can be sent twice).
+  of all cycles).
 
 Usage: ``.venv/bin/python -m bench.link_bench [--kbps 64] [--latency-ms 600] [--reefers 2500]
 [--repeat 10]`` (each cycle: cut, queue the backlog and an alert, restore, drain)
@@ -26,8 +25,6 @@ Usage: ``.venv/bin/python -m bench.link_bench [--kbps 64] [--latency-ms 600] [--
 from __future__ import annotations
 
 import argparse
-import re
-import subprocess
 import tempfile
 import threading
 import time
@@ -160,20 +157,6 @@ def records_aboard(bootstrap: str, topic: str) -> int:
         return count
     finally:
         consumer.close()
-
-
-RETRANS = re.compile(r"bytes_retrans:(\d+)")
-
-
-def proxy_retransmitted(ports: list[int]) -> int:
-    """Bytes the emulator's proxy re-sent towards the shore on its open connections (the
-    kernel's ``tcp_info`` through ``ss``). Its queue is this host's traffic control: a segment
-    waits there for seconds, the sender's timer fires, and a copy queues behind it and crosses
-    the shaped link as well (on loopback a segment is up to 64 KiB)."""
-    rule = " or ".join(f"sport = :{p}" for p in ports)
-    out = subprocess.run(["ss", "-tinH", "state", "established", f"( {rule} )"],
-                         capture_output=True, text=True, check=False).stdout  # fmt: skip
-    return sum(int(m.group(1)) for m in RETRANS.finditer(out))
 
 
 def alert_ashore(shore: str, topic: str, marker: str, deadline: float) -> float | None:
@@ -326,7 +309,6 @@ class Cycle:
     waiting: int
     drain_s: float
     link_bytes: int
-    retransmitted: int  # of link_bytes, what the emulator's proxy re-sent (see below)
 
 
 def bulk_held(rig: Rig) -> bool:
@@ -363,9 +345,7 @@ def cycle(rig: Rig, backlog: list[tuple[str, bytes, bytes]], number: int) -> tup
     wait_until(lambda: rig.health().backlog_records == 0, timeout=3600, what="drained", interval=1)
     drain_s = time.monotonic() - restored
     up1, _ = rig.emulator.sent_bytes(name)
-    # The cut closed every connection: those open now all began after the restore.
-    retrans = proxy_retransmitted(rig.emulator.link(name).proxy_ports)
-    return Cycle(first_alert, waiting, drain_s, up1 - up0, retrans), windows
+    return Cycle(first_alert, waiting, drain_s, up1 - up0), windows
 
 
 def idle_bytes(rig: Rig, seconds: float) -> tuple[int, int]:
@@ -396,8 +376,7 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
         cycles.append(done)
         shown = f"{done.first_alert_s:.1f} s" if done.first_alert_s is not None else "not ashore"
         print(f"cycle {number}: first alert {shown}, {done.waiting} records still aboard then; "
-              f"drain {done.drain_s:.1f} s, {done.link_bytes:,} bytes up, "
-              f"{done.retransmitted:,} of them re-sent by the proxy's TCP")  # fmt: skip
+              f"drain {done.drain_s:.1f} s, {done.link_bytes:,} bytes up")  # fmt: skip
     first = cycles[0]
     utilisation = first.link_bytes * 8 / (args.kbps * 1000 * first.drain_s)
     raw_s = raw_drain(
@@ -436,12 +415,6 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
         f" and protocol): cycle 1 {per_container_day(first):,.0f}; of {len(cycles)} cycles "
         f"median {percentile(each_day, 0.5):,.0f}, least {each_day[0]:,.0f}, "
         f"most {each_day[-1]:,.0f}"
-    )
-    net = sorted(per_container_day(c) - per_container_day(c) * c.retransmitted / c.link_bytes
-                 for c in cycles)  # fmt: skip
-    print(
-        f"  the same without the bytes the emulator's proxy re-sent: median "
-        f"{percentile(net, 0.5):,.0f}, least {net[0]:,.0f}, most {net[-1]:,.0f}"
     )
     if args.idle_seconds > 0:
         up, down = idle_bytes(rig, args.idle_seconds)
