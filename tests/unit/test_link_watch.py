@@ -121,29 +121,25 @@ def test_a_connector_listed_without_its_status_is_restarted_after_a_while_then_l
     assert [r for _, _, r in supervisor.events] == ["status-missing"] * 2
 
 
-def test_a_running_connector_listed_without_tasks_has_its_tasks_restarted(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("tasks", "asked"),
+    [
+        ([0], f"restart {BULK_NAME} task 0"),
+        # It started while its vessel was away: no topics, so no task in its config either.
+        ([], f"restart {BULK_NAME}"),
+    ],
+)
+def test_a_running_connector_listed_without_tasks_has_them_restarted(
+    monkeypatch: pytest.MonkeyPatch, tasks: list[int], asked: str
 ) -> None:
-    rest = RecordingRest(tasks=[0])
+    rest = RecordingRest(tasks=tasks)
     state = ConnectorState(BULK_NAME, "RUNNING", "w1", ())
     supervisor, link, clock = _reconcile_over(monkeypatch, rest, state)
     supervisor._reconcile(link, rest.connectors())
     clock.append(1095.0)
     supervisor._reconcile(link, rest.connectors())
-    assert rest.asked == [f"restart {BULK_NAME} task 0"]
+    assert rest.asked == [asked]
     assert [r for _, _, r in supervisor.events] == ["tasks-missing"]
-
-
-def test_a_running_connector_without_task_configs_is_restarted_itself(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    rest = RecordingRest(tasks=[])  # it started while its vessel was away: no topics, no tasks
-    state = ConnectorState(BULK_NAME, "RUNNING", "w1", ())
-    supervisor, link, clock = _reconcile_over(monkeypatch, rest, state)
-    supervisor._reconcile(link, rest.connectors())
-    clock.append(1095.0)
-    supervisor._reconcile(link, rest.connectors())
-    assert rest.asked == [f"restart {BULK_NAME}"]
 
 
 def test_a_connector_listed_whole_again_clears_its_clock(monkeypatch: pytest.MonkeyPatch) -> None:
