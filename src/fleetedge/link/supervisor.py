@@ -43,12 +43,12 @@ from dataclasses import dataclass, field
 
 import structlog
 from confluent_kafka import KafkaException
-from prometheus_client import Counter, Gauge
 
 from fleetedge.events.topics import ALERTS
 from fleetedge.link.connectors import connector_name
 from fleetedge.link.exceptions import ConnectRestError
 from fleetedge.link.health import DrainTracker, LinkHealth, OffsetsTail, measure
+from fleetedge.link.metrics import CONNECTOR_UP, DOWNLINK_UP, RESTARTS, TASKS, export
 from fleetedge.link.mirror import BULK, UPLINKS, MirrorProcess
 from fleetedge.link.probe import LinkProbe
 from fleetedge.link.reports import LinkReporter
@@ -58,35 +58,6 @@ from fleetedge.runtime.exceptions import ClusterError
 log = structlog.get_logger("fleetedge.link.supervisor")
 
 UNMEASURABLE_WARN_S = 120.0  # a health not measurable this long is said as a warning
-RESTARTS = Counter(
-    "fleetedge_link_restarts_total",
-    "restarts the supervisor asked for (connectors through Connect, the downlink process)",
-    ["vessel", "flow", "reason"],
-)
-CONNECTOR_UP = Gauge(
-    "fleetedge_link_connector_running",
-    "1 while the connector and all its tasks are RUNNING",
-    ["vessel", "flow"],
-)
-TASKS = Gauge("fleetedge_link_connector_tasks", "tasks of the connector", ["vessel", "flow"])
-DOWNLINK_UP = Gauge("fleetedge_link_downlink_up", "1 while the downlink process runs", ["vessel"])
-BACKLOG = Gauge("fleetedge_link_backlog_records", "records aboard not yet mirrored", ["vessel"])
-BACKLOG_BYTES = Gauge(
-    "fleetedge_link_backlog_bytes", "estimated bytes not yet mirrored", ["vessel"]
-)
-OLDEST = Gauge(
-    "fleetedge_link_oldest_unmirrored_seconds", "age of the oldest record not mirrored", ["vessel"]
-)
-HEARTBEAT_AGE = Gauge(
-    "fleetedge_link_heartbeat_age_seconds", "age of the newest heartbeat ashore", ["vessel"]
-)
-DRAIN = Gauge("fleetedge_link_drain_rate_records", "records mirrored per second", ["vessel"])
-ETA = Gauge("fleetedge_link_time_to_drain_seconds", "estimated seconds to drain", ["vessel"])
-LOST = Gauge(
-    "fleetedge_link_lost_to_retention_records",
-    "records removed aboard by retention before they were mirrored",
-    ["vessel"],
-)
 
 
 @dataclass
@@ -366,7 +337,7 @@ class LinkSupervisor:
             return
         link.unmeasurable_since = None
         link.health = health
-        _export(health)
+        export(health)
         if self.reporter is not None:
             self.reporter.report(health, link_answers=answers, heartbeats=link.downlink is not None)
         now = time.monotonic()
@@ -540,16 +511,3 @@ class LinkSupervisor:
         self._record(link, "downlink", reason)
         log.info("downlink restart paced", vessel=link.vessel, lived_s=round(lived),
                  next_check_in_s=pause)  # fmt: skip
-
-
-def _export(health: LinkHealth) -> None:
-    v = health.vessel
-    BACKLOG.labels(v).set(health.backlog_records)
-    BACKLOG_BYTES.labels(v).set(health.backlog_bytes)
-    OLDEST.labels(v).set(health.oldest_unmirrored_age_s or 0)
-    HEARTBEAT_AGE.labels(v).set(
-        health.last_heartbeat_age_s if health.last_heartbeat_age_s is not None else float("nan")
-    )
-    DRAIN.labels(v).set(health.drain_rate_rps or 0)
-    ETA.labels(v).set(health.eta_s if health.eta_s is not None else float("nan"))
-    LOST.labels(v).set(health.lost_to_retention)
