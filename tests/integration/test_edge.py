@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from bench.link_bench import edge_backlog
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
@@ -21,7 +22,10 @@ from fleetedge.devices import FaultRates, TelemetryProducer, VesselSimulator, pa
 from fleetedge.edge.logic import EdgeLogic, EdgeTopics
 from fleetedge.edge.service import EdgeService
 from fleetedge.events import JSON, Alert, ContainerWindow, ReadingValidator, decode
+from fleetedge.events import topics as t
 from fleetedge.runtime import KafkaCluster
+from fleetedge.runtime.health import create_topic
+from fleetedge.runtime.node import data_dir
 from fleetedge.runtime.waiting import wait_until
 from fleetedge.settings import RuntimeSettings
 from tests.support.verifiable import read_topic
@@ -355,3 +359,45 @@ def test_ten_thousand_hostile_records_are_dead_lettered_and_change_no_result(
     assert len(letters) == 10_000
     assert all(dict(m.headers() or [])["reason"] for m in letters)
     assert _values(cluster, clean.dead_letters) == []
+
+
+def test_windows_sent_as_lz4_cross_the_link_as_zstd_at_level_19(
+    cluster: KafkaCluster, topic_name: str
+) -> None:
+    """The edge sends lz4; the vessel's brokers store (and so the link carries) its windows as
+    their topic says. The same batch of a boundary's real windows, once as the edge sends it
+    into a topic with the aggregates' config, once compressed by the producer at zstd's default
+    level as before: the brokers' copy is smaller on disk, and reads back identical."""
+    windows = [
+        (key, value)
+        for topic, key, value in edge_backlog(VESSEL, 250, 1)
+        if topic == t.AGGREGATES.name
+    ]
+    compression = {k: v for k, v in t.AGGREGATES.config.items() if k.startswith("compression.")}
+    sizes = {}
+    for name, codec, config in (
+        (f"{topic_name}.link", "lz4", compression),
+        (f"{topic_name}.before", "zstd", {}),
+    ):
+        create_topic(cluster.bootstrap_servers, name, replication_factor=3, config=config)
+        producer = Producer(
+            {
+                "bootstrap.servers": cluster.bootstrap_servers,
+                "acks": "all",
+                "compression.type": codec,
+                "linger.ms": 1000,  # one batch: the whole boundary's windows
+            }
+        )
+        for key, value in windows:
+            producer.produce(name, value, key)
+        assert producer.flush(60) == 0
+        assert [
+            (m.key(), m.value()) for m in read_topic(cluster.bootstrap_servers, name)
+        ] == windows
+        sizes[name] = sum(
+            segment.stat().st_size
+            for node_id in cluster.node_ids
+            for segment in data_dir(cluster.state, node_id).glob(f"{name}-0/*.log")
+        )
+    link, before = sizes[f"{topic_name}.link"], sizes[f"{topic_name}.before"]
+    assert link < 0.9 * before, f"{link} bytes at level 19 against {before} at level 3"

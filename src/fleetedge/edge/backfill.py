@@ -114,7 +114,7 @@ class Resender:
                 **kafka_config(bootstrap),
                 "enable.idempotence": True,
                 "acks": "all",
-                "compression.type": "zstd",
+                "compression.type": "lz4",  # the brokers compress for the link (topics.py)
                 "logger": _kafka_log,
             }
         )

@@ -54,13 +54,22 @@ def ensure_topics(vessel: KafkaCluster, shore: KafkaCluster) -> None:
             log.warning("heartbeats aboard keep Kafka's week-long segments",
                         vessel=vessel.name, error=str(exc))  # fmt: skip
     for spec in topics.VESSEL_TOPICS:
-        create_topic(
+        made = create_topic(
             vessel.bootstrap_servers,
             spec.name,
             partitions=spec.partitions,
             replication_factor=vessel.replication_factor,
             config=spec.config,
         )
+        compression = {k: v for k, v in spec.config.items() if k.startswith("compression.")}
+        if not made and compression.get("compression.type") != "producer":
+            # Made by an earlier release, which left the compression to the producer: the
+            # brokers compress what crosses the link from now on (older batches stay as sent).
+            try:
+                set_topic_config(vessel.bootstrap_servers, spec.name, compression)
+            except KafkaException as exc:  # not fatal: the link carries the producer's codec
+                log.warning("a vessel topic keeps its producer's compression",
+                            vessel=vessel.name, topic=spec.name, error=str(exc))  # fmt: skip
     create_topic(
         shore.bootstrap_servers,
         commands_topic(vessel.name),
