@@ -18,17 +18,21 @@ the run prints:
   of all cycles).
 
 Usage: ``.venv/bin/python -m bench.link_bench [--kbps 64] [--latency-ms 600] [--reefers 2500]
-[--repeat 10]`` (each cycle: cut, queue the backlog and an alert, restore, drain)
-(needs root for the kernel's traffic control, like `fleet link shape`).
+[--repeat 10] [--mtu 1500]`` (each cycle: cut, queue the backlog and an alert, restore, drain)
+(needs root for the kernel's traffic control, like `fleet link shape`, and for the loopback's
+frame size, which it sets to a real link's for the run: see ``link_frames``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import subprocess
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -427,6 +431,27 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
         )
 
 
+LO_MTU = Path("/sys/class/net/lo/mtu")
+
+
+@contextlib.contextmanager
+def link_frames(mtu: int) -> Iterator[None]:
+    """Loopback frames of ``mtu`` bytes while the rig runs, as a satellite modem's link has.
+
+    The emulator's link is traffic control on ``lo``, whose 64 KiB frames make every segment
+    the proxy sends up to 64 KiB: 8 s at 64 kbit/s, queued in the sender's own kernel class.
+    Its TCP then times out on segments still queued and sends them again, and the copies cross
+    too (BENCHMARKS.md: 25-133 kB of a drain). With 1,500-byte frames, segments are the size a
+    real link carries, and its queue is no longer a few segments of seconds each. Every loopback
+    connection of the machine has these frames meanwhile: run the bench alone."""
+    before = int(LO_MTU.read_text())
+    subprocess.run(["ip", "link", "set", "dev", "lo", "mtu", str(mtu)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["ip", "link", "set", "dev", "lo", "mtu", str(before)], check=True)
+
+
 def make_rig() -> Rig:
     """A rig (not started) from this machine's runtime, in a fresh temporary home."""
     cfg = RuntimeSettings()
@@ -446,13 +471,15 @@ def main() -> None:
     parser.add_argument(
         "--idle-seconds", type=float, default=60, help="then measure the idle link this long"
     )
+    parser.add_argument("--mtu", type=int, default=1500, help="the link's frames (on lo)")
     args = parser.parse_args()
     rig = make_rig()
-    try:
-        rig.start()
-        run(rig, args)
-    finally:
-        rig.close()
+    with link_frames(args.mtu):
+        try:
+            rig.start()
+            run(rig, args)
+        finally:
+            rig.close()
 
 
 if __name__ == "__main__":
