@@ -77,8 +77,15 @@ def test_alerts_and_aggregates_travel_in_separate_connectors() -> None:
     # one record an outage leaves (statuses, heartbeats) do not fill it ahead of the alert.
     assert configs["vessel-7.priority"]["source.consumer.max.partition.fetch.bytes"] == "2048"
     assert configs["vessel-7.priority"]["source.consumer.fetch.max.bytes"] == "16384"
-    assert configs["vessel-7.bulk"]["source.consumer.max.partition.fetch.bytes"] == "16384"
+    assert configs["vessel-7.bulk"]["source.consumer.max.partition.fetch.bytes"] == "65536"
     assert configs["vessel-7.priority"]["heartbeats.replication.enabled"] == "true"
+    # Each listing of the vessel's topics crosses the link (3-4 kB): the priority flow lists
+    # every 10 s, so a joining vessel's status comes ashore with its first windows; the bulk
+    # flow and the downlink every minute.
+    assert configs["vessel-7.priority"]["refresh.topics.interval.seconds"] == "10"
+    assert configs["vessel-7.bulk"]["refresh.topics.interval.seconds"] == "60"
+    downlink = mirror_properties(ENDS, DOWNLINK, rest_port=1)
+    assert downlink[f"shore->{ENDS.vessel}.refresh.topics.interval.seconds"] == "60"
 
 
 def test_a_vessels_secret_stays_in_a_file_the_workers_read(tmp_path) -> None:

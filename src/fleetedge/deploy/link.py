@@ -21,7 +21,7 @@ from fleetedge.link.connect import (
     STATUS_TOPIC,
 )
 from fleetedge.link.connectors import SHORE_ALIAS, uplink_configs
-from fleetedge.link.mirror import LinkEndpoints, commands_topic, downlink_topic
+from fleetedge.link.mirror import DOWNLINK, LinkEndpoints, commands_topic, downlink_topic
 from fleetedge.roles.config import ShoreVessel
 from fleetedge.runtime.jars import KAFKA_VERSION
 from fleetedge.security.acls import CONNECT
@@ -210,7 +210,7 @@ def downlink(vessel: str, *, shore_bootstrap: str) -> Manifest:
                         "tasksMax": 1,
                         "config": {
                             "replication.factor": rf,
-                            "refresh.topics.interval.seconds": 10,
+                            "refresh.topics.interval.seconds": DOWNLINK.refresh_topics_s,
                             "sync.topic.acls.enabled": "false",
                             "sync.topic.configs.enabled": "false",
                             "emit.offset-syncs.enabled": "false",

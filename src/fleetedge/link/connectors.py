@@ -88,10 +88,8 @@ def uplink_config(ends: LinkEndpoints, flow: Flow, secret: Path | None = None) -
         "topics": ",".join(re.escape(t) for t in flow.topics),
         "heartbeats.replication.enabled": str(flow.heartbeats).lower(),
         # New topics aboard (and a vessel that was unreachable when the connector started: it
-        # then has no task until this refresh finds its topics) are seen within 10 s. (60 s
-        # was tried: a vessel that joins creates its status topic after its connectors start,
-        # and its first status came ashore up to a minute late.)
-        "refresh.topics.interval.seconds": "10",
+        # then has no task until this refresh finds its topics) are seen within this.
+        "refresh.topics.interval.seconds": str(flow.refresh_topics_s),
         "replication.factor": str(ends.shore_replication_factor),
         # Shore ACLs are the fleet's own (fleet security), never copied from a vessel.
         "sync.topic.acls.enabled": "false",

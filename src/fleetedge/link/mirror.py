@@ -67,6 +67,9 @@ class Flow:
     # down: once it is back, the flow reads again within this plus a connection's round trips.
     reconnect_ms: int = 500
     reconnect_max_ms: int = 5000
+    # How often the flow lists the vessel's topics (``refresh.topics.interval.seconds``): an
+    # answer of 3-4 kB across the link each time, the most of an idle link's bytes.
+    refresh_topics_s: int = 60
 
 
 PRIORITY = Flow(
@@ -83,6 +86,9 @@ PRIORITY = Flow(
     # Alerts first after a cut: two tries a second cost a few bytes while the link is down.
     reconnect_ms=100,
     reconnect_max_ms=500,
+    # A joining vessel's status must come ashore with its first windows; at 60 s it came up
+    # to a minute after them (a fresh clone's test_a_vessel_joins_and_leaves_the_running_fleet).
+    refresh_topics_s=10,
 )
 # The other flows try less often (up to every 15 s): right after a cut, the priority flow's
 # reconnection and fetch have the 64 kbit/s to themselves instead of sharing them with every
@@ -92,11 +98,11 @@ BULK = Flow(
     "bulk",
     uplink=True,
     topics=(topics.AGGREGATES.name,),
-    # 16 KiB a fetch (one of the edge's batches of a boundary's windows; Kafka returns a larger
-    # first batch whole): a fetch per broker in flight is 48 KiB queued at the link, not 192.
-    # The emulator's queue is this host's, and behind 24 s of queue its proxy's TCP sent
-    # segments twice; ten drains spread less at 16 KiB than at 64 (BENCHMARKS.md, N3).
-    fetch_max_bytes=16_384,
+    # 64 KiB a fetch: about five of the edge's batches (a boundary's windows of a partition,
+    # 12 kB at zstd 19). A broker fills a fetch up to its limit and cuts the last batch, which
+    # the consumer drops and fetches again whole: with 16 KiB a fetch, a quarter of every
+    # drain's bytes were such tails (BENCHMARKS.md, N3). The bulk is held while alerts wait.
+    fetch_max_bytes=65_536,
     heartbeats=False,
     reconnect_ms=1000,
     reconnect_max_ms=15_000,
@@ -173,7 +179,7 @@ def _pair(source: str, target: str, enabled: bool, rf: int) -> dict[str, str]:
         # every vessel writes to, which per-vessel ACLs must not allow. (No other
         # offset-syncs.* setting may then be given: the connector refuses the mix.)
         f"{pair}.emit.offset-syncs.enabled": "false",
-        f"{pair}.refresh.topics.interval.seconds": "10",
+        f"{pair}.refresh.topics.interval.seconds": str(DOWNLINK.refresh_topics_s),
         f"{pair}.replication.factor": str(rf),
         f"{pair}.heartbeats.topic.replication.factor": str(rf),
         f"{pair}.tasks.max": "1",
