@@ -18,9 +18,10 @@ the run prints:
   of all cycles).
 
 Usage: ``.venv/bin/python -m bench.link_bench [--kbps 64] [--latency-ms 600] [--reefers 2500]
-[--repeat 10] [--mtu 1500]`` (each cycle: cut, queue the backlog and an alert, restore, drain)
-(needs root for the kernel's traffic control, like `fleet link shape`, and for the loopback's
-frame size, which it sets to a real link's for the run: see ``link_frames``).
+[--repeat 10] [--mtu 1500] [--downlink aboard|across]`` (each cycle: cut, queue the backlog and
+an alert, restore, drain). It needs root, for the kernel's traffic control (as `fleet link shape`
+does) and for the loopback's frame size, which it sets to a real link's for the run: see
+``link_frames``.
 """
 
 from __future__ import annotations
@@ -210,13 +211,22 @@ def raw_drain(link_bootstrap: str, topic: str, partitions: int, records: int) ->
 
 class Rig:
     """A vessel and a shore behind the link, supervised, as `fleet up` runs them; ``secure``:
-    the shore and the vessel's link listener on SASL_SSL, with the fleet's principals."""
+    the shore and the vessel's link listener on SASL_SSL, with the fleet's principals;
+    ``downlink_aboard``: the downlink as deployed, aboard (``vessel_link``), not across the link
+    as the local fleet runs it."""
 
     def __init__(
-        self, runtime: KafkaRuntime, binary: Path, home: Path, *, secure: bool = False
+        self,
+        runtime: KafkaRuntime,
+        binary: Path,
+        home: Path,
+        *,
+        secure: bool = False,
+        downlink_aboard: bool = False,
     ) -> None:
         self.store = SecurityStore(home)
         self.secure = secure
+        self.downlink_aboard = downlink_aboard
         self.vessel = KafkaCluster.create(
             "vessel-b",
             home=home,
@@ -272,6 +282,7 @@ class Rig:
             self.shore,
             downlink_port=free_ports(1)[0],
             credentials=credentials,
+            downlink_aboard=self.downlink_aboard,
         )
         self.link_bootstrap = link.link_bootstrap
         self.supervisor = LinkSupervisor([link], rest)
@@ -452,13 +463,14 @@ def link_frames(mtu: int) -> Iterator[None]:
         subprocess.run(["ip", "link", "set", "dev", "lo", "mtu", str(before)], check=True)
 
 
-def make_rig() -> Rig:
+def make_rig(*, downlink_aboard: bool = False) -> Rig:
     """A rig (not started) from this machine's runtime, in a fresh temporary home."""
     cfg = RuntimeSettings()
     runtime = KafkaRuntime(find_java(cfg.java), KafkaJars(cfg.cache_dir).require())
     binary = ToxiproxyBinary(cfg.cache_dir.parent)
     binary.install()
-    return Rig(runtime, binary.path, Path(tempfile.mkdtemp(prefix="fleet-link-bench-")))
+    home = Path(tempfile.mkdtemp(prefix="fleet-link-bench-"))
+    return Rig(runtime, binary.path, home, downlink_aboard=downlink_aboard)
 
 
 def main() -> None:
@@ -472,8 +484,16 @@ def main() -> None:
         "--idle-seconds", type=float, default=60, help="then measure the idle link this long"
     )
     parser.add_argument("--mtu", type=int, default=1500, help="the link's frames (on lo)")
+    parser.add_argument(
+        "--downlink",
+        choices=("aboard", "across"),
+        default="aboard",
+        help="where the downlink runs: aboard, as deployed (docs/deploy.md; its reads of the "
+        "shore then do not cross the emulated link), or across the link, as the local fleet "
+        "runs it so that a cut holds commands back",
+    )
     args = parser.parse_args()
-    rig = make_rig()
+    rig = make_rig(downlink_aboard=args.downlink == "aboard")
     with link_frames(args.mtu):
         try:
             rig.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import structlog
@@ -101,6 +102,7 @@ def vessel_link(
     downlink_port: int,
     telemetry: bool = False,
     credentials: ClientAuth | None = None,
+    downlink_aboard: bool = False,
 ) -> VesselLink:
     """Everything the supervisor needs to run and watch ``vessel``'s link: its uplink
     connectors' configs and its downlink process (under ``directory``, as are the secrets the
@@ -109,6 +111,12 @@ def vessel_link(
     ``credentials``: the vessel's principal, which its connectors and its downlink present at
     each secured end (the shore cluster, the vessel's link listener); the link's own probe of
     the vessel presents it too.
+
+    ``downlink_aboard``: the downlink reaches the vessel directly, as it does deployed aboard
+    (docs/architecture.md), so its group, its Connect state and its listings stay off the
+    emulated link; its reads of the shore then do not cross it either, and a cut does not stop
+    it. The fleet runs it across the link, where a cut holds commands back; the link bench
+    measures both.
     """
     ensure_topics(vessel, shore)
     link_bootstrap = attach(emulator, vessel)
@@ -142,7 +150,7 @@ def vessel_link(
         downlink=MirrorProcess(
             runtime,
             directory / vessel.name / DOWNLINK.name,
-            ends,
+            replace(ends, vessel_bootstrap=vessel.bootstrap_servers) if downlink_aboard else ends,
             DOWNLINK,
             rest_port=downlink_port,
         ),
