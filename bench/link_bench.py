@@ -27,19 +27,17 @@ does) and for the loopback's frame size, which it sets to a real link's for the 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import subprocess
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
+from bench.frames import link_frames
 from bench.shore_latency import percentile
 from fleetedge.devices import VesselSimulator
 from fleetedge.devices.synthetic import alert
@@ -440,27 +438,6 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
             f"{up:,} bytes up, {down:,} down; a day of it is {up * day / args.reefers:,.0f} "
             f"bytes up and {down * day / args.reefers:,.0f} down per container-day"
         )
-
-
-LO_MTU = Path("/sys/class/net/lo/mtu")
-
-
-@contextlib.contextmanager
-def link_frames(mtu: int) -> Iterator[None]:
-    """Loopback frames of ``mtu`` bytes while the rig runs, as a satellite modem's link has.
-
-    The emulator's link is traffic control on ``lo``, whose 64 KiB frames make every segment
-    the proxy sends up to 64 KiB: 8 s at 64 kbit/s, queued in the sender's own kernel class.
-    Its TCP then times out on segments still queued and sends them again, and the copies cross
-    too (BENCHMARKS.md: 25-133 kB of a drain). With 1,500-byte frames, segments are the size a
-    real link carries, and its queue is no longer a few segments of seconds each. Every loopback
-    connection of the machine has these frames meanwhile: run the bench alone."""
-    before = int(LO_MTU.read_text())
-    subprocess.run(["ip", "link", "set", "dev", "lo", "mtu", str(mtu)], check=True)
-    try:
-        yield
-    finally:
-        subprocess.run(["ip", "link", "set", "dev", "lo", "mtu", str(before)], check=True)
 
 
 def make_rig(*, downlink_aboard: bool = False) -> Rig:
