@@ -373,7 +373,7 @@ def test_windows_sent_as_lz4_cross_the_link_as_zstd_at_level_19(
         for topic, key, value in edge_backlog(VESSEL, 250, 1)
         if topic == t.AGGREGATES.name
     ]
-    compression = {k: v for k, v in t.AGGREGATES.config.items() if k.startswith("compression.")}
+    compression = t.AGGREGATES.compression
     sizes = {}
     for name, codec, config in (
         (f"{topic_name}.link", "lz4", compression),

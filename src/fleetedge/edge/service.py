@@ -128,7 +128,7 @@ class EdgeService:
                 name,
                 partitions=1,
                 replication_factor=replication_factor,
-                config={k: v for k, v in spec.config.items() if k.startswith("compression.")},
+                config=spec.compression,
             )
         create_topic(
             self.bootstrap,

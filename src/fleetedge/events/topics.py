@@ -33,6 +33,11 @@ class TopicSpec:
     description: str
     config: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def compression(self) -> dict[str, str]:
+        """Its ``compression.*`` settings: how the brokers store it, and so how it crosses."""
+        return {k: v for k, v in self.config.items() if k.startswith("compression.")}
+
 
 # What crosses the link is compressed by the vessel's brokers, as its topic says, whatever the
 # producer sent: a broker recompresses a batch whose codec is not its topic's (KIP-390). So the

@@ -62,7 +62,7 @@ def ensure_topics(vessel: KafkaCluster, shore: KafkaCluster) -> None:
             replication_factor=vessel.replication_factor,
             config=spec.config,
         )
-        compression = {k: v for k, v in spec.config.items() if k.startswith("compression.")}
+        compression = spec.compression
         if not made and compression.get("compression.type") != "producer":
             # Made by an earlier release, which left the compression to the producer: the
             # brokers compress what crosses the link from now on (older batches stay as sent).
