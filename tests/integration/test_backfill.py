@@ -76,8 +76,8 @@ def linked(
     finally:
         stop.set()
         thread.join(60)
-        supervisor.close()
-        group.stop()
+        supervisor.close(kill=True)  # killed, not stopped: their data is deleted next
+        group.kill()
         emulator.stop()
 
 

@@ -123,7 +123,7 @@ def fleet(
         yield SecureFleet(store, shore, vessels, group)
     finally:
         if group is not None:
-            group.stop()
+            group.kill()  # not stopped: its data is deleted next
         emulator.stop()
         for cluster in (*vessels.values(), shore):
             cluster.down(purge=True)

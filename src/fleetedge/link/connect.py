@@ -192,8 +192,17 @@ class ConnectGroup:
         return rest
 
     def stop(self) -> None:
+        """Stop every worker cleanly, side by side: one after the other, each took over the
+        tasks of the one before (a rebalance) only to stop them again."""
+        for worker in self.workers:
+            worker.signal_stop()
         for worker in self.workers:
             worker.stop()
+
+    def kill(self) -> None:
+        """SIGKILL every worker: for a group whose data is deleted next (tests, benchmarks)."""
+        for worker in self.workers:
+            worker.kill()
 
     def __enter__(self) -> ConnectRest:
         return self.start()

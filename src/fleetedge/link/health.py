@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from fleetedge.link.connect import OFFSETS_TOPIC
 from fleetedge.link.connectors import connector_name
@@ -34,6 +34,9 @@ from fleetedge.security.clients import kafka_config
 PartitionKey = tuple[str, int]
 
 
+FETCH_WAIT_MS = 20
+
+
 def _consumer(bootstrap: str, **extra: Any) -> Consumer:
     return Consumer(
         {
@@ -43,6 +46,10 @@ def _consumer(bootstrap: str, **extra: Any) -> Consumer:
             "isolation.level": "read_committed",
             "auto.offset.reset": "earliest",
             "socket.timeout.ms": 10_000,
+            # A broker answers a connection's requests in order: a watermark query sent while
+            # a fetch waits at the end of a partition waited out the fetch's wait (500 ms by
+            # default), so a look that asks a few dozen of them took 3 to 7 seconds.
+            "fetch.wait.max.ms": FETCH_WAIT_MS,
             "logger": _quiet,
             **extra,
         }
@@ -85,6 +92,10 @@ class OffsetsTail:
         self.shore_bootstrap = shore_bootstrap
         self.timeout = timeout
         self._consumer: Consumer | None = None
+        # The watermarks are asked by a client of their own, which never fetches: a broker
+        # answers a connection's requests in order, so on the reader's own connection each
+        # question waited out the reader's fetch parked at the end (up to 500 ms apiece).
+        self._marks: Consumer | None = None
         self._next: dict[int, int] = {}  # partition -> next offset to read
         self._eof_at: dict[int, int] = {}  # partition -> offset where it last read as ended
         self._latest: dict[tuple[str, str, PartitionKey], int] = {}  # (connector, cluster, tp)
@@ -108,39 +119,42 @@ class OffsetsTail:
         }
 
     def close(self) -> None:
-        if self._consumer is not None:
-            self._consumer.close()
-        self._consumer = None
+        for client in (self._consumer, self._marks):
+            if client is not None:
+                client.close()
+        self._consumer = self._marks = None
         self._next.clear()
         self._eof_at.clear()
         self._latest.clear()
 
-    def _open(self) -> Consumer:
+    def _open(self) -> tuple[Consumer, Consumer]:
         # The link service's principal may use groups named fleetedge-link-* (security.acls).
-        consumer = _consumer(self.shore_bootstrap, **{"enable.partition.eof": True})
+        marks = self._marks = _consumer(self.shore_bootstrap)
         deadline = time.monotonic() + self.timeout
-        parts = partitions_of(consumer, OFFSETS_TOPIC, deadline_s=self.timeout)
+        parts = partitions_of(marks, OFFSETS_TOPIC, deadline_s=self.timeout)
         if not parts:
             # Connect creates the topic at its first start. A reader assigned no partitions
             # would read "nothing mirrored" for good: every record aboard a backlog, a stall.
-            consumer.close()
             raise ClusterTimeoutError(f"{OFFSETS_TOPIC} does not exist yet")
-        consumer.assign([TopicPartition(OFFSETS_TOPIC, p, OFFSET_BEGINNING) for p in parts])
         self._next = dict.fromkeys(parts, 0)
         for p in parts:  # a compacted topic starts above 0
-            low, _ = watermarks(consumer, TopicPartition(OFFSETS_TOPIC, p),
+            low, _ = watermarks(marks, TopicPartition(OFFSETS_TOPIC, p),
                                 deadline_s=max(1.0, deadline - time.monotonic()))  # fmt: skip
             self._next[p] = low
-        return consumer
+        # Between reads it waits at the end as long as a fetch may (not the looks' 20 ms).
+        consumer = _consumer(self.shore_bootstrap, **{"enable.partition.eof": True,
+                                                      "fetch.wait.max.ms": 500})  # fmt: skip
+        consumer.assign([TopicPartition(OFFSETS_TOPIC, p, low) for p, low in self._next.items()])
+        return consumer, marks
 
     def _read(self) -> None:
-        if self._consumer is None:
-            self._consumer = self._open()
-        consumer = self._consumer
+        if self._consumer is None or self._marks is None:
+            self._consumer, self._marks = self._open()
+        consumer, marks = self._consumer, self._marks
         deadline = time.monotonic() + self.timeout
         self.records_read = 0
         ends = {
-            p: watermarks(consumer, TopicPartition(OFFSETS_TOPIC, p), deadline_s=self.timeout)[1]
+            p: watermarks(marks, TopicPartition(OFFSETS_TOPIC, p), deadline_s=self.timeout)[1]
             for p in self._next
         }
         while True:

@@ -170,7 +170,9 @@ class LinkSupervisor:
             except Exception:  # one bad round must not end the watch of every vessel
                 log.exception("link round failed; the next one tries again")
 
-    def close(self, stop_processes: bool = True) -> None:
+    def close(self, stop_processes: bool = True, kill: bool = False) -> None:
+        """Close the clients; stop the downlinks (all at once) unless ``stop_processes`` is
+        False, or SIGKILL them if ``kill`` (their data is about to be deleted)."""
         if self.reporter is not None:
             self.reporter.close()
         with self._lock:
@@ -187,7 +189,10 @@ class LinkSupervisor:
                 v: link.downlink for v, link in self.links.items() if link.downlink is not None
             }
             for downlink in downlinks.values():
-                downlink.signal_stop()
+                if kill:
+                    downlink.kill()
+                else:
+                    downlink.signal_stop()
             for vessel, downlink in downlinks.items():
                 downlink.stop()
                 DOWNLINK_UP.labels(vessel).set(0)
