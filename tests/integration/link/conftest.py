@@ -3,6 +3,7 @@ once for the package (tests/support/scheduling.py keeps the package on one worke
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,7 +61,10 @@ def _env(
         )
         thread = threading.Thread(target=supervisor.run, args=(stop, 1.0), daemon=True)
         thread.start()
-        yield LinkEnv(vessel, shore, emulator, link, supervisor, workers, connect)
+        yield LinkEnv(
+            vessel, shore, emulator, link, supervisor, workers, connect,
+            runtime, directory, make_cluster,
+        )  # fmt: skip
     finally:
         # Killed, not stopped: their data is deleted next (a clean stop took 45 s).
         stop.set()
@@ -84,3 +88,23 @@ def linked(env: LinkEnv) -> Iterator[LinkEnv]:
             cluster.up()
     for worker in env.workers:
         worker.start()  # as the fleet's supervisor would, after a test killed it
+
+
+@pytest.fixture
+def beside(linked: LinkEnv) -> Iterator[LinkEnv]:
+    """A second vessel on the same link (one node: the link is what its test is about), with
+    its own proxy, connectors and downlink on the same Connect cluster and link service."""
+    vessel = linked.make_cluster(nodes=1, link=True)
+    link = vessel_link(
+        linked.runtime, linked.directory, linked.emulator, vessel, linked.shore,
+        downlink_port=free_ports(1)[0],
+    )  # fmt: skip
+    linked.supervisor.add(link)
+    try:
+        yield dataclasses.replace(linked, vessel=vessel, link=link)
+    finally:
+        linked.emulator.restore(vessel.name)
+        if link.downlink is not None:
+            link.downlink.kill()  # not stopped: its data is deleted next
+        linked.supervisor.remove(vessel.name)
+        vessel.down(purge=True)

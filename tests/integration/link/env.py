@@ -6,7 +6,9 @@ so its check covers exactly what it produced."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
@@ -17,7 +19,7 @@ from fleetedge.link.health import LinkHealth, measure
 from fleetedge.link.mirror import UPLINKS
 from fleetedge.link.rest import ConnectRest
 from fleetedge.link.supervisor import LinkSupervisor, VesselLink
-from fleetedge.runtime import KafkaCluster
+from fleetedge.runtime import KafkaCluster, KafkaRuntime
 from fleetedge.runtime.waiting import wait_until
 from tests.support.traffic import EventTraffic
 
@@ -34,6 +36,10 @@ class LinkEnv:
     supervisor: LinkSupervisor
     workers: list[ConnectWorker]
     connect: ConnectRest
+    # What a test needs to put one more vessel on the link (the `beside` fixture).
+    runtime: KafkaRuntime
+    directory: Path  # the Connect workers' files, where a vessel link's secrets go
+    make_cluster: Callable[..., KafkaCluster]
 
     @property
     def name(self) -> str:
