@@ -34,7 +34,7 @@ from fleetedge.edge.windows import WindowConfig, add, finish, start
 from fleetedge.events import JSON, Command, CommandAck, EventError, ReeferReading, compact, decode
 from fleetedge.events.aggregates import ContainerWindow
 from fleetedge.events.vessel import CommandAction, CommandStatus
-from fleetedge.runtime.retry import transient_error
+from fleetedge.runtime.retry import GROUP_SESSION_TIMEOUT_MS, transient_error
 from fleetedge.security.clients import kafka_config
 
 _log = logging.getLogger(__name__)
@@ -106,6 +106,7 @@ class Resender:
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 "isolation.level": "read_committed",
+                "session.timeout.ms": GROUP_SESSION_TIMEOUT_MS,
                 "logger": _kafka_log,
             }
         )

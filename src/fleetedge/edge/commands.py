@@ -31,7 +31,7 @@ from fleetedge.events import JSON, Command, CommandAck, EventError, decode
 from fleetedge.events import topics as t
 from fleetedge.events.vessel import CommandAction, CommandStatus
 from fleetedge.runtime.reading import read_to_end
-from fleetedge.runtime.retry import retrying
+from fleetedge.runtime.retry import GROUP_SESSION_TIMEOUT_MS, retrying
 from fleetedge.runtime.watchdog import deadline
 from fleetedge.security.clients import kafka_config
 
@@ -89,6 +89,7 @@ class CommandHandler:
                 "auto.offset.reset": "earliest",
                 # MirrorMaker 2 creates the commands topic with the first command.
                 "topic.metadata.refresh.interval.ms": 10_000,
+                "session.timeout.ms": GROUP_SESSION_TIMEOUT_MS,
                 "logger": _kafka_log,
             }
         )

@@ -21,6 +21,11 @@ from fleetedge.exceptions import FleetEdgeError
 T = TypeVar("T")
 _log = logging.getLogger("fleetedge.runtime.retry")
 
+# A group member's session (librdkafka's default is 45 s). A service killed and restarted at
+# once joins a group still waiting on its dead self, which holds the partitions until its
+# session ends: a killed normalizer stopped all of the shore's intake for 45 s.
+GROUP_SESSION_TIMEOUT_MS = 10_000
+
 # Transient even where librdkafka does not flag the error retriable: the errors Kafka itself
 # classes as retriable (stale metadata, a leader or coordinator moving, too few replicas).
 TRANSIENT_CODES = frozenset(

@@ -36,7 +36,7 @@ from prometheus_client import Counter as Metric
 
 from fleetedge.events import JSON, EventError
 from fleetedge.events import topics as t
-from fleetedge.runtime.retry import Backoff, is_transient
+from fleetedge.runtime.retry import GROUP_SESSION_TIMEOUT_MS, Backoff, is_transient
 from fleetedge.security.clients import kafka_config
 from fleetedge.shore import admission, kpis, ranges, tables
 from fleetedge.shore.provision import AnalyticsConfig
@@ -225,7 +225,7 @@ class FleetAnalytics:
                 "logger": logging.getLogger("fleetedge.runtime.kafka"),
                 "client.id": client_id(config.group),
                 # A killed worker's partitions move on after 10 s, not librdkafka's 45.
-                "session.timeout.ms": 10_000,
+                "session.timeout.ms": GROUP_SESSION_TIMEOUT_MS,
                 # A broker answers one connection's requests in order, so each offsets query
                 # Quix makes per assigned store (one per partition) waits behind the fetch in
                 # flight: librdkafka's 500 ms made an assignment of 36 partitions take 18 s,

@@ -44,6 +44,7 @@ from fleetedge.events import topics as t
 from fleetedge.events.aggregates import ContainerWindow
 from fleetedge.events.alerts import Alert
 from fleetedge.events.vessel import CommandAck, VesselStatus
+from fleetedge.runtime.retry import GROUP_SESSION_TIMEOUT_MS
 from fleetedge.runtime.watchdog import deadline
 from fleetedge.security.clients import kafka_config
 from fleetedge.shore import admission
@@ -170,6 +171,7 @@ class Normalizer:
                 "auto.offset.reset": "earliest",
                 # New vessels' topics are found on the next refresh of the pattern's matches.
                 "topic.metadata.refresh.interval.ms": metadata_refresh_ms,
+                "session.timeout.ms": GROUP_SESSION_TIMEOUT_MS,
                 "logger": _kafka_log,
             }
         )
