@@ -110,6 +110,18 @@ class OffsetsTail:
             raise
         return self
 
+    def newest_heartbeat_ms(self, vessel: str) -> int | None:
+        """:func:`last_heartbeat_ms` on this reader's second client: a fresh client per look
+        paid a TLS handshake and a SCRAM exchange with each broker it met, every few seconds
+        for every vessel (a quarter of a secured shore broker's CPU went to handshakes)."""
+        if self._consumer is None or self._marks is None:
+            self._consumer, self._marks = self._open()
+        try:
+            return newest_heartbeat_ms(self._marks, vessel)
+        except Exception:
+            self.close()
+            raise
+
     def mirrored(self, vessel: str, flows: Iterable[Flow]) -> dict[PartitionKey, int]:
         names = {connector_name(vessel, flow) for flow in flows}
         return {
@@ -212,32 +224,37 @@ def encode_heartbeat(millis: int, version: int = 0) -> bytes:
 
 def last_heartbeat_ms(shore_bootstrap: str, vessel: str) -> int | None:
     """Emit time of the newest heartbeat that came ashore from ``vessel``, or None."""
-    topic = f"{vessel}.heartbeats"
     consumer = _consumer(shore_bootstrap)
     try:
-        metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
-        if metadata is None or metadata.error is not None:
-            return None
-        newest: int | None = None
-        for partition in metadata.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            if high <= low:
-                continue
-            consumer.assign([TopicPartition(topic, partition, max(low, high - 8))])
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
-                message = consumer.poll(0.2)
-                if message is None:
-                    if consumer.position([TopicPartition(topic, partition)])[0].offset >= high:
-                        break
-                    continue
-                if message.error() is None and message.value():
-                    stamp = decode_heartbeat(message.value())
-                    newest = stamp if newest is None else max(newest, stamp)
-            consumer.unassign()
-        return newest
+        return newest_heartbeat_ms(consumer, vessel)
     finally:
         consumer.close()
+
+
+def newest_heartbeat_ms(consumer: Consumer, vessel: str) -> int | None:
+    """:func:`last_heartbeat_ms` on a client of the caller's (left unassigned)."""
+    topic = f"{vessel}.heartbeats"
+    metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+    if metadata is None or metadata.error is not None:
+        return None
+    newest: int | None = None
+    for partition in metadata.partitions:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        if high <= low:
+            continue
+        consumer.assign([TopicPartition(topic, partition, max(low, high - 8))])
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.2)
+            if message is None:
+                if consumer.position([TopicPartition(topic, partition)])[0].offset >= high:
+                    break
+                continue
+            if message.error() is None and message.value():
+                stamp = decode_heartbeat(message.value())
+                newest = stamp if newest is None else max(newest, stamp)
+        consumer.unassign()
+    return newest
 
 
 @dataclass
@@ -296,9 +313,10 @@ def measure(
     health = LinkHealth(vessel=vessel, checked_at_ms=now_ms, vessel_reachable=True)
     if offsets is None:
         mirrored = mirrored_offsets(shore_bootstrap, vessel, flows)
+        beat = last_heartbeat_ms(shore_bootstrap, vessel)
     else:
         mirrored = offsets.read().mirrored(vessel, flows)
-    beat = last_heartbeat_ms(shore_bootstrap, vessel)
+        beat = offsets.newest_heartbeat_ms(vessel)
     health.last_heartbeat_age_s = None if beat is None else max(0.0, (now_ms - beat) / 1000)
     consumer = _consumer(vessel_bootstrap)
     oldest: list[int] = []
