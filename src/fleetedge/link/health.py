@@ -113,7 +113,8 @@ class OffsetsTail:
     def newest_heartbeat_ms(self, vessel: str) -> int | None:
         """:func:`last_heartbeat_ms` on this reader's second client: a fresh client per look
         paid a TLS handshake and a SCRAM exchange with each broker it met, every few seconds
-        for every vessel (a quarter of a secured shore broker's CPU went to handshakes)."""
+        for every vessel (about half of a test fleet's new connections to its shore, whose
+        brokers spent a quarter of their CPU on TLS handshakes and SASL)."""
         if self._consumer is None or self._marks is None:
             self._consumer, self._marks = self._open()
         try:

@@ -1,8 +1,9 @@
 """The link scenarios' shared world: one vessel (3 nodes, reached by the shore only through
 Toxiproxy, a proxy per broker) and one shore (3 nodes), a real Connect cluster of two workers
 carrying MirrorMaker 2's connectors, and the link service's supervisor running beside the
-tests as it runs in the fleet. Each test produces its own containers (a distinct owner code),
-so its check covers exactly what it produced."""
+tests as it runs in the fleet; a test that needs two vessels adds a second for itself (the
+`beside` fixture). Each test produces its own containers (a distinct owner code), so its check
+covers exactly what it produced."""
 
 from __future__ import annotations
 
