@@ -140,15 +140,21 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Wall time per test module (set-up and tear-down included): where the suite's time goes.
-    Every test's time goes to test-artifacts/durations.json (scheduling.MEASURED_S's source)."""
+    Every test's time goes to test-artifacts/durations.json (scheduling.MEASURED_S's source),
+    and when and where it ran to test-artifacts/timeline.json (what ran beside what)."""
     spent: dict[str, float] = {}
     per_test: dict[str, float] = {}
+    spans: dict[str, tuple[str, float, float]] = {}  # nodeid: (worker, start, stop)
     for reports in terminalreporter.stats.values():
         for report in reports:
             if isinstance(report, pytest.TestReport):
                 module = report.nodeid.split("::", 1)[0]
                 spent[module] = spent.get(module, 0.0) + report.duration
                 per_test[report.nodeid] = per_test.get(report.nodeid, 0.0) + report.duration
+                node = getattr(report, "node", None)  # xdist's worker, on the controller
+                worker = node.gateway.id if node is not None else "main"
+                _, start, stop = spans.get(report.nodeid, (worker, report.start, report.stop))
+                spans[report.nodeid] = (worker, min(start, report.start), max(stop, report.stop))
     if not spent:
         return
     ARTIFACTS.mkdir(exist_ok=True)
@@ -156,6 +162,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     (ARTIFACTS / "durations.json").write_text(
         json.dumps({nodeid: round(seconds, 1) for nodeid, seconds in ordered}, indent=1)
     )
+    began = min(start for _, start, _ in spans.values())
+    timeline = sorted(
+        (worker, round(start - began, 1), round(stop - began, 1), nodeid)
+        for nodeid, (worker, start, stop) in spans.items()
+    )
+    rows = ",\n".join(json.dumps(row) for row in timeline)  # a test a line
+    (ARTIFACTS / "timeline.json").write_text(f"[\n{rows}\n]\n")
     terminalreporter.section("time per module")
     for module, seconds in sorted(spent.items(), key=lambda item: -item[1])[:25]:
         terminalreporter.write_line(f"{seconds:8.1f}s  {module}")

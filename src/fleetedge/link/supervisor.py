@@ -124,7 +124,9 @@ class LinkSupervisor:
         heartbeat_restart_after: float = 45.0,
         downlink_start_grace: float = 180.0,
         bulk_hold_max: float = 60.0,
-        status_missing_after: float = 90.0,
+        # Past a rebalance or two under load: the connectors of a vessel just added list a
+        # status within seconds, or (a write Connect dropped) never.
+        status_missing_after: float = 30.0,
         manage_connectors: bool = True,
     ) -> None:
         self.links: dict[str, VesselLink] = {link.vessel: link for link in links}
