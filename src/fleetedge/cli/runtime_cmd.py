@@ -10,7 +10,9 @@ import typer
 from fleetedge.cli._common import console, fails_cleanly, out, progress, settings
 from fleetedge.exceptions import FleetEdgeError
 from fleetedge.link.toxiproxy import TOXIPROXY_VERSION, ToxiproxyBinary
-from fleetedge.runtime import KAFKA_VERSION, KafkaJars, find_java, find_maven
+from fleetedge.orchestration.warmup import build_class_archive
+from fleetedge.runtime import KAFKA_VERSION, KafkaJars, KafkaRuntime, find_java, find_maven
+from fleetedge.runtime.classes import is_current
 
 app = typer.Typer(help="Fetch and check the Apache Kafka runtime.", no_args_is_help=True)
 
@@ -36,6 +38,23 @@ def fetch() -> None:
         built = toxiproxy.install()
     verb = "built" if built else "already cached"
     out.print(f"toxiproxy {TOXIPROXY_VERSION}: {verb} at {toxiproxy.path}")
+    _class_archive(jars)
+
+
+def _class_archive(jars: KafkaJars) -> None:
+    """The Kafka JVMs' class-data archive (fleetedge.runtime.classes): they start without it,
+    so a failure to build it is a warning."""
+    java = find_java(settings().java)
+    if is_current(java, jars):
+        out.print("class-data archive: already built")
+        return
+    try:
+        with progress("building the Kafka JVMs' class-data archive (once)") as step:
+            archive = build_class_archive(KafkaRuntime(java=java, jars=jars), step)
+    except FleetEdgeError as exc:
+        console.print(f"warning: no class-data archive; Kafka's JVMs start without it: {exc}")
+        return
+    out.print(f"class-data archive: built, {archive.stat().st_size // 2**20} MB at {archive}")
 
 
 @app.command()

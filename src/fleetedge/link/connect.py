@@ -114,7 +114,9 @@ class ConnectWorker(MarkedJvm):
         self, runtime: KafkaRuntime, directory: Path, settings: ConnectSettings, rest_port: int
     ) -> None:
         self.runtime = dataclasses.replace(
-            runtime, heap_mb=WORKER_HEAP_MB, extra_options=WORKER_JVM_OPTIONS
+            runtime,
+            heap_mb=WORKER_HEAP_MB,
+            extra_options=(*runtime.extra_options, *WORKER_JVM_OPTIONS),
         )
         super().__init__(directory)
         self.settings = settings

@@ -269,7 +269,7 @@ class MirrorProcess(MarkedJvm):
         extra: Mapping[str, str] | None = None,
     ) -> None:
         self.runtime = dataclasses.replace(
-            runtime, heap_mb=MM2_HEAP_MB, extra_options=MM2_JVM_OPTIONS
+            runtime, heap_mb=MM2_HEAP_MB, extra_options=(*runtime.extra_options, *MM2_JVM_OPTIONS)
         )
         super().__init__(directory)
         self.ends = ends

@@ -23,6 +23,9 @@ from fleetedge.runtime.toolchain import find_maven
 
 KAFKA_VERSION = "4.3.1"
 _MARKER = "fetched.json"
+# The Kafka JVMs' class-data archive (fleetedge.runtime.classes) beside the jars, built from
+# them: removed when they are replaced.
+CLASS_ARCHIVE = "classes.jsa"
 _DOWNLOADED = re.compile(r"Download(?:ed|ing) from \S+: (\S+)")
 
 Progress = Callable[[str], None]
@@ -63,6 +66,10 @@ class KafkaJars:
         return bool(
             recorded.get("pom") == _pom_digest() and any(self.lib_dir.glob("kafka_2.13-*.jar"))
         )
+
+    def digest(self) -> str:
+        """The pinned pom's digest: what these jars were fetched from."""
+        return _pom_digest()
 
     def jar_count(self) -> int:
         return sum(1 for _ in self.lib_dir.glob("*.jar")) if self.lib_dir.is_dir() else 0
@@ -118,6 +125,7 @@ class KafkaJars:
                 )
             if self.lib_dir.exists():
                 shutil.rmtree(self.lib_dir)
+            (self.cache_dir / CLASS_ARCHIVE).unlink(missing_ok=True)
             out_dir.rename(self.lib_dir)
         (self.cache_dir / _MARKER).write_text(
             json.dumps({"pom": _pom_digest(), "kafka": KAFKA_VERSION, "jars": self.jar_count()})

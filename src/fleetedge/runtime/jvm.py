@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psutil
 
+from fleetedge.runtime.classes import archive_path, use_options
 from fleetedge.runtime.jars import KafkaJars
 from fleetedge.runtime.toolchain import Java
 
@@ -36,8 +37,14 @@ class KafkaRuntime:
     # C2 as well as C1: for a broker whose every connection is TLS (see below).
     full_jit: bool = False
 
+    def class_data_options(self) -> tuple[str, ...]:
+        """The class-data archive's options, if ``fleet runtime fetch`` built it
+        (:mod:`fleetedge.runtime.classes`)."""
+        return use_options(archive_path(self.jars))
+
     def jvm_options(self, log_dir: Path, log4j_config: Path, marker: Path) -> list[str]:
         return [
+            *self.class_data_options(),
             "-Xms64m",
             f"-Xmx{self.heap_mb}m",
             "-XX:+UseG1GC",
@@ -112,6 +119,7 @@ class KafkaRuntime:
         """Run a Kafka command-line tool to completion; (exit code, combined output)."""
         command = [
             str(self.java.path),
+            *self.class_data_options(),
             "-Xmx256m",
             "-XX:TieredStopAtLevel=1",
             "-XX:+UseSerialGC",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from fleetedge.files import write_private
@@ -126,16 +126,24 @@ def is_formatted(state: ClusterState, node_id: int) -> bool:
     return True
 
 
-def format_storage(runtime: KafkaRuntime, state: ClusterState, node_ids: Iterable[int]) -> None:
-    """Format the KRaft storage of ``node_ids`` in parallel (one StorageTool JVM each)."""
+def format_storage(
+    runtime: KafkaRuntime,
+    state: ClusterState,
+    node_ids: Iterable[int],
+    options: Sequence[str] = (),
+) -> None:
+    """Format the KRaft storage of ``node_ids`` in parallel (one StorageTool JVM each, with the
+    JVM ``options`` added)."""
     running: list[tuple[int, subprocess.Popen[str]]] = []
     for node_id in node_ids:
         config = write_config(state, node_id)
         command = [
             str(runtime.java.path),
+            *runtime.class_data_options(),
             "-Xmx128m",
             "-XX:TieredStopAtLevel=1",
             "-XX:+UseSerialGC",
+            *options,
             f"-Dlog4j2.configurationFile=file:{log4j_path(state)}",
             f"-Dkafka.logs.dir={log_dir(state, node_id)}",
             "-cp",
