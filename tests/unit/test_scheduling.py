@@ -80,13 +80,13 @@ def test_the_shared_fleet_modules_form_one_group_and_the_story_its_own() -> None
     assert group_of("tests/integration/test_shore.py::test_z") == "tests/integration/test_shore.py"
 
 
-def test_the_groups_go_longest_first_and_the_unmeasured_last() -> None:
+def test_the_groups_go_longest_first_the_story_after_the_shared_fleet_the_unmeasured_last() -> None:
     order = list(dict.fromkeys(group_of(nodeid) for nodeid in COLLECTION))
     assert order == [
-        SHARED_FLEET,
         LINK,
-        SHARED_CLUSTER,
+        SHARED_FLEET,
         STORY,
+        SHARED_CLUSTER,
         "tests/unit/test_rules.py",
         "tests/unit/test_unmeasured.py",
     ]
@@ -95,23 +95,40 @@ def test_the_groups_go_longest_first_and_the_unmeasured_last() -> None:
 def test_a_second_fleet_runs_after_the_first_on_its_worker_and_nobody_waits_for_it() -> None:
     a, b, c = _Worker("a"), _Worker("b"), _Worker("c")
     sched = _scheduler([a, b, c])
-    # The longest first: the shared fleet, then the link's package; the story must wait.
-    assert _groups(a) == [SHARED_FLEET]
-    assert _groups(b) == [LINK]
+    # The longest first: the link's package, then the shared fleet; the story must wait.
+    assert _groups(a) == [LINK]
+    assert _groups(b) == [SHARED_FLEET]
     assert STORY not in _groups(c)
     assert _groups(c)[0] == SHARED_CLUSTER
     _finish(sched, c, SHARED_CLUSTER)
     _finish(sched, c, "tests/unit/test_rules.py")
     # Only the story is left, and it may not start beside the shared fleet: c leaves.
     assert c.shutting_down
-    assert STORY not in _groups(b) + _groups(c)
+    assert STORY not in _groups(a) + _groups(c)
     # The shared fleet's worker gets it before its own last test, which needs a next test to
     # run (xdist holds a worker's last test until it has more work or is told to stop).
-    fleet_tests = [i for i in a.sent if group_of(COLLECTION[i]) == SHARED_FLEET]
+    fleet_tests = [i for i in b.sent if group_of(COLLECTION[i]) == SHARED_FLEET]
     for index in fleet_tests[:-1]:
-        sched.mark_test_complete(a, index)
-    assert STORY in _groups(a)
+        sched.mark_test_complete(b, index)
+    assert STORY in _groups(b)
     assert not sched.workqueue
+
+
+def test_on_two_workers_the_story_follows_the_shared_fleet_on_its_worker() -> None:
+    a, b = _Worker("a"), _Worker("b")
+    sched = _scheduler([a, b])
+    assert _groups(a) == [LINK]
+    assert _groups(b) == [SHARED_FLEET]
+    # The link's worker nears its end first: it gets the next group the story may not be.
+    link_tests = [i for i in a.sent if group_of(COLLECTION[i]) == LINK]
+    for index in link_tests[:-1]:
+        sched.mark_test_complete(a, index)
+    assert _groups(a) == [LINK, SHARED_CLUSTER]
+    # The shared fleet's worker, nearing its end, gets the story next.
+    fleet_tests = [i for i in b.sent if group_of(COLLECTION[i]) == SHARED_FLEET]
+    for index in fleet_tests[:-1]:
+        sched.mark_test_complete(b, index)
+    assert _groups(b)[:2] == [SHARED_FLEET, STORY]
 
 
 def test_each_group_is_sent_whole_to_one_worker() -> None:
