@@ -11,7 +11,8 @@ from structlog.testing import capture_logs
 
 from fleetedge.link import supervisor as module
 from fleetedge.link.rest import ConnectRest
-from fleetedge.link.supervisor import UNMEASURABLE_WARN_S, LinkSupervisor, VesselLink
+from fleetedge.link.supervisor import UNMEASURABLE_WARN_S, LinkSupervisor
+from fleetedge.link.vessels import VesselLink
 
 
 def _unmeasurable(*_args: object) -> None:

@@ -16,7 +16,8 @@ from fleetedge.link.connectors import connector_name
 from fleetedge.link.health import LinkHealth, PartitionBacklog
 from fleetedge.link.mirror import BULK
 from fleetedge.link.rest import ConnectorState, ConnectRest, TaskState
-from fleetedge.link.supervisor import LinkSupervisor, VesselLink
+from fleetedge.link.supervisor import LinkSupervisor
+from fleetedge.link.vessels import VesselLink
 
 VESSEL = "vessel-9"
 BULK_NAME = connector_name(VESSEL, BULK)

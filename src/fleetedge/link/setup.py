@@ -21,7 +21,7 @@ from fleetedge.link.mirror import (
     commands_topic,
     with_telemetry,
 )
-from fleetedge.link.supervisor import VesselLink
+from fleetedge.link.vessels import VesselLink
 from fleetedge.runtime.cluster import KafkaCluster
 from fleetedge.runtime.health import create_topic, set_topic_config
 from fleetedge.runtime.jvm import KafkaRuntime

@@ -15,7 +15,8 @@ from fleetedge.link.connectors import uplink_configs, write_secret
 from fleetedge.link.mirror import LinkEndpoints
 from fleetedge.link.reports import LinkReporter
 from fleetedge.link.rest import ConnectRest
-from fleetedge.link.supervisor import LinkSupervisor, VesselLink
+from fleetedge.link.supervisor import LinkSupervisor
+from fleetedge.link.vessels import VesselLink
 from fleetedge.roles.config import ShoreConfig, ShoreVessel
 from fleetedge.roles.exceptions import ConfigError
 from fleetedge.runtime.health import metadata

@@ -19,7 +19,8 @@ from fleetedge.link.exceptions import ConnectUnavailable
 from fleetedge.link.health import LinkHealth, measure
 from fleetedge.link.mirror import UPLINKS
 from fleetedge.link.rest import ConnectRest
-from fleetedge.link.supervisor import LinkSupervisor, VesselLink
+from fleetedge.link.supervisor import LinkSupervisor
+from fleetedge.link.vessels import VesselLink
 from fleetedge.runtime import KafkaCluster, KafkaRuntime
 from fleetedge.runtime.waiting import wait_until
 from tests.support.traffic import EventTraffic
