@@ -1,10 +1,11 @@
 """The class-data archive of the Kafka JVMs (AppCDS): the classes a broker and a Connect worker
 load at start, parsed and verified once, then mapped by every JVM started later.
 
-A JVM's start is mostly class loading: a 3-node cluster's start took 9.4 to 12.1 s of CPU
-without the archive, 7.1 to 7.5 s with it (a test run starts a hundred and more of these
-JVMs on 2 cores). The archive is built by ``fleet runtime fetch`` from the lists of classes a
-broker and a Connect worker loaded (:func:`list_option`); a JVM uses it when it is there
+A JVM's start is mostly class loading: a 3-node cluster's brokers took 10.5 to 12.4 s of CPU
+to start without the archive, 8.4 to 10.3 s with it, and its format tools 3.2 to 3.7 s against
+2.0 to 2.3 s (a test run starts well over a hundred of these JVMs on 2 cores). The archive
+is built by ``fleet runtime fetch`` from the lists of classes a broker and a Connect worker
+loaded (:func:`list_option`); a JVM uses it when it is there
 (:meth:`fleetedge.runtime.jvm.KafkaRuntime.class_data_options`), and one that finds it not
 matching its Java or its jars starts as if there were none.
 """
