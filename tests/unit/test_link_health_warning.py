@@ -22,13 +22,12 @@ def _unmeasurable(*_args: object) -> None:
 @pytest.fixture
 def link(monkeypatch: pytest.MonkeyPatch) -> VesselLink:
     monkeypatch.setattr(module, "measure", _unmeasurable)
-    monkeypatch.setattr(LinkSupervisor, "_looks", staticmethod(lambda _link: False))
     return VesselLink("vessel-9", "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", {}, None)
 
 
 def _levels(supervisor: LinkSupervisor, link: VesselLink) -> list[str]:
     with capture_logs() as logs:
-        supervisor._measure(link)
+        supervisor._measure(link, answers=False)
     return [e["log_level"] for e in logs if "not measurable" in e["event"]]
 
 

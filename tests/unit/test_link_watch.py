@@ -5,7 +5,7 @@ without its status or its tasks is restarted in a form that needs no status, wit
 
 from __future__ import annotations
 
-import itertools
+import threading
 import time
 from collections.abc import Mapping
 
@@ -63,31 +63,27 @@ class Vessel:
 
 
 @pytest.fixture
-def rig(monkeypatch: pytest.MonkeyPatch) -> tuple[LinkSupervisor, VesselLink, Vessel, list[bool]]:
+def rig(monkeypatch: pytest.MonkeyPatch) -> tuple[LinkSupervisor, VesselLink, Vessel]:
     vessel = Vessel()
-    answers: list[bool] = []  # what each look through the link says, in turn
-    looks = itertools.count()
     monkeypatch.setattr(module, "measure", vessel.measure)
-    monkeypatch.setattr(LinkSupervisor, "_looks", staticmethod(lambda _: answers[next(looks)]))
     link = VesselLink(VESSEL, "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", {BULK_NAME: {}}, None)
     task = TaskState(0, "RUNNING", "w1")
     link.states[BULK_NAME] = ConnectorState(BULK_NAME, "RUNNING", "w1", (task,))
-    return LinkSupervisor([link], RecordingRest()), link, vessel, answers
+    return LinkSupervisor([link], RecordingRest()), link, vessel
 
 
 def test_a_full_link_whose_probe_times_out_keeps_the_bulk_flowing(
-    rig: tuple[LinkSupervisor, VesselLink, Vessel, list[bool]],
+    rig: tuple[LinkSupervisor, VesselLink, Vessel],
 ) -> None:
-    supervisor, link, vessel, answers = rig
+    supervisor, link, vessel = rig
     rest = supervisor.connect
     assert isinstance(rest, RecordingRest)
-    answers.extend([True, False, False])
     vessel.mirrored = 100
-    supervisor._measure(link)  # the probe answers
+    supervisor._measure(link, answers=True)  # the probe answers
     vessel.mirrored = 700
-    supervisor._measure(link)  # it times out, and 600 windows crossed meanwhile
+    supervisor._measure(link, answers=False)  # it times out, and 600 windows crossed meanwhile
     assert rest.asked == []
-    supervisor._measure(link)  # it times out, and nothing crossed: the link is down
+    supervisor._measure(link, answers=False)  # it times out, and nothing crossed: the link is down
     assert rest.asked == [f"pause {BULK_NAME}"]
 
 
@@ -153,3 +149,58 @@ def test_a_connector_listed_whole_again_clears_its_clock(monkeypatch: pytest.Mon
     clock.append(1100.0)
     supervisor._reconcile(link, {})  # missing again: a new 90 s start
     assert rest.asked == []
+
+
+def _three_links() -> list[VesselLink]:
+    return [
+        VesselLink(f"vessel-{n}", "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", {}, None)
+        for n in (1, 2, 3)
+    ]
+
+
+def test_every_vessel_is_looked_at_in_the_same_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The looks of a round run side by side: each look here waits for all three at a
+    barrier, which only looks running at once can pass."""
+    barrier = threading.Barrier(3, timeout=10)
+
+    def look(link: VesselLink) -> bool:
+        barrier.wait()
+        return link.vessel != "vessel-2"
+
+    monkeypatch.setattr(LinkSupervisor, "_looks", staticmethod(look))
+    monkeypatch.setattr(module, "LOOK_WAIT_S", 30.0)
+    links = _three_links()
+    supervisor = LinkSupervisor(links, RecordingRest())
+    assert supervisor._look_all(links) == [True, False, True]
+    supervisor.close(stop_processes=False)
+
+
+def test_a_cut_vessels_slow_look_holds_back_no_other_vessel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cut link's look takes its whole timeout: the round goes on without it (None: not
+    measured this round) and a later round reads its answer, no second look started."""
+    release = threading.Event()
+    looked: list[str] = []
+
+    def look(link: VesselLink) -> bool:
+        looked.append(link.vessel)
+        if link.vessel == "vessel-2":
+            release.wait(30)
+            return False
+        return True
+
+    monkeypatch.setattr(LinkSupervisor, "_looks", staticmethod(look))
+    monkeypatch.setattr(module, "LOOK_WAIT_S", 2.0)
+    links = _three_links()
+    supervisor = LinkSupervisor(links, RecordingRest())
+    assert supervisor._look_all(links) == [True, None, True]
+    release.set()
+    slow = links[1].look
+    assert slow is not None
+    slow.result(timeout=30)
+    monkeypatch.setattr(module, "LOOK_WAIT_S", 30.0)
+    answers = supervisor._look_all(links)
+    assert answers == [True, False, True]
+    assert looked.count("vessel-2") == 1, looked
+    supervisor.close(stop_processes=False)

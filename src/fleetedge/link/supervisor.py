@@ -39,6 +39,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import structlog
 from confluent_kafka import KafkaException
@@ -58,6 +59,8 @@ from fleetedge.runtime.exceptions import ClusterError
 log = structlog.get_logger("fleetedge.link.supervisor")
 
 UNMEASURABLE_WARN_S = 120.0  # a health not measurable this long is said as a warning
+LOOKS_AT_ONCE = 16  # vessels looked at in parallel (each look is a blocking call)
+LOOK_WAIT_S = 1.0  # a round's wait for the looks: a link that answers does so in milliseconds
 
 
 class LinkSupervisor:
@@ -98,6 +101,7 @@ class LinkSupervisor:
         self._health_at = 0.0
         # Connect's offsets topic, read on from one look to the next (per shore bootstrap).
         self._offsets: dict[str, OffsetsTail] = {}
+        self._looks_pool = ThreadPoolExecutor(LOOKS_AT_ONCE, "link-look")
         self._lock = threading.RLock()
         self.events: list[tuple[str, str, str]] = []  # (vessel, flow, reason) of each restart
 
@@ -129,6 +133,7 @@ class LinkSupervisor:
         False, or SIGKILL them if ``kill`` (their data is about to be deleted)."""
         if self.reporter is not None:
             self.reporter.close()
+        self._looks_pool.shutdown(wait=True, cancel_futures=True)  # no look on a closed probe
         with self._lock:
             for tail in self._offsets.values():
                 tail.close()
@@ -166,6 +171,8 @@ class LinkSupervisor:
             return False
         for name in link.connectors if self.manage_connectors else ():
             self.connect.delete(name)
+        if link.look is not None:
+            wait([link.look])  # its probe is closed next
         if link.probe is not None:
             link.probe.close()
         if link.downlink is not None:
@@ -202,8 +209,9 @@ class LinkSupervisor:
                 self._reconcile(link, states)
             self._check_downlink(link)
         if measure_now:
-            for link in links:
-                self._measure(link)
+            for link, answers in zip(links, self._look_all(links), strict=True):
+                if answers is not None:
+                    self._measure(link, answers)
 
     # -- checks ---------------------------------------------------------------------------------
 
@@ -271,10 +279,30 @@ class LinkSupervisor:
             self.connect.restart_connector(name)
         self._record(link, flow, f"{what}-missing")
 
-    def _measure(self, link: VesselLink) -> None:
-        # Through the link first, as the shore sees the vessel: a cut shows in the report of
-        # this round, not only when heartbeats grow old (the backlog's measure takes seconds).
-        answers = self._looks(link)
+    def _look_all(self, links: Sequence[VesselLink]) -> list[bool | None]:
+        """Each vessel's look through its link (:meth:`_looks`), all at once; the round waits
+        ``LOOK_WAIT_S`` for them. A cut link's look takes its whole timeout, twice (6 s): it
+        goes on, and a later round reads it (None now: that vessel is measured then), so no
+        other vessel's hold and report wait for it. With the looks in turn, one cut vessel
+        held back every other vessel's round by those 6 s."""
+        for link in links:
+            if link.look is None:
+                link.look = self._looks_pool.submit(self._looks, link)
+        wait([link.look for link in links if link.look is not None], timeout=LOOK_WAIT_S)
+        answers: list[bool | None] = []
+        for link in links:
+            look = link.look
+            if look is None or not look.done():
+                answers.append(None)
+                continue
+            link.look = None
+            answers.append(look.result())
+        return answers
+
+    def _measure(self, link: VesselLink, answers: bool) -> None:
+        # Through the link first, as the shore sees the vessel (``answers``): a cut shows in
+        # the report of this round, not only when heartbeats grow old (the backlog's measure
+        # takes seconds).
         flows = [f for f in UPLINKS if connector_name(link.vessel, f) in link.connectors]
         try:
             offsets = self._offsets.setdefault(

@@ -4,6 +4,7 @@ its endpoints and connectors, its downlink, and the clocks its checks run on."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from fleetedge.link.health import DrainTracker, LinkHealth
@@ -55,6 +56,7 @@ class VesselLink:
     # (connector, "status" or "tasks"): what Connect does not list, since when, and the wait.
     missing: dict[tuple[str, str], Overdue] = field(default_factory=dict)
     probe: LinkProbe | None = None  # made on first use, from ``link_bootstrap``
+    look: Future[bool] | None = None  # the probe's look in flight (LinkSupervisor._look_all)
     # Since when the health could not be measured, and when that was last said as a warning.
     unmeasurable_since: float | None = None
     unmeasurable_warned: float = 0.0
