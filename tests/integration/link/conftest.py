@@ -3,7 +3,6 @@ once for the package (tests/support/scheduling.py keeps the package on one worke
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +17,8 @@ from fleetedge.link.toxiproxy import ToxiproxyBinary
 from fleetedge.runtime import KafkaCluster, KafkaRuntime
 from fleetedge.runtime.ports import free_ports
 from fleetedge.settings import RuntimeSettings
-from tests.integration.link.env import LinkEnv
+from tests.integration.link.env import LinkEnv, another_vessel
+from tests.integration.link.outage import LongOutage
 from tests.support.clusters import cluster_factory
 
 
@@ -42,7 +42,9 @@ def _env(
     binary.install()
     # Retention is checked every 2 s aboard so the retention test needs no long wait.
     vessel = make_cluster(link=True, **{"log.retention.check.interval.ms": "2000"})
-    shore = make_cluster()
+    # One shore node: these scenarios are about the link; the shore's own replication is the
+    # fleet's and test_replication.py's (two more brokers here cost CPU for 20 minutes).
+    shore = make_cluster(nodes=1)
     emulator = LinkEmulator(fleet_home / "link", binary.path, free_ports(1)[0])
     emulator.start()
     directory = fleet_home / "link" / "connect"
@@ -92,19 +94,14 @@ def linked(env: LinkEnv) -> Iterator[LinkEnv]:
 
 @pytest.fixture
 def beside(linked: LinkEnv) -> Iterator[LinkEnv]:
-    """A second vessel on the same link (one node: the link is what its test is about), with
-    its own proxy, connectors and downlink on the same Connect cluster and link service."""
-    vessel = linked.make_cluster(nodes=1, link=True)
-    link = vessel_link(
-        linked.runtime, linked.directory, linked.emulator, vessel, linked.shore,
-        downlink_port=free_ports(1)[0],
-    )  # fmt: skip
-    linked.supervisor.add(link)
-    try:
-        yield dataclasses.replace(linked, vessel=vessel, link=link)
-    finally:
-        linked.emulator.restore(vessel.name)
-        if link.downlink is not None:
-            link.downlink.kill()  # not stopped: its data is deleted next
-        linked.supervisor.remove(vessel.name)
-        vessel.down(purge=True)
+    """A second vessel on the same link (one node: the link is what its test is about)."""
+    with another_vessel(linked) as vessel:
+        yield vessel
+
+
+@pytest.fixture(scope="module")
+def long_outage(env: LinkEnv) -> Iterator[LongOutage]:
+    """Two more vessels: one's link cut for three minutes, the other's flapping, while the
+    module's tests run on the first vessel (see LongOutage)."""
+    with LongOutage(env) as outage:
+        yield outage

@@ -1,13 +1,16 @@
 """The link scenarios' shared world: one vessel (3 nodes, reached by the shore only through
-Toxiproxy, a proxy per broker) and one shore (3 nodes), a real Connect cluster of two workers
+Toxiproxy, a proxy per broker) and one shore (1 node), a real Connect cluster of two workers
 carrying MirrorMaker 2's connectors, and the link service's supervisor running beside the
 tests as it runs in the fleet; a test that needs two vessels adds a second for itself (the
-`beside` fixture). Each test produces its own containers (a distinct owner code), so its check
+`beside` fixture), and test_outages.py runs a long outage on two more beside its other tests
+(outage.py). Each test produces its own containers (a distinct owner code), so its check
 covers exactly what it produced."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +22,11 @@ from fleetedge.link.exceptions import ConnectUnavailable
 from fleetedge.link.health import LinkHealth, measure
 from fleetedge.link.mirror import UPLINKS
 from fleetedge.link.rest import ConnectRest
+from fleetedge.link.setup import vessel_link
 from fleetedge.link.supervisor import LinkSupervisor
 from fleetedge.link.vessels import VesselLink
 from fleetedge.runtime import KafkaCluster, KafkaRuntime
+from fleetedge.runtime.ports import free_ports
 from fleetedge.runtime.waiting import wait_until
 from tests.support.traffic import EventTraffic
 
@@ -63,6 +68,26 @@ class LinkEnv:
         return measure(
             self.name, self.vessel.bootstrap_servers, self.shore.bootstrap_servers, UPLINKS
         )
+
+
+@contextlib.contextmanager
+def another_vessel(env: LinkEnv) -> Iterator[LinkEnv]:
+    """One more vessel (one node) on ``env``'s link: its own proxy, connectors and downlink on
+    the same Connect cluster and link service; gone again at the end."""
+    vessel = env.make_cluster(nodes=1, link=True)
+    link = vessel_link(
+        env.runtime, env.directory, env.emulator, vessel, env.shore,
+        downlink_port=free_ports(1)[0],
+    )  # fmt: skip
+    env.supervisor.add(link)
+    try:
+        yield dataclasses.replace(env, vessel=vessel, link=link)
+    finally:
+        env.emulator.restore(vessel.name)
+        if link.downlink is not None:
+            link.downlink.kill()  # not stopped: its data is deleted next
+        env.supervisor.remove(vessel.name)
+        vessel.down(purge=True)
 
 
 def produce_through_outage(traffic: EventTraffic, rate: float) -> None:

@@ -1,8 +1,9 @@
-"""Outages of the link and of the shore lose nothing; what retention took is reported."""
+"""Outages of the link and of the shore lose nothing; alerts come first after every cut; what
+retention took is reported. The module's first tests run beside its long outage (outage.py)."""
 
 from __future__ import annotations
 
-import threading
+import time
 
 import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
@@ -10,15 +11,18 @@ from confluent_kafka.admin import AdminClient, ConfigResource
 from fleetedge.events import topics
 from fleetedge.events.codec import decode
 from fleetedge.link.audit import audit
+from fleetedge.link.connectors import connector_name
+from fleetedge.link.mirror import BULK
+from fleetedge.runtime.reading import end_offset
 from fleetedge.runtime.waiting import wait_until
 from tests.integration.link.env import (
-    OUTAGE_S,
     WEEK_MS,
     LinkEnv,
     alter,
     both_running,
     produce_through_outage,
 )
+from tests.integration.link.outage import RATE, LongOutage
 from tests.support.traffic import EventTraffic, arrived_once_in_order
 from tests.support.verifiable import read_topic
 
@@ -26,45 +30,84 @@ pytestmark = pytest.mark.kafka
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("long_outage")
+def test_alerts_come_ashore_before_the_backlog_ten_times_running(linked: LinkEnv) -> None:
+    """Ten cuts and restores, each with a backlog of windows: the first alert comes ashore
+    before the first backlogged window every time. Meanwhile two more vessels on the same
+    Connect cluster and link service are in the long outage checked next."""
+    traffic = linked.traffic("AFTU", containers=50)
+    wait_until(lambda: both_running(linked), timeout=180, what="both connectors running")
+    orders = [_cut_and_restore(linked, traffic, cycle) for cycle in range(10)]
+    print("first alert and first backlogged window after each restore (s):", orders)
+    assert all(o["alert"] < o["window"] for o in orders), orders
+    arrived_once_in_order(linked.shore.bootstrap_servers, linked.name, traffic.acked)
+
+
+def _cut_and_restore(env: LinkEnv, traffic: EventTraffic, cycle: int) -> dict[str, float]:
+    """A backlog of windows and an alert behind a cut; after the restore, when the first of
+    each came ashore (seconds)."""
+    shore = env.shore.bootstrap_servers
+    flows = {
+        "alert": topics.on_shore(env.name, topics.ALERTS),
+        "window": topics.on_shore(env.name, topics.AGGREGATES),
+    }
+    env.emulator.cut(env.name)
+    traffic.burst(300)
+    traffic.one_alert()
+    # The link service has seen the cut and asked Connect to hold the bulk connector; Connect
+    # reports the hold once its task has taken the pause (at its next turn).
+    bulk = connector_name(env.name, BULK)
+
+    def bulk_paused() -> bool:
+        state = env.connect.status(bulk)
+        return state is not None and state.tasks_paused
+
+    wait_until(bulk_paused, timeout=60, what=f"cycle {cycle}: the bulk held during the cut")
+    before = {name: end_offset(shore, topic) for name, topic in flows.items()}
+    env.emulator.restore(env.name)
+    first: dict[str, float] = {}
+    began = time.monotonic()
+
+    def arrived() -> bool:
+        for name, topic in flows.items():
+            if name not in first and end_offset(shore, topic) > before[name]:
+                first[name] = time.monotonic() - began
+        return len(first) == 2
+
+    wait_until(arrived, timeout=120, what=f"cycle {cycle}: both flows ashore", interval=0.1)
+    return first
+
+
+@pytest.mark.slow
 def test_a_three_minute_cut_and_a_flapping_link_beside_it_lose_nothing(
-    linked: LinkEnv, beside: LinkEnv
+    long_outage: LongOutage,
 ) -> None:
     """One vessel's link cut for three minutes while another vessel's flaps (cut and restored
-    every 10 s for 2 minutes) on the same Connect cluster: neither loses nor doubles a record,
-    and the cut one's backlog drains. Both at once: each waits out the other's minutes."""
-    traffic = linked.traffic("OUTU", rate=40).start()
-    flapping = beside.traffic("FLPU", rate=40).start()
-    wait_until(lambda: both_running(beside), timeout=180, what="the second vessel's tasks")
-    wait_until(lambda: traffic.acked_count >= 200, timeout=60, what="traffic before the cut")
-    linked.emulator.cut(linked.name)
-    stop = threading.Event()
-    flips: list[int] = []
-
-    def flap() -> None:
-        flips.append(beside.emulator.flap(beside.name, every=10, duration=120, stop=stop))
-
-    flapper = threading.Thread(target=flap)
-    flapper.start()
-    try:
-        produce_through_outage(traffic, rate=40)
-    finally:
-        stop.set()  # ends at once only if the outage failed before its 120 s of flapping
-        flapper.join()
-    assert flips, "the flapping ended in an error"
-    assert flips[0] >= 6, flips
-    during = linked.health()
-    assert during.backlog_records > 40 * 60
+    every 10 s for 2 minutes) on the same Connect cluster, both begun before the ten cycles
+    above and held beside them: neither loses nor doubles a record, and the cut one's backlog
+    drains."""
+    outage = long_outage
+    cut, flapping = outage.cut, outage.flapping
+    outage.hold()
+    assert outage.flips, "the flapping ended in an error"
+    assert outage.flips[0] >= 6, outage.flips
+    during = cut.health()
+    assert during.backlog_records > RATE * 60
     assert (during.oldest_unmirrored_age_s or 0) > 60
-    linked.emulator.restore(linked.name)
-    flapping.stop()
-    dups = arrived_once_in_order(linked.shore.bootstrap_servers, beside.name, flapping.acked)
+    cut.emulator.restore(cut.name)
+    outage.flap_traffic.stop()
+    shore = cut.shore.bootstrap_servers
+    dups = arrived_once_in_order(shore, flapping.name, outage.flap_traffic.acked)
     assert sum(dups.values()) == 0, f"the flapping link doubled records: {dups}"
     # The traffic goes on while the backlog drains.
-    wait_until(lambda: traffic.acked_count >= 200 + 40 * (OUTAGE_S + 5), timeout=120, what="more")
-    traffic.stop()
-    dups = arrived_once_in_order(linked.shore.bootstrap_servers, linked.name, traffic.acked)
+    restored = outage.cut_traffic.acked_count
+    wait_until(lambda: outage.cut_traffic.acked_count >= restored + RATE * 5, timeout=120,
+               what="more records after the restore")  # fmt: skip
+    outage.cut_traffic.stop()
+    dups = arrived_once_in_order(shore, cut.name, outage.cut_traffic.acked)
     assert sum(dups.values()) == 0
-    wait_until(lambda: linked.health().backlog_records == 0, timeout=120, what="drained")
+    wait_until(lambda: cut.health().backlog_records == 0, timeout=120, what="drained")
+    outage.close()  # both vessels gone before the shore goes down
 
 
 @pytest.mark.slow
@@ -74,7 +117,7 @@ def test_shore_down_three_minutes_recovers_without_help(linked: LinkEnv) -> None
     for node in linked.shore.node_ids:
         linked.shore.kill_node(node)
     produce_through_outage(traffic, rate=40)
-    linked.shore.up()  # all three nodes at once: one alone has no quorum to register with
+    linked.shore.up()  # every node at once: one of several alone has no quorum to join
     linked.shore.wait_in_sync(timeout=180)
     traffic.stop()
     dups = arrived_once_in_order(
