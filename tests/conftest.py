@@ -93,7 +93,10 @@ def running_fleet(
         tmp_path_factory.mktemp("whole-fleet"),
         settings,
         # 120x simulated time: the scripted hours of the e2e tests pass in half the wall time.
+        # One analytics worker: the demo's fleet (test_story_demo.py) and test_analytics.py run
+        # two and more; here a second was the shore's busiest client, fetching every 100 ms.
         *("--vessels", "2", "--containers", "60", "--speedup", "120"),
+        *("--analytics-workers", "1"),
     )
     yield fleet
     fleet.stop()
