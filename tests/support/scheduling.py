@@ -85,9 +85,14 @@ def rank_of(nodeid: str) -> float:
     return -MEASURED_S.get(group, 0)
 
 
+# Workers that take groups from the start; any further one waits until no fleet is left.
+BUSY_WORKERS = 2
+
+
 class GroupScheduling(LoadScopeScheduling):
     """xdist's scope scheduling with a scope per group, the collection order kept, and one
-    fleet at a time. A worker gets its next group when it has at most two tests left."""
+    fleet at a time. A worker gets its next group when it has at most two tests left. A
+    third worker (and any further) is held until no fleet's group is queued or running."""
 
     def __init__(self, config: pytest.Config, log: Producer | None = None) -> None:
         config.option.loadscopereorder = False
@@ -101,6 +106,8 @@ class GroupScheduling(LoadScopeScheduling):
         any worker while no fleet's group is unfinished, else only to the worker running that
         one (it runs them one after the other). A worker offered nothing but fleets' groups
         it may not take is shut down: it runs its last tests and leaves."""
+        if self.nodes.index(node) >= BUSY_WORKERS and self._fleets_left():
+            return  # held: asked again each time a test completes
         fleet_elsewhere = any(
             group in FLEETS and not all(done.values())
             for other, groups in self.assigned_work.items()
@@ -113,6 +120,14 @@ class GroupScheduling(LoadScopeScheduling):
                 super()._assign_work_unit(node)
                 return
         node.shutdown()
+
+    def _fleets_left(self) -> bool:
+        """A fleet's group still queued, or running."""
+        return any(group in FLEETS for group in self.workqueue) or any(
+            group in FLEETS and not all(done.values())
+            for groups in self.assigned_work.values()
+            for group, done in groups.items()
+        )
 
     def mark_test_complete(
         self, node: WorkerController, item_index: int, duration: float = 0

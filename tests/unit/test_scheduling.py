@@ -92,26 +92,27 @@ def test_the_groups_go_longest_first_the_story_after_the_shared_fleet_the_unmeas
     ]
 
 
-def test_a_second_fleet_runs_after_the_first_on_its_worker_and_nobody_waits_for_it() -> None:
+def test_a_third_worker_waits_until_no_fleet_is_left_and_the_story_follows_the_fleet() -> None:
     a, b, c = _Worker("a"), _Worker("b"), _Worker("c")
     sched = _scheduler([a, b, c])
-    # The longest first: the link's package, then the shared fleet; the story must wait.
+    # The longest first: the link's package, then the shared fleet; the third worker waits.
     assert _groups(a) == [LINK]
     assert _groups(b) == [SHARED_FLEET]
-    assert STORY not in _groups(c)
-    assert _groups(c)[0] == SHARED_CLUSTER
-    _finish(sched, c, SHARED_CLUSTER)
-    _finish(sched, c, "tests/unit/test_rules.py")
-    # Only the story is left, and it may not start beside the shared fleet: c leaves.
-    assert c.shutting_down
-    assert STORY not in _groups(a) + _groups(c)
-    # The shared fleet's worker gets it before its own last test, which needs a next test to
-    # run (xdist holds a worker's last test until it has more work or is told to stop).
+    assert c.sent == []
+    # The shared fleet's worker gets the story before its own last test, which needs a next
+    # test to run (xdist holds a worker's last test until it has more work or is told to stop).
     fleet_tests = [i for i in b.sent if group_of(COLLECTION[i]) == SHARED_FLEET]
     for index in fleet_tests[:-1]:
         sched.mark_test_complete(b, index)
     assert STORY in _groups(b)
-    assert not sched.workqueue
+    assert c.sent == []  # a fleet still runs
+    sched.mark_test_complete(b, fleet_tests[-1])
+    _finish(sched, b, STORY)
+    # No fleet left: the third worker takes a group from the queue.
+    assert _groups(c)
+    assert not c.shutting_down
+    assert STORY not in _groups(a) + _groups(c)
+    assert SHARED_FLEET not in _groups(c)
 
 
 def test_on_two_workers_the_story_follows_the_shared_fleet_on_its_worker() -> None:
