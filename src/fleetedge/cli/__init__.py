@@ -3,71 +3,75 @@
 from __future__ import annotations
 
 import faulthandler
+import importlib
 import signal
 import sys
+from types import ModuleType
 from typing import Annotated
 
 import typer
 
 from fleetedge import logs
-from fleetedge.cli import (
-    api_cmd,
-    chaos_cmd,
-    cluster_cmd,
-    command_cmd,
-    demo_cmd,
-    deploy_cmd,
-    edge_cmd,
-    events_cmd,
-    fleet_cmd,
-    ingest_cmd,
-    link_cmd,
-    logs_cmd,
-    replay_cmd,
-    report_cmd,
-    runtime_cmd,
-    security_cmd,
-    shore_cmd,
-    simulate_cmd,
-    vessel_cmd,
-)
 from fleetedge.cli._common import settings
 from fleetedge.orchestration.state import logs_dir
 
-app = typer.Typer(
-    help="FleetEdge: reefer telemetry from ships to shore on Apache Kafka.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(runtime_cmd.app, name="runtime")
-app.add_typer(cluster_cmd.app, name="cluster")
-app.add_typer(events_cmd.app, name="events")
-app.add_typer(ingest_cmd.app, name="ingest")
-app.add_typer(edge_cmd.app, name="edge")
-app.add_typer(link_cmd.app, name="link")
-app.add_typer(shore_cmd.app, name="shore")
-app.add_typer(replay_cmd.app, name="replay")
-app.add_typer(api_cmd.app, name="api")
-app.add_typer(chaos_cmd.app, name="chaos")
-app.add_typer(command_cmd.app, name="command")
-app.add_typer(report_cmd.app, name="report")
-app.add_typer(security_cmd.app, name="security")
-app.add_typer(vessel_cmd.app, name="vessel")
-app.add_typer(deploy_cmd.app, name="deploy")
-app.command("simulate")(simulate_cmd.simulate)
-app.command("up")(fleet_cmd.up)
-app.command("status")(fleet_cmd.status)
-app.command("down")(fleet_cmd.down)
-app.command("demo")(demo_cmd.demo)
-app.command("check")(fleet_cmd.check)
-app.command("logs")(logs_cmd.logs)
+# Each command's module, imported only when that command runs (or for the whole tree: help, a
+# test walking it). Importing them all took a second of CPU, paid by every call and by every
+# service the fleet starts (each is a `fleet` command).
+GROUPS = {  # name: module, whose ``app`` is the group
+    "runtime": "runtime_cmd",
+    "cluster": "cluster_cmd",
+    "events": "events_cmd",
+    "ingest": "ingest_cmd",
+    "edge": "edge_cmd",
+    "link": "link_cmd",
+    "shore": "shore_cmd",
+    "replay": "replay_cmd",
+    "api": "api_cmd",
+    "chaos": "chaos_cmd",
+    "command": "command_cmd",
+    "report": "report_cmd",
+    "security": "security_cmd",
+    "vessel": "vessel_cmd",
+    "deploy": "deploy_cmd",
+}
+COMMANDS = {  # name: (module, function)
+    "simulate": ("simulate_cmd", "simulate"),
+    "up": ("fleet_cmd", "up"),
+    "status": ("fleet_cmd", "status"),
+    "down": ("fleet_cmd", "down"),
+    "demo": ("demo_cmd", "demo"),
+    "check": ("fleet_cmd", "check"),
+    "logs": ("logs_cmd", "logs"),
+}
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The ``fleet`` command: every command, or only the one named ``only``."""
+    root = typer.Typer(
+        help="FleetEdge: reefer telemetry from ships to shore on Apache Kafka.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+    )
+    root.callback()(_root)
+    for name, module in GROUPS.items():
+        if only in (None, name):
+            group: typer.Typer = _module(module).app
+            root.add_typer(group, name=name)
+    for name, (module, function) in COMMANDS.items():
+        if only in (None, name):
+            root.command(name)(getattr(_module(module), function))
+    return root
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(f"fleetedge.cli.{name}")
 
 
 # Commands a person runs and watches: their log goes to a file, the terminal gets the story.
 _CALM = frozenset({"up", "demo", "down", "status", "check", "vessel", "chaos", "link", "logs"})
 
 
-@app.callback()
 def _root(
     ctx: typer.Context,
     log_json: Annotated[bool, typer.Option("--log-json", help="JSON log lines")] = False,
@@ -95,7 +99,17 @@ def _sub(command: str | None) -> list[str]:
 def main() -> None:
     # `kill -USR1 PID` prints every thread's stack to stderr: how to see where a process hangs.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    app()
+    # The command is the first word naming one (the root's options come before it, and none
+    # takes a command's name as its value); without one, the whole tree (for its help).
+    named = next((arg for arg in sys.argv[1:] if arg in GROUPS or arg in COMMANDS), None)
+    build_app(named)()
 
 
-__all__ = ["app", "main"]
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the whole command tree, built on first use."""
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)
+
+
+__all__ = ["app", "build_app", "main"]
