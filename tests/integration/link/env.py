@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
-from fleetedge.link.connect import ConnectWorker
+from fleetedge.link.connect import ConnectGroup, ConnectSettings, ConnectWorker
 from fleetedge.link.emulator import LinkEmulator
 from fleetedge.link.exceptions import ConnectUnavailable
 from fleetedge.link.health import LinkHealth, measure
@@ -24,10 +25,12 @@ from fleetedge.link.mirror import UPLINKS
 from fleetedge.link.rest import ConnectRest
 from fleetedge.link.setup import vessel_link
 from fleetedge.link.supervisor import LinkSupervisor
+from fleetedge.link.toxiproxy import ToxiproxyBinary
 from fleetedge.link.vessels import VesselLink
 from fleetedge.runtime import KafkaCluster, KafkaRuntime
 from fleetedge.runtime.ports import free_ports
 from fleetedge.runtime.waiting import wait_until
+from fleetedge.settings import RuntimeSettings
 from tests.support.traffic import EventTraffic
 
 OUTAGE_S = 185  # longer than the MirrorMaker 2 producer's delivery.timeout.ms (120 s)
@@ -68,6 +71,58 @@ class LinkEnv:
         return measure(
             self.name, self.vessel.bootstrap_servers, self.shore.bootstrap_servers, UPLINKS
         )
+
+
+@contextlib.contextmanager
+def link_world(
+    make_cluster: Callable[..., KafkaCluster],
+    runtime: KafkaRuntime,
+    settings: RuntimeSettings,
+    home: Path,
+    *,
+    vessel_nodes: int = 3,
+    connect_workers: int = 2,
+    vessel_config: Mapping[str, str] | None = None,
+) -> Iterator[LinkEnv]:
+    """A vessel (reached through Toxiproxy), a one-node shore, a Connect cluster of
+    ``connect_workers`` and the link service's supervisor, as the fleet runs them; the files in
+    ``home``. Killed on leaving, not stopped: their data is deleted next."""
+    binary = ToxiproxyBinary(settings.cache_dir.parent)
+    binary.install()
+    vessel = make_cluster(nodes=vessel_nodes, link=True, **(vessel_config or {}))
+    # One shore node: these scenarios are about the link; the shore's own replication is the
+    # fleet's and test_replication.py's (two more brokers here cost CPU for 20 minutes).
+    shore = make_cluster(nodes=1)
+    emulator = LinkEmulator(home, binary.path, free_ports(1)[0])
+    emulator.start()
+    directory = home / "connect"
+    settings_ = ConnectSettings(shore.bootstrap_servers, shore.replication_factor)
+    group = ConnectGroup(runtime, directory, settings_, free_ports(connect_workers))
+    workers = group.workers
+    stop = threading.Event()
+    thread: threading.Thread | None = None
+    try:
+        connect = group.start()
+        link = vessel_link(
+            runtime, directory, emulator, vessel, shore, downlink_port=free_ports(1)[0]
+        )
+        supervisor = LinkSupervisor(
+            [link], connect, stall_after=60, health_every=3, status_missing_after=20
+        )
+        thread = threading.Thread(target=supervisor.run, args=(stop, 1.0), daemon=True)
+        thread.start()
+        yield LinkEnv(
+            vessel, shore, emulator, link, supervisor, workers, connect,
+            runtime, directory, make_cluster,
+        )  # fmt: skip
+    finally:
+        # Killed, not stopped (a clean stop took 45 s).
+        stop.set()
+        if thread is not None:
+            thread.join(60)
+            supervisor.close(kill=True)
+        group.kill()
+        emulator.stop()
 
 
 @contextlib.contextmanager

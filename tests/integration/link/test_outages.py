@@ -1,5 +1,6 @@
-"""Outages of the link and of the shore lose nothing; alerts come first after every cut; what
-retention took is reported. The module's first tests run beside its long outage (outage.py)."""
+"""Outages of the link lose nothing; alerts come first after every cut; what retention took is
+reported. The module's first tests run beside its long outage (outage.py). The shore's outage:
+tests/integration/test_shore_outage.py."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from tests.integration.link.env import (
     LinkEnv,
     alter,
     both_running,
-    produce_through_outage,
 )
 from tests.integration.link.outage import RATE, LongOutage
 from tests.support.traffic import EventTraffic, arrived_once_in_order
@@ -108,22 +108,6 @@ def test_a_three_minute_cut_and_a_flapping_link_beside_it_lose_nothing(
     assert sum(dups.values()) == 0
     wait_until(lambda: cut.health().backlog_records == 0, timeout=120, what="drained")
     outage.close()  # both vessels gone before the shore goes down
-
-
-@pytest.mark.slow
-def test_shore_down_three_minutes_recovers_without_help(linked: LinkEnv) -> None:
-    traffic = linked.traffic("SHDU", rate=40).start()
-    wait_until(lambda: traffic.acked_count >= 200, timeout=60, what="traffic before the outage")
-    for node in linked.shore.node_ids:
-        linked.shore.kill_node(node)
-    produce_through_outage(traffic, rate=40)
-    linked.shore.up()  # every node at once: one of several alone has no quorum to join
-    linked.shore.wait_in_sync(timeout=180)
-    traffic.stop()
-    dups = arrived_once_in_order(
-        linked.shore.bootstrap_servers, linked.name, traffic.acked, timeout=600
-    )
-    assert sum(dups.values()) == 0
 
 
 def test_records_lost_to_retention_are_reported(linked: LinkEnv) -> None:
