@@ -15,6 +15,12 @@ measured yet follow in file order. The one exception: the demo's fleet follows t
 fleet, on its worker. Behind other groups it had started while the link package's long waits
 (the ten cut-and-restore cycles, the shaped link) ran on the other worker beside the shared
 cluster's restarts, and the machine idled at half its CPU for seven minutes.
+
+`make test` runs three workers. While the fleets run, two workers keep both cores busy, and a
+third group beside them only slowed all three; so the third worker is held until no fleet's
+group is queued or running, and meanwhile takes only the groups that mostly wait (WAITING).
+After the fleets, the groups left mostly wait too, and three of them fit where two left the
+machine half idle for ten minutes.
 """
 
 from __future__ import annotations
@@ -42,23 +48,24 @@ OWN_FLEET = ("tests/e2e/test_story_demo.py",)  # the demo starts a fleet of its 
 FLEETS = frozenset({SHARED_FLEET, *OWN_FLEET})  # groups that run a whole fleet
 # The link scenarios' modules share one package-scoped world (tests/integration/link/conftest.py).
 LINK = "tests/integration/link/"
-# Wall seconds per group on two workers, from a fresh clone's `make test` (its "time per
+# Wall seconds per group, from a fresh clone's `make test` (its "time per
 # module" summary; test-artifacts/durations.json has every test's). Only the order matters:
 # update them when a group's time moves by a minute or more.
 MEASURED_S = {
-    LINK: 1463,
-    SHARED_FLEET: 1237,
-    "tests/integration/test_roles.py": 314,
-    SHARED_CLUSTER: 312,
-    "tests/e2e/test_story_demo.py": 301,
-    "tests/integration/test_analytics.py": 211,
-    "tests/integration/test_shore.py": 98,
-    "tests/integration/test_backfill.py": 86,
+    LINK: 1318,
+    SHARED_FLEET: 959,
+    SHARED_CLUSTER: 324,
+    "tests/integration/test_shore_outage.py": 300,
+    "tests/integration/test_roles.py": 257,
+    "tests/integration/test_analytics.py": 238,
+    "tests/e2e/test_story_demo.py": 233,
+    "tests/integration/test_shore.py": 104,
+    "tests/integration/test_backfill.py": 77,
     "tests/integration/test_scale.py": 73,
-    "tests/integration/test_security.py": 58,
-    "tests/integration/test_cli.py": 55,
-    "tests/integration/test_reports.py": 35,
-    "tests/unit/test_supervisor.py": 21,
+    "tests/integration/test_security.py": 54,
+    "tests/integration/test_cli.py": 47,
+    "tests/integration/test_reports.py": 26,
+    "tests/unit/test_supervisor.py": 23,
     "tests/unit/test_rules.py": 10,
 }
 
@@ -85,14 +92,17 @@ def rank_of(nodeid: str) -> float:
     return -MEASURED_S.get(group, 0)
 
 
-# Workers that take groups from the start; any further one waits until no fleet is left.
+# Workers that take groups from the start; any further one waits until no fleet is left,
+# taking meanwhile only the groups that are mostly a wait (minutes of an outage, little CPU).
 BUSY_WORKERS = 2
+WAITING = ("tests/integration/test_shore_outage.py",)
 
 
 class GroupScheduling(LoadScopeScheduling):
     """xdist's scope scheduling with a scope per group, the collection order kept, and one
     fleet at a time. A worker gets its next group when it has at most two tests left. A
-    third worker (and any further) is held until no fleet's group is queued or running."""
+    third worker (and any further) is held until no fleet's group is queued or running,
+    taking meanwhile only the groups that mostly wait."""
 
     def __init__(self, config: pytest.Config, log: Producer | None = None) -> None:
         config.option.loadscopereorder = False
@@ -107,7 +117,8 @@ class GroupScheduling(LoadScopeScheduling):
         one (it runs them one after the other). A worker offered nothing but fleets' groups
         it may not take is shut down: it runs its last tests and leaves."""
         if self.nodes.index(node) >= BUSY_WORKERS and self._fleets_left():
-            return  # held: asked again each time a test completes
+            self._assign_waiting(node)  # else held: asked again each time a test completes
+            return
         fleet_elsewhere = any(
             group in FLEETS and not all(done.values())
             for other, groups in self.assigned_work.items()
@@ -120,6 +131,23 @@ class GroupScheduling(LoadScopeScheduling):
                 super()._assign_work_unit(node)
                 return
         node.shutdown()
+
+    def _assign_waiting(self, node: WorkerController) -> None:
+        """A held worker's work while the fleets run: a group that mostly waits, with the
+        queue's last (shortest) group after it, since xdist runs a worker's last test only
+        once it has a next one or is told to stop."""
+        waiting = next((group for group in self.workqueue if group in WAITING), None)
+        if waiting is None:
+            return
+        tail = next(
+            (g for g in reversed(self.workqueue) if g not in FLEETS and g not in WAITING), None
+        )
+        for group in (tail, waiting):
+            if group is not None:
+                self.workqueue.move_to_end(group, last=False)
+        super()._assign_work_unit(node)
+        if tail is not None:
+            super()._assign_work_unit(node)
 
     def _fleets_left(self) -> bool:
         """A fleet's group still queued, or running."""

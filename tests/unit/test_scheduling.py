@@ -16,9 +16,11 @@ from tests.support.scheduling import (
 )
 
 STORY = "tests/e2e/test_story_demo.py"
+SHORE_OUTAGE = "tests/integration/test_shore_outage.py"
 FILE_ORDER = [
     *(f"{LINK}test_flow.py::test_{i}" for i in range(2)),
     *(f"{LINK}test_outages.py::test_{i}" for i in range(2)),
+    f"{SHORE_OUTAGE}::test_0",
     *(f"tests/browser/test_dashboard.py::test_{i}" for i in range(3)),
     *(f"tests/e2e/test_fleet_vessels.py::test_{i}" for i in range(3)),
     f"{STORY}::test_story",
@@ -87,6 +89,7 @@ def test_the_groups_go_longest_first_the_story_after_the_shared_fleet_the_unmeas
         SHARED_FLEET,
         STORY,
         SHARED_CLUSTER,
+        SHORE_OUTAGE,
         "tests/unit/test_rules.py",
         "tests/unit/test_unmeasured.py",
     ]
@@ -95,21 +98,21 @@ def test_the_groups_go_longest_first_the_story_after_the_shared_fleet_the_unmeas
 def test_a_third_worker_waits_until_no_fleet_is_left_and_the_story_follows_the_fleet() -> None:
     a, b, c = _Worker("a"), _Worker("b"), _Worker("c")
     sched = _scheduler([a, b, c])
-    # The longest first: the link's package, then the shared fleet; the third worker waits.
+    # The longest first: the link's package, then the shared fleet. The third worker takes
+    # only the group that mostly waits, with the shortest group after it (a next test for
+    # its last one), then waits.
     assert _groups(a) == [LINK]
     assert _groups(b) == [SHARED_FLEET]
-    assert c.sent == []
+    assert _groups(c) == [SHORE_OUTAGE, "tests/unit/test_unmeasured.py"]
+    _finish(sched, c, SHORE_OUTAGE)
+    assert len(_groups(c)) == 2
     # The shared fleet's worker gets the story before its own last test, which needs a next
     # test to run (xdist holds a worker's last test until it has more work or is told to stop).
     fleet_tests = [i for i in b.sent if group_of(COLLECTION[i]) == SHARED_FLEET]
     for index in fleet_tests[:-1]:
         sched.mark_test_complete(b, index)
     assert STORY in _groups(b)
-    assert c.sent == []  # a fleet still runs
-    sched.mark_test_complete(b, fleet_tests[-1])
-    _finish(sched, b, STORY)
-    # No fleet left: the third worker takes a group from the queue.
-    assert _groups(c)
+    assert len(_groups(c)) == 2  # a fleet still runs
     assert not c.shutting_down
     assert STORY not in _groups(a) + _groups(c)
     assert SHARED_FLEET not in _groups(c)
