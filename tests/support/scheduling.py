@@ -18,10 +18,9 @@ cluster's restarts, and the machine idled at half its CPU for seven minutes.
 
 `make test` runs three workers. While the fleets run, two workers keep both cores busy, and a
 third group beside them only slowed all three; so the third worker is held until no fleet's
-group is queued or running, and meanwhile takes only the groups that mostly wait (WAITING: the
-long outages, minutes of a link or the shore away), which the other two leave to it. After the
-fleets, the groups left mostly wait too, and three of them fit where two left the machine half
-idle for ten minutes.
+group is queued or running, and meanwhile takes only the groups that mostly wait (WAITING).
+After the fleets, the groups left mostly wait too, and three of them fit where two left the
+machine half idle for ten minutes.
 """
 
 from __future__ import annotations
@@ -47,19 +46,16 @@ SHARED_CLUSTER_MODULES = (
 SHARED_FLEET_DIRS = ("tests/browser/", "tests/e2e/")
 OWN_FLEET = ("tests/e2e/test_story_demo.py",)  # the demo starts a fleet of its own
 FLEETS = frozenset({SHARED_FLEET, *OWN_FLEET})  # groups that run a whole fleet
-# The link scenarios' modules share one package-scoped world (tests/integration/link/conftest.py),
-# and so do the long outages' (tests/integration/outages/conftest.py).
+# The link scenarios' modules share one package-scoped world (tests/integration/link/conftest.py).
 LINK = "tests/integration/link/"
-OUTAGES = "tests/integration/outages/"
-PACKAGES = (LINK, OUTAGES)
 # Wall seconds per group, from a fresh clone's `make test` (its "time per
 # module" summary; test-artifacts/durations.json has every test's). Only the order matters:
 # update them when a group's time moves by a minute or more.
 MEASURED_S = {
+    LINK: 1318,
     SHARED_FLEET: 959,
-    OUTAGES: 760,
-    LINK: 700,
     SHARED_CLUSTER: 324,
+    "tests/integration/test_shore_outage.py": 300,
     "tests/integration/test_roles.py": 257,
     "tests/integration/test_analytics.py": 238,
     "tests/e2e/test_story_demo.py": 233,
@@ -75,14 +71,16 @@ MEASURED_S = {
 
 
 def group_of(nodeid: str) -> str:
-    """The group a test runs in: its module, its package (the link's, the outages'), the shared
-    fleet's or the shared cluster's."""
+    """The group a test runs in: its module, the link package, the shared fleet's or the
+    shared cluster's."""
     module = nodeid.split("::", 1)[0]
     if module.startswith(SHARED_FLEET_DIRS) and module not in OWN_FLEET:
         return SHARED_FLEET
     if module in SHARED_CLUSTER_MODULES:
         return SHARED_CLUSTER
-    return next((package for package in PACKAGES if module.startswith(package)), module)
+    if module.startswith(LINK):
+        return LINK
+    return module
 
 
 def rank_of(nodeid: str) -> float:
@@ -97,7 +95,7 @@ def rank_of(nodeid: str) -> float:
 # Workers that take groups from the start; any further one waits until no fleet is left,
 # taking meanwhile only the groups that are mostly a wait (minutes of an outage, little CPU).
 BUSY_WORKERS = 2
-WAITING = (OUTAGES,)
+WAITING = ("tests/integration/test_shore_outage.py",)
 
 
 class GroupScheduling(LoadScopeScheduling):
@@ -118,8 +116,7 @@ class GroupScheduling(LoadScopeScheduling):
         any worker while no fleet's group is unfinished, else only to the worker running that
         one (it runs them one after the other). A worker offered nothing but fleets' groups
         it may not take is shut down: it runs its last tests and leaves."""
-        held = len(self.nodes) > BUSY_WORKERS and self._fleets_left()
-        if held and self.nodes.index(node) >= BUSY_WORKERS:
+        if self.nodes.index(node) >= BUSY_WORKERS and self._fleets_left():
             self._assign_waiting(node)  # else held: asked again each time a test completes
             return
         fleet_elsewhere = any(
@@ -129,8 +126,6 @@ class GroupScheduling(LoadScopeScheduling):
             for group, done in groups.items()
         )
         for group in self.workqueue:
-            if held and group in WAITING:
-                continue  # the held worker's
             if group not in FLEETS or not fleet_elsewhere:
                 self.workqueue.move_to_end(group, last=False)
                 super()._assign_work_unit(node)

@@ -8,7 +8,6 @@ from typing import Any
 
 from tests.support.scheduling import (
     LINK,
-    OUTAGES,
     SHARED_CLUSTER,
     SHARED_FLEET,
     GroupScheduling,
@@ -17,17 +16,15 @@ from tests.support.scheduling import (
 )
 
 STORY = "tests/e2e/test_story_demo.py"
+SHORE_OUTAGE = "tests/integration/test_shore_outage.py"
 FILE_ORDER = [
     *(f"{LINK}test_flow.py::test_{i}" for i in range(2)),
-    *(f"{LINK}test_retention.py::test_{i}" for i in range(2)),
-    *(f"{OUTAGES}test_link_outages.py::test_{i}" for i in range(2)),
-    f"{OUTAGES}test_shore_outage.py::test_0",
+    *(f"{LINK}test_outages.py::test_{i}" for i in range(2)),
+    f"{SHORE_OUTAGE}::test_0",
     *(f"tests/browser/test_dashboard.py::test_{i}" for i in range(3)),
     *(f"tests/e2e/test_fleet_vessels.py::test_{i}" for i in range(3)),
     f"{STORY}::test_story",
     *(f"tests/integration/test_edge.py::test_{i}" for i in range(2)),
-    *(f"tests/integration/test_roles.py::test_{i}" for i in range(2)),
-    *(f"tests/integration/test_analytics.py::test_{i}" for i in range(2)),
     *(f"tests/unit/test_rules.py::test_{i}" for i in range(2)),
     "tests/unit/test_unmeasured.py::test_0",
 ]
@@ -83,67 +80,54 @@ def test_the_shared_fleet_modules_form_one_group_and_the_story_its_own() -> None
     assert group_of("tests/integration/test_edge.py::test_x") == SHARED_CLUSTER
     assert group_of("tests/integration/test_replication.py::test_y") == SHARED_CLUSTER
     assert group_of("tests/integration/test_shore.py::test_z") == "tests/integration/test_shore.py"
-    assert group_of(f"{OUTAGES}test_shore_outage.py::test_0") == OUTAGES
-    assert group_of(f"{LINK}test_flow.py::test_0") == LINK
 
 
 def test_the_groups_go_longest_first_the_story_after_the_shared_fleet_the_unmeasured_last() -> None:
     order = list(dict.fromkeys(group_of(nodeid) for nodeid in COLLECTION))
     assert order == [
+        LINK,
         SHARED_FLEET,
         STORY,
-        OUTAGES,
-        LINK,
         SHARED_CLUSTER,
-        "tests/integration/test_roles.py",
-        "tests/integration/test_analytics.py",
+        SHORE_OUTAGE,
         "tests/unit/test_rules.py",
         "tests/unit/test_unmeasured.py",
     ]
 
 
 def test_a_third_worker_waits_until_no_fleet_is_left_and_the_story_follows_the_fleet() -> None:
-    fleet, link, held = _Worker("a"), _Worker("b"), _Worker("c")
-    sched = _scheduler([fleet, link, held])
-    # The longest first: the shared fleet, then the link's package; the outages, longer, are
-    # left to the third worker. It takes only the group that mostly waits, with the shortest
-    # group after it (a next test for its last one), then waits.
-    assert _groups(fleet) == [SHARED_FLEET]
-    assert _groups(link) == [LINK]
-    assert _groups(held) == [OUTAGES, "tests/unit/test_unmeasured.py"]
-    _finish(sched, held, OUTAGES)
-    assert len(_groups(held)) == 2
-    # The link's worker, nearing its end while the fleet runs, goes on with the next group.
-    link_tests = [i for i in link.sent if group_of(COLLECTION[i]) == LINK]
-    for index in link_tests[:-1]:
-        sched.mark_test_complete(link, index)
-    assert _groups(link) == [LINK, SHARED_CLUSTER]
+    a, b, c = _Worker("a"), _Worker("b"), _Worker("c")
+    sched = _scheduler([a, b, c])
+    # The longest first: the link's package, then the shared fleet. The third worker takes
+    # only the group that mostly waits, with the shortest group after it (a next test for
+    # its last one), then waits.
+    assert _groups(a) == [LINK]
+    assert _groups(b) == [SHARED_FLEET]
+    assert _groups(c) == [SHORE_OUTAGE, "tests/unit/test_unmeasured.py"]
+    _finish(sched, c, SHORE_OUTAGE)
+    assert len(_groups(c)) == 2
     # The shared fleet's worker gets the story before its own last test, which needs a next
     # test to run (xdist holds a worker's last test until it has more work or is told to stop).
-    fleet_tests = [i for i in fleet.sent if group_of(COLLECTION[i]) == SHARED_FLEET]
+    fleet_tests = [i for i in b.sent if group_of(COLLECTION[i]) == SHARED_FLEET]
     for index in fleet_tests[:-1]:
-        sched.mark_test_complete(fleet, index)
-    assert STORY in _groups(fleet)
-    assert len(_groups(held)) == 2  # a fleet still runs
-    assert not held.shutting_down
-    # Once no fleet is left, the held worker takes what is left like any other.
-    _finish(sched, fleet, SHARED_FLEET)
-    _finish(sched, fleet, STORY)
-    assert len(_groups(held)) == 3, _groups(held)
-    assert STORY not in _groups(link) + _groups(held)
-    assert SHARED_FLEET not in _groups(held)
+        sched.mark_test_complete(b, index)
+    assert STORY in _groups(b)
+    assert len(_groups(c)) == 2  # a fleet still runs
+    assert not c.shutting_down
+    assert STORY not in _groups(a) + _groups(c)
+    assert SHARED_FLEET not in _groups(c)
 
 
 def test_on_two_workers_the_story_follows_the_shared_fleet_on_its_worker() -> None:
-    b, a = _Worker("b"), _Worker("a")
-    sched = _scheduler([b, a])
+    a, b = _Worker("a"), _Worker("b")
+    sched = _scheduler([a, b])
+    assert _groups(a) == [LINK]
     assert _groups(b) == [SHARED_FLEET]
-    assert _groups(a) == [OUTAGES]  # no worker is held: the outages are anyone's
-    # The outages' worker nears its end first: it gets the next group the story may not be.
-    outage_tests = [i for i in a.sent if group_of(COLLECTION[i]) == OUTAGES]
-    for index in outage_tests[:-1]:
+    # The link's worker nears its end first: it gets the next group the story may not be.
+    link_tests = [i for i in a.sent if group_of(COLLECTION[i]) == LINK]
+    for index in link_tests[:-1]:
         sched.mark_test_complete(a, index)
-    assert _groups(a) == [OUTAGES, LINK]
+    assert _groups(a) == [LINK, SHARED_CLUSTER]
     # The shared fleet's worker, nearing its end, gets the story next.
     fleet_tests = [i for i in b.sent if group_of(COLLECTION[i]) == SHARED_FLEET]
     for index in fleet_tests[:-1]:

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from fleetedge.link.emulator import Shape
 from fleetedge.runtime import KafkaRuntime
 from fleetedge.settings import RuntimeSettings
-from tests.integration.link.env import LinkEnv, another_vessel, link_world, whole_and_up
+from tests.integration.link.env import LinkEnv, another_vessel, link_world
+from tests.integration.link.outage import LongOutage
 from tests.support.clusters import cluster_factory
 
 
@@ -34,9 +36,16 @@ def env(
 @pytest.fixture
 def linked(env: LinkEnv) -> Iterator[LinkEnv]:
     """The link up, unshaped, every node of both clusters running, before and after a test."""
-    whole_and_up(env)
+    env.emulator.restore(env.name)
+    env.emulator.shape(env.name, Shape())
     yield env
-    whole_and_up(env)
+    env.emulator.restore(env.name)
+    env.emulator.shape(env.name, Shape())
+    for cluster in (env.vessel, env.shore):
+        if not all(cluster.is_alive(node) for node in cluster.node_ids):
+            cluster.up()
+    for worker in env.workers:
+        worker.start()  # as the fleet's supervisor would, after a test killed it
 
 
 @pytest.fixture
@@ -44,3 +53,11 @@ def beside(linked: LinkEnv) -> Iterator[LinkEnv]:
     """A second vessel on the same link (one node: the link is what its test is about)."""
     with another_vessel(linked) as vessel:
         yield vessel
+
+
+@pytest.fixture(scope="module")
+def long_outage(env: LinkEnv) -> Iterator[LongOutage]:
+    """Two more vessels: one's link cut for three minutes, the other's flapping, while the
+    module's tests run on the first vessel (see LongOutage)."""
+    with LongOutage(env) as outage:
+        yield outage

@@ -2,9 +2,9 @@
 Toxiproxy, a proxy per broker) and one shore (1 node), a real Connect cluster of two workers
 carrying MirrorMaker 2's connectors, and the link service's supervisor running beside the
 tests as it runs in the fleet; a test that needs two vessels adds a second for itself (the
-`beside` fixture). The long outages run in a world of their own (tests/integration/outages/,
-built by :func:`link_world` too). Each test produces its own containers (a distinct owner
-code), so its check covers exactly what it produced."""
+`beside` fixture), and test_outages.py runs a long outage on two more beside its other tests
+(outage.py). Each test produces its own containers (a distinct owner code), so its check
+covers exactly what it produced."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from fleetedge.link.connect import ConnectGroup, ConnectSettings, ConnectWorker
-from fleetedge.link.emulator import LinkEmulator, Shape
+from fleetedge.link.emulator import LinkEmulator
 from fleetedge.link.exceptions import ConnectUnavailable
 from fleetedge.link.health import LinkHealth, measure
 from fleetedge.link.mirror import UPLINKS
@@ -143,18 +143,6 @@ def another_vessel(env: LinkEnv) -> Iterator[LinkEnv]:
             link.downlink.kill()  # not stopped: its data is deleted next
         env.supervisor.remove(vessel.name)
         vessel.down(purge=True)
-
-
-def whole_and_up(env: LinkEnv) -> None:
-    """The link up and unshaped, every node of both clusters and every Connect worker running
-    (as the fleet's supervisor would have them again after a test killed one)."""
-    env.emulator.restore(env.name)
-    env.emulator.shape(env.name, Shape())
-    for cluster in (env.vessel, env.shore):
-        if not all(cluster.is_alive(node) for node in cluster.node_ids):
-            cluster.up()
-    for worker in env.workers:
-        worker.start()
 
 
 def produce_through_outage(traffic: EventTraffic, rate: float) -> None:

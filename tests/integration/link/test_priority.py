@@ -1,5 +1,5 @@
 """Alerts come ashore before the bulk backlog; a shaped link keeps up with a full vessel. (Alerts
-first after ten cuts in a row: tests/integration/outages/test_link_outages.py.)"""
+first after ten cuts in a row: test_outages.py, beside its long outage.)"""
 
 from __future__ import annotations
 

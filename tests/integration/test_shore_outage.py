@@ -1,15 +1,40 @@
 """The whole shore down for three minutes: the link recovers without help, and nothing is lost or
-doubled (in the long outages' world, conftest.py)."""
+doubled. A small world of its own (one-node vessel and shore, one Connect worker), apart from the
+link scenarios': its three minutes are a wait, which tests/support/scheduling.py runs on a
+worker of their own beside the busy start of the suite, not in the link scenarios' long line."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
+from fleetedge.runtime import KafkaRuntime
 from fleetedge.runtime.waiting import wait_until
-from tests.integration.link.env import LinkEnv, both_running, produce_through_outage
+from fleetedge.settings import RuntimeSettings
+from tests.integration.link.env import (
+    LinkEnv,
+    both_running,
+    link_world,
+    produce_through_outage,
+)
+from tests.support.clusters import cluster_factory
 from tests.support.traffic import arrived_once_in_order
 
 pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture(scope="module")
+def world(runtime: KafkaRuntime, settings: RuntimeSettings, fleet_home: Path) -> Iterator[LinkEnv]:
+    home = fleet_home / "shore-outage"
+    with (
+        cluster_factory(home, runtime) as make_cluster,
+        link_world(
+            make_cluster, runtime, settings, home / "link", vessel_nodes=1, connect_workers=1
+        ) as env,
+    ):
+        yield env
 
 
 @pytest.mark.slow

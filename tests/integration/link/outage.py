@@ -1,6 +1,6 @@
-"""The long outage of the link: one vessel's link cut for three minutes and another's flapping
-(cut and restored every 10 s for 2 minutes), both on the world's Connect cluster and link
-service, while test_link_outages.py's first test runs on the world's own vessel. Those minutes
+"""The long outage of the link scenarios: one vessel's link cut for three minutes and another's
+flapping (cut and restored every 10 s for 2 minutes), both on the world's Connect cluster and
+link service, while test_outages.py's first tests run on the world's own vessel. Those minutes
 are then spent beside other work instead of on their own; the outage's test checks it after."""
 
 from __future__ import annotations
