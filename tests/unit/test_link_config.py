@@ -62,6 +62,16 @@ def test_uplinks_are_exactly_once_read_committed_and_never_skip() -> None:
         assert props["errors.tolerance"] == "none"
 
 
+def test_uplinks_send_the_codec_of_the_topics_they_write_so_the_shore_never_recompresses() -> None:
+    specs = {spec.name: spec for spec in topics.VESSEL_TOPICS}
+    for flow in (PRIORITY, BULK, with_telemetry(BULK)):
+        props = uplink_config(ENDS, flow)
+        mirrored = [name for name in _topics(props, "topics") if name in specs]
+        codecs = {specs[name].config["compression.type"] for name in mirrored}
+        assert codecs - {"producer"} == {"zstd"}
+        assert props["producer.override.compression.type"] == "zstd"
+
+
 def test_alerts_and_aggregates_travel_in_separate_connectors() -> None:
     configs = uplink_configs(ENDS)
     assert sorted(configs) == ["vessel-7.bulk", "vessel-7.priority"]

@@ -115,6 +115,10 @@ def uplink_config(ends: LinkEndpoints, flow: Flow, secret: Path | None = None) -
         # after the alerts, not in the same first seconds (bench: restore traces).
         **_link_tuning("source.admin.", BULK),
         "source.admin.default.api.timeout.ms": "180000",
+        # Ashore a mirrored topic keeps its vessel's config: zstd, the windows' at level 19. A
+        # batch in another codec is recompressed there by the leader, at the topic's level, for
+        # every vessel; a zstd batch is stored as sent (only the codec counts, not the level).
+        "producer.override.compression.type": "zstd",
         # A record is never skipped.
         "errors.tolerance": "none",
         # A task's transactions last one poll. One left open by a worker that died holds back
