@@ -10,7 +10,7 @@ demo: setup
 # Two workers (tests/support/scheduling.py): whole modules, the shared fleet's tests on one
 # worker, one fleet at a time, the longest groups first. `make test-serial` runs them in order.
 test: setup
-	.venv/bin/pytest -n 4
+	.venv/bin/pytest -n 3
 
 test-serial: setup
 	.venv/bin/pytest

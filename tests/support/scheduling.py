@@ -16,11 +16,11 @@ fleet, on its worker. Behind other groups it had started while the link package'
 (the ten cut-and-restore cycles, the shaped link) ran on the other worker beside the shared
 cluster's restarts, and the machine idled at half its CPU for seven minutes.
 
-`make test` runs four workers. While the fleets run, two workers keep both cores busy, and a
-third group beside them only slowed all three; so the third and fourth workers are held until
-no fleet's group is queued or running, and meanwhile take only the groups that mostly wait
-(WAITING). After the fleets, the groups left mostly wait too: with three workers the machine
-was still a quarter idle there, and the longest of them (the shared cluster's) started last.
+`make test` runs three workers. While the fleets run, two workers keep both cores busy, and a
+third group beside them only slowed all three; so the third worker is held until no fleet's
+group is queued or running, and meanwhile takes only the groups that mostly wait (WAITING).
+After the fleets, the groups left mostly wait too, and three of them fit where two left the
+machine half idle for ten minutes.
 """
 
 from __future__ import annotations
@@ -114,11 +114,8 @@ class GroupScheduling(LoadScopeScheduling):
     def _assign_work_unit(self, node: WorkerController) -> None:
         """The first group in the queue that may start on ``node``. A fleet's group goes to
         any worker while no fleet's group is unfinished, else only to the worker running that
-        one (it runs them one after the other). A worker with a fleet still to run gets the
-        next fleet, else the queue's shortest group: xdist sends a worker its next group while
-        it has a few tests left, and a fleet is minutes long, so a long group waiting behind
-        it would start later than on another worker. A worker offered nothing but fleets'
-        groups it may not take is shut down: it runs its last tests and leaves."""
+        one (it runs them one after the other). A worker offered nothing but fleets' groups
+        it may not take is shut down: it runs its last tests and leaves."""
         if self.nodes.index(node) >= BUSY_WORKERS and self._fleets_left():
             self._assign_waiting(node)  # else held: asked again each time a test completes
             return
@@ -128,12 +125,7 @@ class GroupScheduling(LoadScopeScheduling):
             if other is not node
             for group, done in groups.items()
         )
-        queue = list(self.workqueue)
-        if self._fleet_pending(node):
-            queue = [g for g in queue if g in FLEETS] + [
-                g for g in reversed(queue) if g not in FLEETS
-            ]
-        for group in queue:
+        for group in self.workqueue:
             if group not in FLEETS or not fleet_elsewhere:
                 self.workqueue.move_to_end(group, last=False)
                 super()._assign_work_unit(node)
@@ -156,13 +148,6 @@ class GroupScheduling(LoadScopeScheduling):
         super()._assign_work_unit(node)
         if tail is not None:
             super()._assign_work_unit(node)
-
-    def _fleet_pending(self, node: WorkerController) -> bool:
-        """A fleet's group sent to ``node`` and not finished."""
-        return any(
-            group in FLEETS and not all(done.values())
-            for group, done in self.assigned_work.get(node, {}).items()
-        )
 
     def _fleets_left(self) -> bool:
         """A fleet's group still queued, or running."""

@@ -25,8 +25,6 @@ FILE_ORDER = [
     *(f"tests/e2e/test_fleet_vessels.py::test_{i}" for i in range(3)),
     f"{STORY}::test_story",
     *(f"tests/integration/test_edge.py::test_{i}" for i in range(2)),
-    *(f"tests/integration/test_roles.py::test_{i}" for i in range(2)),
-    *(f"tests/integration/test_analytics.py::test_{i}" for i in range(2)),
     *(f"tests/unit/test_rules.py::test_{i}" for i in range(2)),
     "tests/unit/test_unmeasured.py::test_0",
 ]
@@ -92,51 +90,32 @@ def test_the_groups_go_longest_first_the_story_after_the_shared_fleet_the_unmeas
         STORY,
         SHARED_CLUSTER,
         SHORE_OUTAGE,
-        "tests/integration/test_roles.py",
-        "tests/integration/test_analytics.py",
         "tests/unit/test_rules.py",
         "tests/unit/test_unmeasured.py",
     ]
 
 
 def test_a_third_worker_waits_until_no_fleet_is_left_and_the_story_follows_the_fleet() -> None:
-    link, fleet, held = _Worker("a"), _Worker("b"), _Worker("c")
-    sched = _scheduler([link, fleet, held])
+    a, b, c = _Worker("a"), _Worker("b"), _Worker("c")
+    sched = _scheduler([a, b, c])
     # The longest first: the link's package, then the shared fleet. The third worker takes
     # only the group that mostly waits, with the shortest group after it (a next test for
     # its last one), then waits.
-    assert _groups(link) == [LINK]
-    assert _groups(fleet) == [SHARED_FLEET]
-    assert _groups(held) == [SHORE_OUTAGE, "tests/unit/test_unmeasured.py"]
-    _finish(sched, held, SHORE_OUTAGE)
-    assert len(_groups(held)) == 2
+    assert _groups(a) == [LINK]
+    assert _groups(b) == [SHARED_FLEET]
+    assert _groups(c) == [SHORE_OUTAGE, "tests/unit/test_unmeasured.py"]
+    _finish(sched, c, SHORE_OUTAGE)
+    assert len(_groups(c)) == 2
     # The shared fleet's worker gets the story before its own last test, which needs a next
-    # test to run (xdist holds a worker's last test until it has more work or is told to stop),
-    # and behind the story the shortest group: the longest is left for the link's worker.
-    fleet_tests = [i for i in fleet.sent if group_of(COLLECTION[i]) == SHARED_FLEET]
+    # test to run (xdist holds a worker's last test until it has more work or is told to stop).
+    fleet_tests = [i for i in b.sent if group_of(COLLECTION[i]) == SHARED_FLEET]
     for index in fleet_tests[:-1]:
-        sched.mark_test_complete(fleet, index)
-    assert _groups(fleet) == [SHARED_FLEET, STORY, "tests/unit/test_rules.py"]
-    for index in [i for i in link.sent if group_of(COLLECTION[i]) == LINK][:-1]:
-        sched.mark_test_complete(link, index)
-    assert _groups(link) == [LINK, SHARED_CLUSTER]
-    assert len(_groups(held)) == 2  # a fleet still runs
-    assert not held.shutting_down
-    assert SHARED_FLEET not in _groups(held)
-
-
-def test_a_fourth_worker_is_held_too_and_joins_once_the_fleets_are_done() -> None:
-    workers = [_Worker(name) for name in "abcd"]
-    link, fleet, held, fourth = workers
-    sched = _scheduler(workers)
-    assert _groups(link) == [LINK]
-    assert _groups(held) == [SHORE_OUTAGE, "tests/unit/test_unmeasured.py"]
-    assert _groups(fourth) == []  # nothing waits but the shore's outage, which is the third's
-    _finish(sched, fleet, SHARED_FLEET)
-    assert _groups(fourth) == []  # the story still runs
-    _finish(sched, fleet, STORY)
-    assert len(_groups(fourth)) == 1, "the fleets done, the fourth takes a group"
-    assert not fourth.shutting_down
+        sched.mark_test_complete(b, index)
+    assert STORY in _groups(b)
+    assert len(_groups(c)) == 2  # a fleet still runs
+    assert not c.shutting_down
+    assert STORY not in _groups(a) + _groups(c)
+    assert SHARED_FLEET not in _groups(c)
 
 
 def test_on_two_workers_the_story_follows_the_shared_fleet_on_its_worker() -> None:
