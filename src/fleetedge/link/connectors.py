@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from fleetedge.events import topics
 from fleetedge.files import write_private
 from fleetedge.link.connect import GROUP_ID, IDLE_FETCH_WAIT_MS
 from fleetedge.link.mirror import BULK, UPLINKS, Flow, LinkEndpoints
@@ -118,7 +119,7 @@ def uplink_config(ends: LinkEndpoints, flow: Flow, secret: Path | None = None) -
         # Ashore a mirrored topic keeps its vessel's config: zstd, the windows' at level 19. A
         # batch in another codec is recompressed there by the leader, at the topic's level, for
         # every vessel; a zstd batch is stored as sent (only the codec counts, not the level).
-        "producer.override.compression.type": "zstd",
+        "producer.override.compression.type": topics.LINK_ZSTD["compression.type"],
         # A record is never skipped.
         "errors.tolerance": "none",
         # A task's transactions last one poll. One left open by a worker that died holds back
