@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
+from prometheus_client import REGISTRY
 
 from fleetedge.devices.synthetic import window
 from fleetedge.events import JSON, DeadLetter, decode
@@ -28,6 +29,7 @@ from fleetedge.runtime.postgres import PostgresServer
 from fleetedge.runtime.waiting import wait_until
 from fleetedge.shore import AnalyticsConfig, ensure_topics
 from fleetedge.shore.kpis import combine
+from fleetedge.shore.normalizer import Normalizer
 from tests.support.cli import fleet as run_fleet
 from tests.support.fleet import VesselRun, mirror, normalized, oracle, simulate
 from tests.support.services import Service, final_kpis, latest_kpis
@@ -269,6 +271,43 @@ def test_garbage_from_a_vessel_is_dead_lettered_and_a_new_vessel_is_picked_up(
     windows = read_topic(bootstrap, WINDOWS)
     assert [m.key() for m in windows].count(b"vessel-9/ZZZU0000019") == 1
     assert fleet["normalizer"].alive, "bad input must not stop the normalizer"
+
+
+def test_a_vessel_topic_left_out_of_the_assignment_is_taken_again(
+    shore: KafkaCluster, fleet: dict[str, Any]
+) -> None:
+    """librdkafka can leave a topic that matches the normalizer's pattern out of its assignment
+    for good (shore/assignment.py). Here the whole assignment is dropped, as that leaves it:
+    the normalizer's check subscribes again and every vessel topic is held once more. This
+    normalizer has a group of its own and produces nothing (it never runs a batch)."""
+    normalizer = Normalizer(
+        shore.bootstrap_servers,
+        group_id=f"assignment-{uuid.uuid4().hex[:6]}",
+        transactional_id=f"assignment-{uuid.uuid4().hex[:6]}",
+        check_assignment_every=0,
+        unassigned_grace=0,
+    )
+    consumer = normalizer._consumer  # the client whose assignment is checked
+    vessel_topics = {t.on_shore(v, t.AGGREGATES) for v in VESSELS}
+
+    def held() -> bool:
+        consumer.consume(100, 0.5)  # read and dropped: no transaction, nothing produced
+        return vessel_topics <= {tp.topic for tp in consumer.assignment()}
+
+    with normalizer:
+        wait_until(held, timeout=60, what="the vessel topics assigned", interval=0.1)
+        before = _resubscribed()
+        consumer.unassign()
+        assert not consumer.assignment()
+        normalizer.check_assignment()
+        assert _resubscribed() == before + 1
+        wait_until(held, timeout=60, what="the vessel topics assigned again", interval=0.1)
+        normalizer.check_assignment()
+        assert _resubscribed() == before + 1, "subscribed again though all was held"
+
+
+def _resubscribed() -> float:
+    return REGISTRY.get_sample_value("fleetedge_shore_resubscribed_total") or 0.0
 
 
 def test_postgres_bulk_writes_equal_sqlite_row_for_row(

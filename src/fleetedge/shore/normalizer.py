@@ -2,7 +2,8 @@
 
 MirrorMaker 2 lands vessel V's topics as ``V.reefer.aggregates``, ``V.reefer.alerts`` and so
 on. The normalizer subscribes to them by pattern, so a new vessel is picked up within one
-metadata refresh with no restart, checks every record (it decodes, it is the kind its topic
+metadata refresh with no restart (and a topic that a rebalance left out, within a grace:
+:mod:`fleetedge.shore.assignment`), checks every record (it decodes, it is the kind its topic
 carries, it names the vessel whose topic it came on) and writes it, re-keyed, to the fleet
 topic the analytics and the projector read. A record that fails goes to ``fleet.dlq`` with
 the reason in its headers; the service keeps going.
@@ -33,6 +34,7 @@ from confluent_kafka import (
     TIMESTAMP_NOT_AVAILABLE,
     Consumer,
     KafkaError,
+    KafkaException,
     Message,
     Producer,
     TopicPartition,
@@ -48,12 +50,17 @@ from fleetedge.runtime.retry import GROUP_SESSION_TIMEOUT_MS
 from fleetedge.runtime.watchdog import deadline
 from fleetedge.security.clients import kafka_config
 from fleetedge.shore import admission
+from fleetedge.shore.assignment import Unassigned
 from fleetedge.shore.exceptions import ShoreError
 
 _log = logging.getLogger(__name__)
 _kafka_log = logging.getLogger("fleetedge.runtime.kafka")
 NORMALIZED = Counter("fleetedge_shore_normalized_total", "vessel records accepted", ["kind"])
 REJECTED = Counter("fleetedge_shore_dead_letters_total", "vessel records dead-lettered", ["error"])
+RESUBSCRIBED = Counter(
+    "fleetedge_shore_resubscribed_total",
+    "times the normalizer subscribed again for a vessel topic its assignment left out",
+)
 
 
 @dataclass(frozen=True)
@@ -157,8 +164,13 @@ class Normalizer:
         transactional_id: str = "fleet-normalizer",
         batch: int = 1000,
         metadata_refresh_ms: int = 5000,
+        check_assignment_every: float = 10.0,
+        unassigned_grace: float = 30.0,
     ) -> None:
         self.batch = batch
+        self.check_assignment_every = check_assignment_every
+        self._checked_at = time.monotonic()
+        self._unassigned = Unassigned(unassigned_grace)
         self.accepted = 0
         self.rejected = 0
         self._stop = threading.Event()
@@ -216,6 +228,32 @@ class Normalizer:
                 idle_since = time.monotonic()
             elif idle_timeout is not None and time.monotonic() - idle_since > idle_timeout:
                 return
+            self.check_assignment()  # between batches: no transaction is open
+
+    def check_assignment(self) -> None:
+        """Subscribe again if a vessel's topic has matched the pattern for a grace and no
+        rebalance has assigned it (:mod:`fleetedge.shore.assignment`)."""
+        now = time.monotonic()
+        if now - self._checked_at < self.check_assignment_every:
+            return
+        self._checked_at = now
+        try:
+            topics = self._consumer.list_topics(timeout=10).topics
+        except KafkaException as exc:
+            _log.info("metadata not available now, assignment not checked: %s", exc)
+            return
+        matching = [name for name, meta in topics.items() if _SPLIT.match(name) and not meta.error]
+        assigned = [tp.topic for tp in self._consumer.assignment()]
+        overdue = self._unassigned.overdue(matching, assigned, now)
+        if not overdue:
+            return
+        _log.warning(
+            "vessel topics matched but never assigned; subscribing again",
+            extra={"topics": overdue},
+        )
+        RESUBSCRIBED.inc()
+        self._consumer.subscribe([PATTERN])
+        self._unassigned.forget()
 
     def _usable(self, msg: Message) -> bool:
         error = msg.error()
