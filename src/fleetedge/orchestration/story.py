@@ -101,6 +101,12 @@ class Story:
             kpis = queries.kpis(self.reader).kpis
             counted = kpis.get("containers", 0)
             online = kpis.get("vessels_by_link_state", {}).get("online", 0)
+            # The KPIs too: a vessel reported online with all its reefers can still be missing
+            # from the analytics' sums (its windows never admitted ashore).
+            self._seen += (
+                f"; the fleet KPIs count {counted}/{len(expected) * self.plan.containers} "
+                f"reefers and {online}/{len(expected)} vessels online"
+            )
             return (
                 ready >= expected
                 and counted >= len(expected) * self.plan.containers
