@@ -25,8 +25,8 @@ class Unassigned:
         self._since: dict[str, float] = {}
 
     def overdue(self, matching: Iterable[str], assigned: Iterable[str], now: float) -> list[str]:
-        """The topics that matched and stayed unassigned for ``grace_s`` or more. A rebalance
-        in progress leaves every topic unassigned for seconds: the grace is longer."""
+        """The topics that matched and stayed unassigned for ``grace_s`` or more. While the
+        group rebalances every topic is unassigned for seconds: the grace is longer."""
         missing = set(matching) - set(assigned)
         self._since = {topic: self._since.get(topic, now) for topic in missing}
         return sorted(t for t, since in self._since.items() if now - since >= self.grace_s)
