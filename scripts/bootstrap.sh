@@ -15,21 +15,47 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-missing=()
-command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
-command -v mvn >/dev/null 2>&1 || missing+=(maven)
-# The vessel's MQTT broker for real devices (fleet ingest mqtt, and its tests).
-command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+# What the steps below need is installed first; what only the fleet and the tests need is
+# installed beside those steps (apt's downloads overlap pip's and Maven's), and waited for at
+# the end.
+needed=()
+later=()
+command -v java >/dev/null 2>&1 || needed+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || needed+=(maven)
 # The link emulator: Toxiproxy is built once with Go; tc (iproute2) shapes the link's bandwidth.
-command -v go >/dev/null 2>&1 || missing+=(golang-go)
-command -v tc >/dev/null 2>&1 || [ -x /usr/sbin/tc ] || missing+=(iproute2)
+command -v go >/dev/null 2>&1 || needed+=(golang-go)
+command -v tc >/dev/null 2>&1 || [ -x /usr/sbin/tc ] || later+=(iproute2)
+# The vessel's MQTT broker for real devices (fleet ingest mqtt, and its tests).
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || later+=(mosquitto)
 # The read models' second database (the tests start a private server of their own).
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || later+=(postgresql)
 # The dashboard's browser tests drive Debian's headless Chromium (never a downloaded build).
-[ -x /usr/bin/chromium ] || missing+=(chromium)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing ${missing[*]}"
-  apt_install "${missing[@]}"
+[ -x /usr/bin/chromium ] || later+=(chromium)
+if [ ${#needed[@]} -gt 0 ]; then
+  echo "installing ${needed[*]} ${later[*]}"
+  apt_install "${needed[@]}" "${later[@]}"
+  later=()
+fi
+apt_pid=""
+apt_log=""
+finish_apt() {
+  # Never leave apt half done behind us: a failed step still waits for it.
+  if [ -n "$apt_pid" ]; then
+    local pid=$apt_pid
+    apt_pid=""
+    if ! wait "$pid"; then
+      echo "installing ${later[*]} failed:" >&2
+      cat "$apt_log" >&2
+      return 1
+    fi
+  fi
+}
+trap finish_apt EXIT
+if [ ${#later[@]} -gt 0 ]; then
+  echo "installing ${later[*]} (beside the steps below)"
+  apt_log=$(mktemp)
+  (apt_install "${later[@]}") >"$apt_log" 2>&1 &
+  apt_pid=$!
 fi
 
 python=${PYTHON:-}
@@ -59,3 +85,4 @@ if [ ! -f "$stamp" ]; then
 fi
 
 .venv/bin/fleet runtime fetch
+finish_apt

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
 import typer
@@ -22,23 +23,28 @@ app = typer.Typer(help="Fetch and check the Apache Kafka runtime.", no_args_is_h
 def fetch() -> None:
     """Resolve the Kafka jars from Maven Central into the cache (once; offline afterwards)."""
     jars = KafkaJars(settings().cache_dir)
-    count = 0
-    with progress(f"fetching Apache Kafka {KAFKA_VERSION} with Maven") as step:
-
-        def on_artifact(name: str) -> None:
-            nonlocal count
-            count += 1
-            step(f"[{count}] {name}")
-
-        fetched = jars.fetch(on_artifact)
-    verb = "fetched" if fetched else "already cached"
-    out.print(f"Kafka {KAFKA_VERSION}: {jars.jar_count()} jars {verb} in {jars.lib_dir}")
     toxiproxy = ToxiproxyBinary(settings().cache_dir.parent)
-    with progress(f"building toxiproxy {TOXIPROXY_VERSION} with go install"):
-        built = toxiproxy.install()
+    # Go builds toxiproxy beside Maven's downloads and the class-data archive: on a fresh
+    # machine each took about half a minute, one after the other.
+    with ThreadPoolExecutor(1, "toxiproxy-build") as pool:
+        building = pool.submit(toxiproxy.install)
+        if not toxiproxy.is_installed():
+            out.print(f"building toxiproxy {TOXIPROXY_VERSION} with go install, beside the jars")
+        count = 0
+        with progress(f"fetching Apache Kafka {KAFKA_VERSION} with Maven") as step:
+
+            def on_artifact(name: str) -> None:
+                nonlocal count
+                count += 1
+                step(f"[{count}] {name}")
+
+            fetched = jars.fetch(on_artifact)
+        verb = "fetched" if fetched else "already cached"
+        out.print(f"Kafka {KAFKA_VERSION}: {jars.jar_count()} jars {verb} in {jars.lib_dir}")
+        _class_archive(jars)
+        built = building.result()
     verb = "built" if built else "already cached"
     out.print(f"toxiproxy {TOXIPROXY_VERSION}: {verb} at {toxiproxy.path}")
-    _class_archive(jars)
 
 
 def _class_archive(jars: KafkaJars) -> None:
