@@ -39,14 +39,18 @@ def test_every_kind_of_service_killed_once_comes_back_and_nothing_is_lost(
             and now.restarts == before[name][1] + 1
         )
 
-    # A service aboard or on the link and one ashore die together in each round: they share
-    # no process, and the flow has to come through both restarts.
+    # Two services aboard or on the link and two ashore die together in each round: they
+    # share no process, and the flow has to come through all four restarts at once.
     ashore = ("normalizer", "analytics", "projector", "backfill", "api")
+    aboard = [kinds[k] for k in kinds if k not in ashore]
+    on_shore = [kinds[k] for k in ashore]
     rounds = itertools.zip_longest(
-        [kinds[k] for k in kinds if k not in ashore], [kinds[k] for k in ashore]
+        [aboard[i : i + 2] for i in range(0, len(aboard), 2)],
+        [on_shore[i : i + 2] for i in range(0, len(on_shore), 2)],
+        fillvalue=[],
     )
-    for pair in rounds:
-        names = [name for name in pair if name is not None]
+    for here, there in rounds:
+        names = [*here, *there]
         # Before each kill, the flow ashore has moved on since the last restart: a kill that
         # lands before the restarted service did any work proves nothing.
         windows = running_fleet.get("/api/completeness?limit=1")["windows"]
