@@ -7,7 +7,7 @@ setup:
 demo: setup
 	.venv/bin/fleet demo
 
-# Two workers (tests/support/scheduling.py): whole modules, the shared fleet's tests on one
+# Three workers (tests/support/scheduling.py): whole modules, the shared fleet's tests on one
 # worker, one fleet at a time, the longest groups first. `make test-serial` runs them in order.
 test: setup
 	.venv/bin/pytest -n 3
