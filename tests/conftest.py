@@ -16,6 +16,7 @@ from fleetedge.runtime import KafkaCluster, KafkaJars, KafkaRuntime, find_java
 from fleetedge.runtime.jvm import find_processes
 from fleetedge.settings import RuntimeSettings
 from tests.support.clusters import cluster_factory
+from tests.support.machine import SpeedLog
 from tests.support.running_fleet import ARTIFACTS, RunningFleet, start_fleet
 from tests.support.scheduling import (
     SHARED_CLUSTER,
@@ -24,6 +25,20 @@ from tests.support.scheduling import (
     group_of,
     rank_of,
 )
+
+SPEED = pytest.StashKey[SpeedLog]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller samples the machine's speed through the run (tests/support/machine.py);
+    a worker does not, so that the samples are one process's, at one pace."""
+    if not hasattr(config, "workerinput"):
+        config.stash[SPEED] = SpeedLog().start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SPEED in config.stash:
+        config.stash[SPEED].stop()
 
 
 @pytest.fixture(scope="session")
@@ -161,6 +176,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not spent:
         return
     ARTIFACTS.mkdir(exist_ok=True)
+    speed = terminalreporter.config.stash.get(SPEED, None)
+    if speed is not None:
+        (ARTIFACTS / "machine.json").write_text(json.dumps(speed.samples))
+        terminalreporter.write_line(f"machine: {speed.summary()}")
     ordered = sorted(per_test.items(), key=lambda item: -item[1])
     (ARTIFACTS / "durations.json").write_text(
         json.dumps({nodeid: round(seconds, 1) for nodeid, seconds in ordered}, indent=1)
