@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from fleetedge.runtime.waiting import wait_until
 from tests.support.machine import SpeedLog, probe
 
 
@@ -15,9 +16,7 @@ def test_the_probe_measures_cpu_time_spent_on_the_work() -> None:
 
 def test_the_log_samples_until_stopped_and_sums_up_its_samples() -> None:
     log = SpeedLog(every=0.05).start()
-    deadline = time.monotonic() + 30
-    while len(log.samples) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling; the deadline bounds it
+    wait_until(lambda: len(log.samples) >= 3, timeout=30, what="three samples", interval=0.05)
     log.stop()
     assert log._thread is not None
     assert not log._thread.is_alive()  # no sample can come after the stop
