@@ -26,10 +26,10 @@ def fetch() -> None:
     toxiproxy = ToxiproxyBinary(settings().cache_dir.parent)
     # Go builds toxiproxy beside Maven's downloads and the class-data archive: on a fresh
     # machine each took about half a minute, one after the other.
+    if not toxiproxy.is_installed():
+        out.print(f"building toxiproxy {TOXIPROXY_VERSION} with go install, beside the jars")
     with ThreadPoolExecutor(1, "toxiproxy-build") as pool:
         building = pool.submit(toxiproxy.install)
-        if not toxiproxy.is_installed():
-            out.print(f"building toxiproxy {TOXIPROXY_VERSION} with go install, beside the jars")
         count = 0
         with progress(f"fetching Apache Kafka {KAFKA_VERSION} with Maven") as step:
 
