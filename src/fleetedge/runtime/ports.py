@@ -19,6 +19,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleetedge.runtime.leases import port_leases
+
 HOST = "127.0.0.1"
 _BASE = 19000
 
@@ -111,17 +113,20 @@ def _allowed() -> tuple[int, ...]:
 def free_ports(count: int) -> list[int]:
     """``count`` distinct ports that were free on 127.0.0.1 a moment ago.
 
-    Never one this process handed out before, and never one the kernel gives to outgoing
-    connections, so two picks (or two test runs, as picks are random) do not collide.
+    Never one this process handed out before, nor one another process picked lately (see
+    :mod:`fleetedge.runtime.leases`), nor one the kernel gives to outgoing connections, so two
+    picks, two test workers or two test runs do not collide.
     """
     found: list[int] = []
-    for port in random.sample(_allowed(), len(_allowed())):
-        if len(found) == count:
-            break
-        if port not in _handed and port_is_free(port):
-            found.append(port)
-    if len(found) < count:
-        raise OSError(errno.EADDRINUSE, f"fewer than {count} free ports on {HOST}")
+    with port_leases() as leases:
+        for port in random.sample(_allowed(), len(_allowed())):
+            if len(found) == count:
+                break
+            if port not in _handed and not leases.held(port) and port_is_free(port):
+                found.append(port)
+        if len(found) < count:
+            raise OSError(errno.EADDRINUSE, f"fewer than {count} free ports on {HOST}")
+        leases.take(found)
     _handed.update(found)
     return found
 
@@ -130,11 +135,23 @@ def free_port_run(count: int) -> int:
     """The first of ``count`` consecutive ports free on 127.0.0.1 a moment ago (a role's
     services take their metrics ports in a row from one configured port)."""
     allowed = set(_allowed())
-    for first in random.sample(sorted(allowed), len(allowed)):
-        run = range(first, first + count)
-        if all(p in allowed and p not in _handed and port_is_free(p) for p in run):
-            _handed.update(run)
-            return first
+
+    with port_leases() as leases:
+
+        def usable(port: int) -> bool:
+            return (
+                port in allowed
+                and port not in _handed
+                and not leases.held(port)
+                and port_is_free(port)
+            )
+
+        for first in random.sample(sorted(allowed), len(allowed)):
+            run = range(first, first + count)
+            if all(usable(p) for p in run):
+                leases.take(run)
+                _handed.update(run)
+                return first
     raise OSError(errno.EADDRINUSE, f"no {count} consecutive free ports on {HOST}")
 
 
